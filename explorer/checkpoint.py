@@ -1,0 +1,260 @@
+"""Checkpoint folders: the one format every part of Latent Explorer reads and writes.
+
+A checkpoint is a folder with fixed file names:
+
+    config.json         format version, model config, training config, dataset name/shape, class names
+    model.safetensors   the weights (never a pickle)
+    metrics.json        per-epoch curves, final test numbers, device, wall time, seed, library versions
+    embedding.npz       the test split's mu, logvar, labels and 2-D projections, so the app opens fast
+    resume.safetensors  only while training: last epoch's weights and optimiser state for --resume
+
+Every file is written to a temporary name and renamed into place, so a kill at any moment leaves
+either the old or the new file, never a torn one. ``load`` is the single entry point for reading.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from explorer.config import ModelConfig, TrainConfig, from_dict, to_dict
+from explorer.errors import CheckpointError
+from explorer.model import VAE
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+METRICS_FILE = "metrics.json"
+EMBEDDING_FILE = "embedding.npz"
+RESUME_FILE = "resume.safetensors"
+
+# Extensions of pickle-based formats from other tools: named in the error, never opened.
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib")
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the model (in eval mode) and everything recorded beside it."""
+
+    path: Path
+    model: VAE
+    model_config: ModelConfig
+    train_config: TrainConfig
+    dataset: str  # the dataset name or path the model was trained on
+    class_names: tuple[str, ...]
+    metrics: dict[str, Any]  # {} when metrics.json is absent
+
+    @property
+    def embedding_path(self) -> Path:
+        return self.path / EMBEDDING_FILE
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write via ``write(tmp_path)`` to a temporary file beside ``path``, fsync, then rename over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=2) + "\n"))
+
+
+def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+
+
+def save_weights(folder: Path, model: VAE) -> None:
+    save_tensors(folder / WEIGHTS_FILE, model.state_dict())
+
+
+def save_config(
+    folder: Path, model_config: ModelConfig, train_config: TrainConfig, class_names: tuple[str, ...]
+) -> None:
+    write_json(
+        folder / CONFIG_FILE,
+        {
+            "format": "latent-explorer-checkpoint",
+            "format_version": FORMAT_VERSION,
+            "dataset": {
+                "name": train_config.dataset,
+                "image_shape": list(model_config.image_shape),
+                "class_names": list(class_names),
+            },
+            "model": to_dict(model_config),
+            "train": to_dict(train_config),
+        },
+    )
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path} is not readable JSON ({err}). Restore it or retrain the model.") from err
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path} should hold a JSON object. Restore it or retrain the model.")
+    return data
+
+
+def is_checkpoint(path: Path) -> bool:
+    """Cheap test used to list models: a folder with both required files."""
+    path = Path(path)
+    return (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file()
+
+
+def list_checkpoints(root: Path) -> list[Path]:
+    """Checkpoint folders directly under ``root``, sorted by name."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if is_checkpoint(p))
+
+
+def read_config(path: Path) -> tuple[ModelConfig, TrainConfig, dict[str, Any]]:
+    """Validate ``config.json`` of a checkpoint folder and rebuild its configs."""
+    path = _require_folder(path)
+    config_path = path / CONFIG_FILE
+    if not config_path.is_file():
+        raise CheckpointError(
+            f"{path} has no {CONFIG_FILE}, so it is not a Latent Explorer checkpoint "
+            f"(found: {_listing(path)}). Train one with `python -m explorer train --out {path}`."
+        )
+    data = read_json(config_path)
+    version = data.get("format_version")
+    if data.get("format") != "latent-explorer-checkpoint" or version is None:
+        raise CheckpointError(f"{config_path} was not written by Latent Explorer (no format tag). Retrain the model.")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} uses checkpoint format version {version}; this Latent Explorer reads version "
+            f"{FORMAT_VERSION}. Upgrade Latent Explorer, or retrain the model with this version."
+        )
+    for key in ("model", "train", "dataset"):
+        if not isinstance(data.get(key), dict):
+            raise CheckpointError(f"{config_path} lacks its '{key}' section. Retrain the model.")
+    return from_dict(ModelConfig, data["model"]), from_dict(TrainConfig, data["train"]), data["dataset"]
+
+
+def load_state_dict(path: Path, model: torch.nn.Module, prefix: str = "") -> dict[str, torch.Tensor]:
+    """Read safetensors weights into ``model``, with clear errors for wrong files and shapes."""
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(
+            f"{path} is not a readable safetensors file ({err}). It may be corrupt or from another program; "
+            "restore it or retrain the model."
+        ) from err
+    state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [
+        f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+        for k in expected
+        if k in state and state[k].shape != expected[k].shape
+    ]
+    if missing or unexpected or wrong:
+        details = "; ".join(
+            part
+            for part in (
+                f"missing {', '.join(missing[:3])}" if missing else "",
+                f"unexpected {', '.join(unexpected[:3])}" if unexpected else "",
+                f"wrong shapes {', '.join(wrong[:3])}" if wrong else "",
+            )
+            if part
+        )
+        raise CheckpointError(
+            f"The weights in {path} do not fit the model described by {CONFIG_FILE} ({details}). "
+            "The files come from different runs; retrain the model or restore the matching pair."
+        )
+    model.load_state_dict(state)
+    return tensors
+
+
+def load(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    """Load a checkpoint folder. Refuses anything else with a message that says what to do."""
+    path = _require_folder(Path(path))
+    model_config, train_config, dataset = read_config(path)
+    weights = path / WEIGHTS_FILE
+    if not weights.is_file():
+        raise CheckpointError(
+            f"{path} has {CONFIG_FILE} but no {WEIGHTS_FILE}: training may not have finished its first "
+            f"epoch. Resume it with `python -m explorer train --resume --out {path}` or retrain."
+        )
+    model = VAE(model_config)
+    load_state_dict(weights, model)
+    model.eval().requires_grad_(False).to(device)
+    metrics_path = path / METRICS_FILE
+    metrics = read_json(metrics_path) if metrics_path.is_file() else {}
+    return Checkpoint(
+        path=path,
+        model=model,
+        model_config=model_config,
+        train_config=train_config,
+        dataset=str(dataset.get("name", train_config.dataset)),
+        class_names=tuple(dataset.get("class_names", ())),
+        metrics=metrics,
+    )
+
+
+def _require_folder(path: Path) -> Path:
+    path = Path(path)
+    if path.is_file():
+        if path.suffix.lower() in PICKLE_SUFFIXES:
+            raise CheckpointError(
+                f"{path} is a pickle-based file from another tool. Latent Explorer never unpickles files "
+                "(they can run arbitrary code); it reads checkpoint folders with config.json and "
+                "model.safetensors. Train a model with `python -m explorer train`."
+            )
+        raise CheckpointError(
+            f"{path} is a file; a checkpoint is a folder holding {CONFIG_FILE} and {WEIGHTS_FILE}. "
+            "Pass the folder instead."
+        )
+    if not path.is_dir():
+        raise CheckpointError(f"No checkpoint folder at {path}. Check the path, or list models in trained/.")
+    return path
+
+
+def _listing(path: Path) -> str:
+    names = sorted(p.name for p in path.iterdir())
+    return ", ".join(names[:8]) + (" ..." if len(names) > 8 else "") if names else "nothing"
+
+
+def load_npz(path: Path) -> dict[str, np.ndarray]:
+    """Read an .npz with pickling disabled, as plain arrays."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise CheckpointError(f"{path} is not a readable .npz file ({err}); delete it and it will be recomputed.") from err

@@ -1,0 +1,174 @@
+"""Command line: ``python -m explorer {train,evaluate,info}``.
+
+The flags of ``train`` are generated from the fields of ``ModelConfig`` and ``TrainConfig``, one flag
+per field, so the CLI cannot drift from the configs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from explorer.config import ModelConfig, TrainConfig, field_help
+from explorer.errors import ExplorerError
+
+log = logging.getLogger("explorer")
+
+MODEL_FLAGS_SKIPPED = ("image_shape",)  # read from the dataset, never typed
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_config_flags(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
+    """One flag per dataclass field. Defaults are None, so we can tell which flags the user typed."""
+    hints = typing.get_type_hints(cls)
+    helps = field_help(cls)
+    group = parser.add_argument_group(f"{cls.__name__} ({cls.__doc__.splitlines()[0]})")
+    for field in dataclasses.fields(cls):
+        if field.name in skip:
+            continue
+        kind, optional = _unwrap_optional(hints[field.name])
+        text = f"{helps.get(field.name, '')} (default: {field.default})"
+        kwargs: dict[str, Any] = {"default": None, "help": text, "dest": field.name}
+        if kind is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(kind) is typing.Literal:
+            kwargs["choices"] = typing.get_args(kind)
+        elif typing.get_origin(kind) is tuple:
+            kwargs.update(type=typing.get_args(kind)[0], nargs="+")
+        else:
+            kwargs["type"] = kind
+        group.add_argument(_flag(field.name), **kwargs)
+
+
+def _unwrap_optional(hint: Any) -> tuple[Any, bool]:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return args[0], True
+    return hint, False
+
+
+def given(args: argparse.Namespace, cls: type) -> dict[str, Any]:
+    """The fields of ``cls`` the user typed on the command line."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: (tuple(v) if isinstance(v, list) else v) for k, v in vars(args).items() if k in names and v is not None}
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from explorer import checkpoint as ckpt
+    from explorer.train import train
+
+    model_flags, train_flags = given(args, ModelConfig), given(args, TrainConfig)
+    model_flags.pop("image_shape", None)
+    if args.resume:
+        if args.out is None:
+            raise ExplorerError("--resume needs --out: the folder of the run to continue.")
+        model_config, train_config, _ = ckpt.read_config(Path(args.out))
+        # Flags typed again must agree with the run; train() refuses any change but epochs/device.
+        model_config = dataclasses.replace(model_config, **model_flags)
+        train_config = dataclasses.replace(train_config, **train_flags)
+    else:
+        model_config = ModelConfig(**model_flags)
+        train_config = TrainConfig(**train_flags)
+    out = Path(args.out or Path("trained") / f"{Path(train_config.dataset).stem}-d{model_config.latent_dim}")
+    train(model_config, train_config, out, resume=args.resume, progress=not args.quiet)
+    print(out)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from explorer import checkpoint as ckpt
+    from explorer.evaluate import evaluate
+
+    checkpoint = ckpt.load(args.checkpoint)
+    result = evaluate(checkpoint, iwae_k=args.iwae_k, device=args.device, data_dir=args.data_dir,
+                      seed=args.seed, progress=not args.quiet)
+    if args.save:
+        metrics = dict(checkpoint.metrics)
+        metrics["evaluation"] = result
+        ckpt.write_json(checkpoint.path / ckpt.METRICS_FILE, metrics)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        keys = ("neg_elbo", "recon", "kl", "nll_iwae", "active_units")
+        print("\n".join(f"{k:>13}: {result[k]:.2f}" if isinstance(result[k], float) else f"{k:>13}: {result[k]}"
+                        for k in keys if k in result))
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from explorer import checkpoint as ckpt
+    from explorer.model import count_parameters
+
+    c = ckpt.load(args.checkpoint)
+    mc, m = c.model_config, c.metrics
+    test = m.get("test", {})
+    lines = [
+        f"{c.path}",
+        f"  dataset      {c.dataset}  {'x'.join(map(str, mc.image_shape))}  classes: {', '.join(c.class_names) or '-'}",
+        f"  model        {mc.architecture} {list(mc.hidden_dims)}  latent_dim {mc.latent_dim}  {mc.likelihood}"
+        f"  {count_parameters(c.model):,} parameters",
+        f"  training     {len(m.get('history', []))} epochs (best {m.get('best_epoch', '?')}) on "
+        f"{m.get('device_name', '?')} in {m.get('wall_seconds', 0):.0f}s  [{m.get('status', 'unknown')}]",
+    ]
+    if test:
+        lines.append(f"  test         neg ELBO {test['neg_elbo']:.2f}  recon {test['recon']:.2f}  KL {test['kl']:.2f}"
+                     f"  active units {test['active_units']}/{mc.latent_dim}")
+    if "evaluation" in m:
+        e = m["evaluation"]
+        lines.append(f"  IWAE         NLL <= {e.get('nll_iwae', float('nan')):.2f} (k={e.get('iwae_k')})")
+    print("\n".join(lines))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from explorer.evaluate import DEFAULT_IWAE_K
+
+    parser = argparse.ArgumentParser(prog="python -m explorer", description="Latent Explorer: train and evaluate VAEs.")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or log lines")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a VAE into a checkpoint folder",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--out", help="checkpoint folder to write (default: trained/<dataset>-d<latent_dim>)")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    add_config_flags(p, ModelConfig, skip=MODEL_FLAGS_SKIPPED)
+    add_config_flags(p, TrainConfig)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="test-split negative ELBO, IWAE bound, active units")
+    p.add_argument("checkpoint", help="checkpoint folder, e.g. trained/digits")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--iwae-k", type=int, default=DEFAULT_IWAE_K, help="importance samples per image (0 skips IWAE)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--data-dir", help="extra folder to look for the dataset in")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--save", action="store_true", help="also record the result in the checkpoint's metrics.json")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("info", help="a short summary of a checkpoint")
+    p.add_argument("checkpoint")
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    try:
+        return args.func(args)
+    except ExplorerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: the last completed epoch is saved; continue with --resume", file=sys.stderr)
+        return 130

@@ -1,0 +1,163 @@
+"""Datasets as (N, C, H, W) float32 arrays in [0, 1]: the built-in ones, or the user's own files.
+
+`load_dataset(name)` takes "digits" (scikit-learn, 8x8, never downloaded), "fashion-mnist" or "mnist"
+(the standard 60k/10k split, found on disk or downloaded: see explorer.download), or else a path: a
+folder of images (explorer.data_folder) or a .npz/.npy file (explorer.data_arrays). A built-in name
+wins over a folder of the same name; write "./digits" for the folder. Datasets without a standard
+split (digits and paths) are split with a fixed seed, stratified by label where the classes allow.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from explorer.data_arrays import ARRAY_LOADERS, UNLABELLED, LabelledImages, images_from_array, load_array_file
+from explorer.data_folder import load_image_folder
+from explorer.download import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, fetch_dataset
+from explorer.errors import DataError
+from explorer.idx import read_idx_pair
+
+logger = logging.getLogger(__name__)
+
+DIGIT_CLASSES = tuple(str(digit) for digit in range(10))
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+IDX_CLASS_NAMES = {"fashion-mnist": FASHION_MNIST_CLASSES, "mnist": DIGIT_CLASSES}
+DIGITS_MAX_VALUE = 16.0  # sklearn's digits are counts of 0..16 set pixels per 4x4 block
+MIN_IMAGES = 2  # one for each split
+
+
+@dataclass(frozen=True)
+class ImageSplit:
+    """Images and their labels, in matching order."""
+
+    images: np.ndarray  # (N, C, H, W) float32 in [0, 1]
+    labels: np.ndarray  # (N,) int64; -1 where unlabelled
+
+    def __post_init__(self) -> None:
+        if self.images.ndim != 4 or self.images.dtype != np.float32:
+            raise ValueError(f"ImageSplit.images must be (N, C, H, W) float32, got {self.images.dtype} "
+                             f"{self.images.shape}")
+        if self.labels.shape != self.images.shape[:1] or self.labels.dtype != np.int64:
+            raise ValueError(f"ImageSplit.labels must be (N,) int64 with N = {len(self.images)}, got "
+                             f"{self.labels.dtype} {self.labels.shape}")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named dataset with its train and test splits."""
+
+    name: str  # "digits", "fashion-mnist", "mnist", or the path the user gave
+    train: ImageSplit
+    test: ImageSplit
+    class_names: tuple[str, ...]  # class_names[label]; () when unlabelled
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of every image."""
+        channels, height, width = self.train.images.shape[1:]
+        return channels, height, width
+
+
+@dataclass(frozen=True)
+class _Options:
+    """load_dataset's keyword arguments, passed on to whichever loader the name selects."""
+
+    data_dir: str | Path | None
+    image_size: int | None
+    download: bool
+    split_seed: int
+    test_fraction: float
+
+
+def split_indices(labels: np.ndarray, test_fraction: float, seed: int,
+                  source: str = "the dataset") -> tuple[np.ndarray, np.ndarray]:
+    """Sorted, disjoint (train, test) indices; stratified when all images are labelled and each class has 2+."""
+    count = len(labels)
+    test_count = max(1, round(count * test_fraction))
+    if count < MIN_IMAGES or test_count >= count:
+        raise DataError(f"Cannot split the {count} image(s) of {source} into a train and a test set with test_fraction "
+                        f"{test_fraction}. Give more images, or a test_fraction nearer 0.5.")
+    classes, per_class = np.unique(labels, return_counts=True)
+    stratifiable = (classes.min() > UNLABELLED and per_class.min() >= MIN_IMAGES
+                    and len(classes) <= min(test_count, count - test_count))
+    train, test = train_test_split(np.arange(count), test_size=test_count, random_state=seed,
+                                   stratify=labels if stratifiable else None)
+    return np.sort(train), np.sort(test)
+
+
+def _split(name: str, data: LabelledImages, options: _Options) -> Dataset:
+    train, test = split_indices(data.labels, options.test_fraction, options.split_seed, source=name)
+    return Dataset(name=name, train=ImageSplit(data.images[train], data.labels[train]),
+                   test=ImageSplit(data.images[test], data.labels[test]), class_names=data.class_names)
+
+
+def _load_digits(name: str, options: _Options) -> Dataset:
+    digits = load_digits()
+    images = images_from_array(digits.images / DIGITS_MAX_VALUE, name, options.image_size)  # (1797, 1, 8, 8)
+    return _split(name, LabelledImages(images, digits.target.astype(np.int64), DIGIT_CLASSES), options)
+
+
+def _idx_split(images_path: Path, labels_path: Path, class_names: tuple[str, ...],
+               image_size: int | None) -> ImageSplit:
+    images, labels = read_idx_pair(images_path, labels_path)  # (N, H, W), (N,) uint8
+    if len(labels) and labels.max() >= len(class_names):
+        raise DataError(f"{labels_path} holds label {labels.max()}, but the dataset has {len(class_names)} classes. "
+                        "The file is not the expected one: delete it and download it again.")
+    return ImageSplit(images_from_array(images, str(images_path), image_size), labels.astype(np.int64))
+
+
+def _load_idx(name: str, options: _Options) -> Dataset:
+    paths = fetch_dataset(name, data_dir=options.data_dir, download=options.download)
+    class_names = IDX_CLASS_NAMES[name]
+    return Dataset(name=name,
+                   train=_idx_split(paths[TRAIN_IMAGES], paths[TRAIN_LABELS], class_names, options.image_size),
+                   test=_idx_split(paths[TEST_IMAGES], paths[TEST_LABELS], class_names, options.image_size),
+                   class_names=class_names)
+
+
+def _load_path(name: str, options: _Options) -> Dataset:
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return _split(name, load_image_folder(path, options.image_size), options)
+    if path.is_file() and path.suffix.lower() in ARRAY_LOADERS:
+        return _split(name, load_array_file(path, options.image_size), options)
+    if path.exists():
+        raise DataError(f"Cannot load {path}: give a folder of images, or a {' or '.join(ARRAY_LOADERS)} file.")
+    raise DataError(f"Unknown dataset {name!r}: it is not one of {', '.join(BUILTIN_DATASETS)}, and no file or "
+                    "folder exists at that path. Check the spelling, or give the path to a folder of images or to "
+                    "a .npz/.npy file.")
+
+
+BUILTIN_LOADERS: dict[str, Callable[[str, _Options], Dataset]] = {
+    "digits": _load_digits,
+    "fashion-mnist": _load_idx,
+    "mnist": _load_idx,
+}
+BUILTIN_DATASETS = tuple(BUILTIN_LOADERS)
+
+
+def load_dataset(name: str, *, data_dir: str | Path | None = None, image_size: int | None = None,
+                 download: bool = True, split_seed: int = 0, test_fraction: float = 0.2) -> Dataset:
+    """Load a built-in dataset by name, or the user's images from a path; see the module docstring.
+
+    image_size resizes every image to image_size x image_size (any dataset); download=False raises
+    DatasetNotFoundError instead of downloading. split_seed and test_fraction apply to datasets
+    without a standard split.
+    """
+    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1):
+        raise DataError(f"image_size must be a positive whole number of pixels, got {image_size!r}.")
+    if not 0 < test_fraction < 1:
+        raise DataError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}.")
+    options = _Options(data_dir, image_size, download, split_seed, test_fraction)
+    dataset = BUILTIN_LOADERS.get(name, _load_path)(name, options)
+    logger.info("Loaded %s: %d train and %d test images of shape %s", name, len(dataset.train.images),
+                len(dataset.test.images), dataset.image_shape)
+    return dataset

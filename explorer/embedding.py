@@ -1,0 +1,144 @@
+"""Encode a dataset and project its posterior means to 2-D for the map.
+
+The map uses mu, not a sample of z, so points do not jitter between runs. PCA can place new points
+(``transform``) and map plane points back into latent space (``inverse_transform``); t-SNE cannot, and
+callers must say so in the UI.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from explorer.checkpoint import atomic_write, load_npz
+from explorer.errors import CheckpointError
+from explorer.model import VAE
+
+log = logging.getLogger(__name__)
+
+MAP_DIMS = 2  # the map is a plane
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """The encoded test split and its 2-D projections, as saved in ``embedding.npz``."""
+
+    mu: np.ndarray  # (N, D) posterior means
+    logvar: np.ndarray  # (N, D) posterior log-variances
+    labels: np.ndarray  # (N,) int64, -1 where unlabelled
+    pca: np.ndarray  # (N, 2) mu projected on the first two principal axes
+    pca_components: np.ndarray  # (2, D) principal axes (rows), so plane points map back to z
+    pca_mean: np.ndarray  # (D,) mean of mu, the origin of the PCA plane
+    pca_explained_variance_ratio: np.ndarray  # (2,) share of mu's variance along each axis
+    tsne: np.ndarray | None = None  # (N, 2) t-SNE coordinates (not metric, cannot place new points)
+
+    def pca_transform(self, z: np.ndarray) -> np.ndarray:
+        """(M, D) latent points -> (M, 2) coordinates on the PCA map. Exact."""
+        return (z - self.pca_mean) @ self.pca_components.T
+
+    def pca_inverse(self, xy: np.ndarray) -> np.ndarray:
+        """(M, 2) map coordinates -> (M, D) latent points on the PCA plane through the data mean."""
+        return self.pca_mean + xy @ self.pca_components
+
+
+@torch.no_grad()
+def encode(
+    model: VAE, images: np.ndarray, *, batch_size: int = 1024, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior parameters of every image: (N, C, H, W) -> mu, logvar as (N, D) float32 arrays."""
+    device = next(model.parameters()).device
+    mus, logvars = [], []
+    starts = range(0, len(images), batch_size)
+    for start in tqdm(starts, desc="encode", disable=not progress, leave=False):
+        x = torch.as_tensor(images[start : start + batch_size], device=device)
+        mu, logvar = model.encode(x)
+        mus.append(mu.float().cpu().numpy())
+        logvars.append(logvar.float().cpu().numpy())
+    return np.concatenate(mus), np.concatenate(logvars)
+
+
+def fit_pca(mu: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Principal axes of mu: (components (2, D), mean (D,), explained variance ratio (2,)).
+
+    Exact SVD (no randomness). A 1-D latent space gets a zero second axis, so the map stays a plane.
+    """
+    mean = mu.mean(axis=0)
+    centered = (mu - mean).astype(np.float64)
+    _, s, vt = np.linalg.svd(centered, full_matrices=False)
+    variance = s**2
+    ratio = variance / variance.sum() if variance.sum() > 0 else np.zeros_like(variance)
+    # Fix each axis' sign so the largest loading is positive: the same model always gives the same map.
+    signs = np.sign(vt[np.arange(len(vt)), np.abs(vt).argmax(axis=1)])
+    vt = vt * signs[:, None]
+    components = np.zeros((MAP_DIMS, mu.shape[1]))
+    explained = np.zeros(MAP_DIMS)
+    k = min(MAP_DIMS, len(vt))
+    components[:k], explained[:k] = vt[:k], ratio[:k]
+    return components.astype(np.float32), mean.astype(np.float32), explained.astype(np.float32)
+
+
+def fit_tsne(mu: np.ndarray, *, seed: int = 0, perplexity: float = 30.0) -> np.ndarray:
+    """2-D t-SNE of mu: (N, D) -> (N, 2). Seeded; takes about a minute for 10,000 points on 2 cores."""
+    from sklearn.manifold import TSNE  # imported here: it costs ~1 s, and only this needs it
+
+    perplexity = min(perplexity, max(1.0, (len(mu) - 1) / 3))
+    log.info("t-SNE of %d points (perplexity %.0f)...", len(mu), perplexity)
+    tsne = TSNE(n_components=MAP_DIMS, perplexity=perplexity, init="pca", learning_rate="auto", random_state=seed)
+    return tsne.fit_transform(mu.astype(np.float32)).astype(np.float32)
+
+
+def compute_embedding(
+    model: VAE, images: np.ndarray, labels: np.ndarray, *, tsne: bool = True, seed: int = 0, progress: bool = False
+) -> Embedding:
+    mu, logvar = encode(model, images, progress=progress)
+    components, mean, explained = fit_pca(mu)
+    return Embedding(
+        mu=mu,
+        logvar=logvar,
+        labels=labels.astype(np.int64),
+        pca=((mu - mean) @ components.T).astype(np.float32),
+        pca_components=components,
+        pca_mean=mean,
+        pca_explained_variance_ratio=explained,
+        tsne=fit_tsne(mu, seed=seed) if tsne else None,
+    )
+
+
+def save_embedding(path: Path, embedding: Embedding) -> None:
+    arrays = {f.name: getattr(embedding, f.name) for f in fields(Embedding) if getattr(embedding, f.name) is not None}
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object, so numpy does not append ".npz" to the temp name
+            np.savez_compressed(f, **arrays)
+
+    atomic_write(Path(path), write)
+
+
+def load_embedding(path: Path) -> Embedding:
+    """Read ``embedding.npz`` (pickling disabled) and check that its arrays agree with each other."""
+    arrays = load_npz(Path(path))
+    required = [f.name for f in fields(Embedding) if f.name != "tsne"]
+    missing = [name for name in required if name not in arrays]
+    if missing:
+        raise CheckpointError(f"{path} lacks {', '.join(missing)}; delete it and it will be recomputed.")
+    n, d = arrays["mu"].shape
+    expected = {
+        "logvar": (n, d),
+        "labels": (n,),
+        "pca": (n, MAP_DIMS),
+        "pca_components": (MAP_DIMS, d),
+        "pca_mean": (d,),
+        "pca_explained_variance_ratio": (MAP_DIMS,),
+        "tsne": (n, MAP_DIMS),
+    }
+    for name, shape in expected.items():
+        if name in arrays and arrays[name].shape != shape:
+            raise CheckpointError(
+                f"{path}: {name} has shape {arrays[name].shape}, expected {shape}; delete it and it will be recomputed."
+            )
+    return Embedding(**{name: arrays.get(name) for name in (f.name for f in fields(Embedding))})

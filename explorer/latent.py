@@ -1,0 +1,79 @@
+"""Pure latent-space math for the explorer: interpolation paths, slider ranges, dimension order.
+
+NumPy in, NumPy out; no model and no UI, so every function is tested on its own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SLIDER_STDS = 3.0  # a slider spans the encoded means' mean +- this many standard deviations
+ACTIVE_KL = 0.01  # nats: a dimension is active when its average KL exceeds this; else it has collapsed
+
+
+def lerp(a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
+    """``steps`` points on the straight line from a to b, both included: (D,), (D,) -> (steps, D)."""
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    return (1.0 - t) * a + t * b
+
+
+def slerp(a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
+    """Spherical interpolation: the angle moves linearly and the norm linearly from |a| to |b|.
+
+    Under a N(0, I) prior most mass lies near a shell, which a straight line between two codes cuts
+    through; slerp stays near it. Falls back to lerp when a and b are (anti)parallel or zero.
+    """
+    norm_a, norm_b = np.linalg.norm(a), np.linalg.norm(b)
+    if norm_a == 0 or norm_b == 0:
+        return lerp(a, b, steps)
+    unit_a, unit_b = a / norm_a, b / norm_b
+    omega = np.arccos(np.clip(unit_a @ unit_b, -1.0, 1.0))
+    if np.sin(omega) < 1e-6:
+        return lerp(a, b, steps)
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    direction = (np.sin((1.0 - t) * omega) * unit_a + np.sin(t * omega) * unit_b) / np.sin(omega)
+    return direction * ((1.0 - t) * norm_a + t * norm_b)
+
+
+INTERPOLATIONS = {"linear": lerp, "spherical": slerp}
+
+
+def interpolate(a: np.ndarray, b: np.ndarray, steps: int, mode: str = "linear") -> np.ndarray:
+    if steps < 2:
+        raise ValueError(f"An interpolation needs at least 2 steps, got {steps}")
+    if mode not in INTERPOLATIONS:
+        raise ValueError(f"mode must be one of {', '.join(INTERPOLATIONS)}, got {mode!r}")
+    return INTERPOLATIONS[mode](np.asarray(a, np.float64), np.asarray(b, np.float64), steps).astype(np.float32)
+
+
+def slider_ranges(mu: np.ndarray, stds: float = SLIDER_STDS) -> np.ndarray:
+    """Per-dimension (low, high) covering the data: mean +- ``stds`` standard deviations. (N, D) -> (D, 2).
+
+    A dimension with no spread (collapsed) still gets the prior's +- ``stds``, so its slider moves.
+    """
+    center, spread = mu.mean(axis=0), mu.std(axis=0)
+    spread = np.where(spread > 1e-6, spread, 1.0)
+    return np.stack([center - stds * spread, center + stds * spread], axis=1).astype(np.float32)
+
+
+def dimension_order(kl_per_dim: np.ndarray) -> np.ndarray:
+    """Latent dimensions sorted by average KL, most informative first (ties keep index order)."""
+    return np.argsort(-np.asarray(kl_per_dim), kind="stable")
+
+
+def active_dimensions(kl_per_dim: np.ndarray, threshold: float = ACTIVE_KL) -> np.ndarray:
+    """Boolean mask of dimensions whose average KL exceeds ``threshold`` nats (Burda et al.'s active units).
+
+    The others have collapsed to the prior: moving them changes nothing the decoder reads.
+    """
+    return np.asarray(kl_per_dim) > threshold
+
+
+def nearest_neighbours(codes: np.ndarray, query: np.ndarray, k: int, exclude: int | None = None) -> np.ndarray:
+    """Indices of the ``k`` rows of ``codes`` (N, D) closest to ``query`` (D,) in Euclidean distance."""
+    distances = np.linalg.norm(codes - query, axis=1)
+    if exclude is not None:
+        distances[exclude] = np.inf
+    k = min(k, len(codes) - (exclude is not None))
+    nearest = np.argpartition(distances, k)[:k] if k < len(codes) else np.arange(len(codes))
+    return nearest[np.argsort(distances[nearest], kind="stable")]

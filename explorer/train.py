@@ -1,0 +1,285 @@
+"""Training: minimise the negative ELBO, keep the best epoch, survive kills, resume exactly.
+
+The loop reads batches by index from tensors that live on the training device when they fit, keeps
+running sums on the device and synchronises with the host only every ``LOG_EVERY`` steps (for the
+progress bar and the NaN check) and once per epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from explorer import checkpoint as ckpt
+from explorer.config import ModelConfig, TrainConfig
+from explorer.data import Dataset, load_dataset
+from explorer.devices import device_name, library_versions, resolve_device
+from explorer.embedding import compute_embedding, save_embedding
+from explorer.errors import TrainingError
+from explorer.evaluate import elbo_stats
+from explorer.model import VAE, count_parameters
+
+log = logging.getLogger(__name__)
+
+LOG_EVERY = 50  # steps between host syncs for the progress bar and the non-finite check
+GPU_DATA_SHARE = 0.5  # keep the training set on the GPU when it needs at most this share of free memory
+RESUMABLE_OVERRIDES = ("epochs", "device")  # what --resume may change; the rest must match the run
+
+
+def lr_factor(step: int, total_steps: int, schedule: str) -> float:
+    """Multiplier of the peak learning rate at ``step``: constant, or cosine from 1 to 0."""
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / max(total_steps, 1)))
+    return 1.0
+
+
+def kl_weight(step: int, steps_per_epoch: int, warmup_epochs: float) -> float:
+    """KL weight beta at ``step``: rises linearly from 0 to 1 over the warm-up, then stays at 1."""
+    if warmup_epochs <= 0:
+        return 1.0
+    return min(1.0, step / (warmup_epochs * steps_per_epoch))
+
+
+def split_train_val(data: Dataset, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded, disjoint hold-out of the training split: (train images, val images)."""
+    n = len(data.train.images)
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = max(1, round(val_fraction * n))
+    return data.train.images[order[n_val:]], data.train.images[order[:n_val]]
+
+
+def place(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    """The images as a tensor on ``device`` when they fit, else in pinned host memory."""
+    x = torch.from_numpy(np.ascontiguousarray(images))
+    if device.type != "cuda":
+        return x
+    free, _ = torch.cuda.mem_get_info(device)
+    if x.numel() * x.element_size() <= GPU_DATA_SHARE * free:
+        return x.to(device)
+    log.info("Training set does not fit in GPU memory; streaming batches from pinned host memory.")
+    return x.pin_memory()
+
+
+def train(
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    data: Dataset | None = None,
+) -> Path:
+    """Train a VAE into the checkpoint folder ``out`` and return its path. See the module docstring."""
+    out = Path(out)
+    started = time.perf_counter()
+    if data is None:
+        data = load_dataset(train_config.dataset, data_dir=train_config.data_dir, image_size=train_config.image_size)
+    model_config = dataclasses.replace(model_config, image_shape=data.image_shape)
+    device = resolve_device(train_config.device)
+    torch.manual_seed(train_config.seed)
+    model = VAE(model_config).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay)
+
+    state = _start_or_resume(out, model, optimizer, model_config, train_config, data, resume)
+    prior_wall = state["wall_seconds"]  # time spent by the run before an interruption
+    train_np, val_np = split_train_val(data, train_config.val_fraction, train_config.seed)
+    train_x, val_x = place(train_np, device), torch.from_numpy(val_np)
+    n, batch_size = len(train_x), train_config.batch_size
+    steps_per_epoch = math.ceil(n / batch_size)
+    total_steps = steps_per_epoch * train_config.epochs
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=train_config.precision == "bf16")
+    log.info("Training %s (%d parameters) on %s, %d images", model_config.architecture, count_parameters(model),
+             device_name(device), n)
+
+    for epoch in range(state["epoch"] + 1, train_config.epochs + 1):
+        epoch_start = time.perf_counter()
+        model.train()
+        # Batch order depends only on (seed, epoch), so a resumed run sees the same batches.
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(train_config.seed * 100_003 + epoch))
+        perm = perm.to(train_x.device)
+        sums = torch.zeros(4, device=device, dtype=torch.float64)  # loss, recon, kl, count
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{train_config.epochs}", disable=not progress,
+                   leave=False, unit="step")
+        for step in bar:
+            global_step = (epoch - 1) * steps_per_epoch + step
+            beta = kl_weight(global_step, steps_per_epoch, train_config.kl_warmup_epochs)
+            for group in optimizer.param_groups:
+                group["lr"] = train_config.lr * lr_factor(global_step, total_steps, train_config.lr_schedule)
+            x = train_x[perm[step * batch_size : (step + 1) * batch_size]].to(device, non_blocking=True)
+            with autocast:
+                terms = model(x)
+            loss = (terms.recon + beta * terms.kl).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if train_config.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.grad_clip)
+            optimizer.step()
+            with torch.no_grad():
+                sums += torch.stack([loss.detach() * len(x), terms.recon.sum(), terms.kl.sum(),
+                                     torch.tensor(float(len(x)), device=device)]).double()
+            if step % LOG_EVERY == LOG_EVERY - 1 or step == steps_per_epoch - 1:
+                running = sums.cpu()  # the one host sync in LOG_EVERY steps
+                _check_finite(float(running[0]), epoch, step, out, state)
+                bar.set_postfix(loss=f"{running[0] / running[3]:.2f}", refresh=False)
+        bar.close()
+
+        model.eval()
+        val = elbo_stats(model, val_x, seed=train_config.seed)
+        _check_finite(val["neg_elbo"], epoch, steps_per_epoch, out, state)
+        totals = sums.cpu().numpy()
+        record = {
+            "epoch": epoch,
+            "train_loss": totals[0] / totals[3],
+            "train_neg_elbo": (totals[1] + totals[2]) / totals[3],
+            "train_recon": totals[1] / totals[3],
+            "train_kl": totals[2] / totals[3],
+            "val_neg_elbo": val["neg_elbo"],
+            "val_recon": val["recon"],
+            "val_kl": val["kl"],
+            "kl_weight": beta,
+            "lr": optimizer.param_groups[0]["lr"],
+            "seconds": time.perf_counter() - epoch_start,
+        }
+        state["history"].append({k: float(v) if k != "epoch" else v for k, v in record.items()})
+        state["epoch"] = epoch
+        # Only a full-weight objective is a fair comparison: epochs inside the KL warm-up are not "best".
+        if beta >= 1.0 and val["neg_elbo"] < state["best_val"]:
+            state["best_val"], state["best_epoch"] = val["neg_elbo"], epoch
+            ckpt.save_weights(out, model)
+        elif state["best_epoch"] == 0 and epoch == train_config.epochs:
+            state["best_epoch"] = epoch  # a run that never left warm-up still keeps its last weights
+            ckpt.save_weights(out, model)
+        state["wall_seconds"] = prior_wall + time.perf_counter() - started
+        _save_resume_state(out, model, optimizer, state)
+        ckpt.write_json(out / ckpt.METRICS_FILE, _metrics(state, device, train_config, model, status="running"))
+        log.info("epoch %d: train %.2f, val neg ELBO %.2f (best %.2f at epoch %d), %.1fs", epoch,
+                 record["train_neg_elbo"], val["neg_elbo"], state["best_val"], state["best_epoch"], record["seconds"])
+
+    _finish(out, model, data, train_config, state, device, progress, wall=lambda: prior_wall + time.perf_counter() - started)
+    log.info("Done in %.1fs: %s", state["wall_seconds"], out)
+    return out
+
+
+def _start_or_resume(
+    out: Path, model: VAE, optimizer: torch.optim.Optimizer, model_config: ModelConfig,
+    train_config: TrainConfig, data: Dataset, resume: bool,
+) -> dict[str, Any]:
+    """Fresh state for a new run, or the saved state of an interrupted one (weights, optimiser, RNG)."""
+    fresh = {"epoch": 0, "best_val": math.inf, "best_epoch": 0, "history": [], "wall_seconds": 0.0}
+    has_run = (out / ckpt.CONFIG_FILE).exists()
+    if not resume:
+        if has_run:
+            raise TrainingError(
+                f"{out} already holds a run. Pass --resume to continue it, or choose another --out; "
+                "nothing was overwritten."
+            )
+        ckpt.save_config(out, model_config, train_config, data.class_names)
+        return fresh
+    if not has_run:
+        raise TrainingError(f"Nothing to resume in {out}: it has no {ckpt.CONFIG_FILE}. Start without --resume.")
+    saved_model, saved_train, _ = ckpt.read_config(out)
+    changed = [
+        f.name for f in dataclasses.fields(TrainConfig)
+        if f.name not in RESUMABLE_OVERRIDES and getattr(saved_train, f.name) != getattr(train_config, f.name)
+    ]
+    if saved_model != model_config or changed:
+        raise TrainingError(
+            f"--resume must continue the same run, but {', '.join(changed) or 'the model config'} differ from "
+            f"{out / ckpt.CONFIG_FILE}. Only {', '.join(RESUMABLE_OVERRIDES)} may change; or train into a new --out."
+        )
+    resume_path = out / ckpt.RESUME_FILE
+    if not resume_path.is_file():
+        metrics = ckpt.read_json(out / ckpt.METRICS_FILE) if (out / ckpt.METRICS_FILE).is_file() else {}
+        if metrics.get("status") == "complete":
+            raise TrainingError(f"The run in {out} already finished; there is nothing to resume.")
+        log.warning("No resume state in %s (killed before the first epoch ended); starting from epoch 1.", out)
+        ckpt.save_config(out, model_config, train_config, data.class_names)
+        return fresh
+    tensors = ckpt.load_state_dict(resume_path, model, prefix="model.")
+    from safetensors import safe_open
+
+    with safe_open(str(resume_path), framework="pt") as f:
+        saved = json.loads(f.metadata()["state"])
+    optim_state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, index, name = key.split(".", 2)
+            optim_state.setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict({"state": optim_state, "param_groups": saved.pop("param_groups")})
+    torch.set_rng_state(tensors["rng.cpu"])
+    if "rng.cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["rng.cuda"])
+    ckpt.save_config(out, model_config, train_config, data.class_names)  # records a changed --epochs
+    log.info("Resuming %s after epoch %d", out, saved["epoch"])
+    return saved
+
+
+def _save_resume_state(out: Path, model: VAE, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """One file holds weights, optimiser, RNG and history, so they can never disagree after a kill."""
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    optim = optimizer.state_dict()
+    for index, values in optim["state"].items():
+        for name, value in values.items():
+            tensors[f"optim.{index}.{name}"] = torch.as_tensor(value)
+    tensors["rng.cpu"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        tensors["rng.cuda"] = torch.cuda.get_rng_state()
+    meta = {**state, "param_groups": optim["param_groups"]}
+    ckpt.save_tensors(out / ckpt.RESUME_FILE, tensors, metadata={"state": json.dumps(meta)})
+
+
+def _check_finite(value: float, epoch: int, step: int, out: Path, state: dict[str, Any]) -> None:
+    if math.isfinite(value):
+        return
+    kept = (
+        f"The last good checkpoint in {out} (best epoch {state['best_epoch']}, resume point epoch "
+        f"{state['epoch']}) is intact; `--resume` continues from it."
+        if state["epoch"] > 0 else "No epoch had finished, so no weights were saved."
+    )
+    raise TrainingError(
+        f"The training loss became {value} at epoch {epoch}, step {step}, and training stopped. Nothing from "
+        f"this epoch was saved. {kept} Try a lower --lr, --grad-clip 100, or --precision fp32."
+    )
+
+
+def _metrics(state: dict[str, Any], device: torch.device, tc: TrainConfig, model: VAE, status: str) -> dict:
+    return {
+        "status": status,
+        "history": state["history"],
+        "best_epoch": state["best_epoch"],
+        "best_val_neg_elbo": state["best_val"] if math.isfinite(state["best_val"]) else None,
+        "parameters": count_parameters(model),
+        "device": device.type,
+        "device_name": device_name(device),
+        "train_seconds": sum(r["seconds"] for r in state["history"]),
+        "wall_seconds": state["wall_seconds"],
+        "seed": tc.seed,
+        "versions": library_versions(),
+    }
+
+
+def _finish(
+    out: Path, model: VAE, data: Dataset, tc: TrainConfig, state: dict[str, Any], device: torch.device,
+    progress: bool, wall: Any,
+) -> None:
+    """Reload the best weights, measure the test split, cache the embedding, drop the resume state."""
+    ckpt.load_state_dict(out / ckpt.WEIGHTS_FILE, model)
+    model.eval()
+    test = elbo_stats(model, data.test.images, seed=tc.seed)
+    embedding = compute_embedding(model, data.test.images, data.test.labels, tsne=tc.embed_tsne, seed=tc.seed,
+                                  progress=progress)
+    save_embedding(out / ckpt.EMBEDDING_FILE, embedding)
+    state["wall_seconds"] = wall()
+    metrics = _metrics(state, device, tc, model, status="complete")
+    metrics["test"] = {**test, "n_test": len(data.test.images)}
+    ckpt.write_json(out / ckpt.METRICS_FILE, metrics)
+    (out / ckpt.RESUME_FILE).unlink(missing_ok=True)

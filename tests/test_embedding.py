@@ -1,0 +1,51 @@
+"""Encoding and 2-D projections for the map."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.decomposition import PCA
+
+from explorer.config import ModelConfig
+from explorer.embedding import compute_embedding, fit_pca, load_embedding, save_embedding
+from explorer.errors import CheckpointError
+from explorer.model import VAE
+
+
+def test_pca_matches_sklearn_up_to_sign():
+    rng = np.random.default_rng(0)
+    mu = rng.normal(size=(300, 6)) * np.array([5, 3, 1, 1, 0.5, 0.1])
+    components, mean, ratio = fit_pca(mu)
+    ref = PCA(n_components=2).fit(mu)
+    np.testing.assert_allclose(np.abs(components), np.abs(ref.components_), atol=1e-4)
+    np.testing.assert_allclose(ratio, ref.explained_variance_ratio_, rtol=1e-4)
+    assert ratio[0] > ratio[1]
+
+
+def test_pca_map_points_go_back_to_latent_space_on_the_plane():
+    torch.manual_seed(0)
+    model = VAE(ModelConfig(image_shape=(1, 8, 8), latent_dim=4, architecture="mlp", hidden_dims=(16,))).eval()
+    images = np.random.default_rng(1).random((50, 1, 8, 8), dtype=np.float32)
+    emb = compute_embedding(model, images, np.arange(50) % 3, tsne=False)
+    np.testing.assert_allclose(emb.pca_transform(emb.mu), emb.pca, atol=1e-5)
+    xy = np.array([[0.3, -0.2], [1.0, 2.0]], dtype=np.float32)
+    np.testing.assert_allclose(emb.pca_transform(emb.pca_inverse(xy)), xy, atol=1e-5)
+
+
+def test_one_dimensional_latents_still_give_a_plane():
+    components, _, ratio = fit_pca(np.random.default_rng(0).normal(size=(20, 1)))
+    assert components.shape == (2, 1) and ratio[1] == 0
+
+
+def test_embedding_round_trip_and_corrupt_file(tmp_path):
+    torch.manual_seed(0)
+    model = VAE(ModelConfig(image_shape=(1, 8, 8), latent_dim=3, architecture="mlp", hidden_dims=(16,))).eval()
+    images = np.random.default_rng(2).random((40, 1, 8, 8), dtype=np.float32)
+    emb = compute_embedding(model, images, np.arange(40) % 4, tsne=True, seed=0)
+    assert emb.tsne.shape == (40, 2)
+    save_embedding(tmp_path / "embedding.npz", emb)
+    back = load_embedding(tmp_path / "embedding.npz")
+    for name in ("mu", "logvar", "labels", "pca", "tsne", "pca_components"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(emb, name))
+    (tmp_path / "embedding.npz").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(CheckpointError, match="recomputed"):
+        load_embedding(tmp_path / "embedding.npz")
