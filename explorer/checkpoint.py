@@ -80,6 +80,13 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete temporary files left by a write that was killed before its rename."""
+    for tmp in Path(folder).glob(".*.tmp"):
+        log.info("Removing %s, left by an interrupted write", tmp.name)
+        tmp.unlink(missing_ok=True)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

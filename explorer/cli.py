@@ -28,11 +28,11 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def add_config_flags(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
+def add_config_flags(parser: argparse.ArgumentParser, cls: type, title: str, skip: tuple[str, ...] = ()) -> None:
     """One flag per dataclass field. Defaults are None, so we can tell which flags the user typed."""
     hints = typing.get_type_hints(cls)
     helps = field_help(cls)
-    group = parser.add_argument_group(f"{cls.__name__} ({cls.__doc__.splitlines()[0]})")
+    group = parser.add_argument_group(f"{title} (fields of {cls.__name__})")
     for field in dataclasses.fields(cls):
         if field.name in skip:
             continue
@@ -137,12 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or log lines")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("train", help="train a VAE into a checkpoint folder",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("train", help="train a VAE into a checkpoint folder")
     p.add_argument("--out", help="checkpoint folder to write (default: trained/<dataset>-d<latent_dim>)")
     p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
-    add_config_flags(p, ModelConfig, skip=MODEL_FLAGS_SKIPPED)
-    add_config_flags(p, TrainConfig)
+    add_config_flags(p, ModelConfig, "model", skip=MODEL_FLAGS_SKIPPED)
+    add_config_flags(p, TrainConfig, "training")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="test-split negative ELBO, IWAE bound, active units")

@@ -56,7 +56,7 @@ class TrainConfig:
 
     dataset: str = "digits"  # built-in name (digits, fashion-mnist, mnist) or a path to images / .npz / .npy
     data_dir: str | None = None  # extra folder to look for dataset files in
-    image_size: int | None = None  # path datasets: resize every image to this square size
+    image_size: int | None = None  # resize images to this square size (mixed-size folders: most common size)
     epochs: int = 30  # passes over the training split
     batch_size: int = 128  # images per optimiser step
     lr: float = 1e-3  # Adam learning rate (peak, when a schedule is used)

@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +187,7 @@ def _start_or_resume(
         return fresh
     if not has_run:
         raise TrainingError(f"Nothing to resume in {out}: it has no {ckpt.CONFIG_FILE}. Start without --resume.")
+    ckpt.remove_stale_temporaries(out)
     saved_model, saved_train, _ = ckpt.read_config(out)
     changed = [
         f.name for f in dataclasses.fields(TrainConfig)
@@ -269,7 +271,7 @@ def _metrics(state: dict[str, Any], device: torch.device, tc: TrainConfig, model
 
 def _finish(
     out: Path, model: VAE, data: Dataset, tc: TrainConfig, state: dict[str, Any], device: torch.device,
-    progress: bool, wall: Any,
+    progress: bool, wall: Callable[[], float],
 ) -> None:
     """Reload the best weights, measure the test split, cache the embedding, drop the resume state."""
     ckpt.load_state_dict(out / ckpt.WEIGHTS_FILE, model)

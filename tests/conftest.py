@@ -1,0 +1,27 @@
+"""Shared fixtures: small datasets and configs that train in well under a second per epoch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from explorer.config import ModelConfig, TrainConfig
+from explorer.data import load_dataset
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"  # read by tests only, never at run time
+
+
+@pytest.fixture(scope="session")
+def digits():
+    return load_dataset("digits")
+
+
+@pytest.fixture
+def tiny_model_config():
+    return ModelConfig(latent_dim=4, architecture="mlp", hidden_dims=(64,))
+
+
+@pytest.fixture
+def tiny_train_config():
+    return TrainConfig(dataset="digits", epochs=3, batch_size=64, embed_tsne=False, device="cpu")
