@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from explorer.config import ModelConfig, TrainConfig, from_dict, to_dict
@@ -70,8 +70,8 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp (and some writers) make 0600 files; give the usual ones
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -164,7 +164,7 @@ def read_config(path: Path) -> tuple[ModelConfig, TrainConfig, dict[str, Any]]:
         raise CheckpointError(f"{config_path} was not written by Latent Explorer (no format tag). Retrain the model.")
     if version != FORMAT_VERSION:
         raise CheckpointError(
-            f"{path} uses checkpoint format version {version}; this Latent Explorer reads version "
+            f"{path} uses checkpoint format version {version!r}; this Latent Explorer reads version "
             f"{FORMAT_VERSION}. Upgrade Latent Explorer, or retrain the model with this version."
         )
     for key in ("model", "train", "dataset"):
@@ -178,19 +178,75 @@ def load_state_dict(path: Path, model: torch.nn.Module, prefix: str = "") -> dic
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(
-            f"{path} is not a readable safetensors file ({err}). It may be corrupt or from another program; "
-            "restore it or retrain the model."
-        ) from err
+        raise _unreadable(path, err) from err
     state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = [
-        f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
-        for k in expected
-        if k in state and state[k].shape != expected[k].shape
-    ]
+    _check_shapes(path, _shapes(model.state_dict()), _shapes(state))
+    not_finite = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if not_finite:
+        raise CheckpointError(
+            f"{path} holds NaN or infinite weights ({', '.join(not_finite[:3])}): the run that wrote them diverged. "
+            "Retrain the model, e.g. with a lower --lr or --grad-clip 100."
+        )
+    model.load_state_dict(state)
+    return tensors
+
+
+def load(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    """Load a checkpoint folder. Refuses anything else with a message that says what to do."""
+    path = _require_folder(Path(path))
+    model_config, train_config, dataset = read_config(path)
+    class_names = dataset.get("class_names", [])
+    if not isinstance(class_names, list) or not all(isinstance(name, str) for name in class_names):
+        raise CheckpointError(f"{path / CONFIG_FILE}: dataset.class_names must be a list of names. Retrain the model.")
+    weights = path / WEIGHTS_FILE
+    if not weights.is_file():
+        raise CheckpointError(
+            f"{path} has {CONFIG_FILE} but no {WEIGHTS_FILE}: training may not have finished its first "
+            f"epoch. Resume it with `python -m explorer train --resume --out {path}` or retrain."
+        )
+    model = _build_model(path, model_config)
+    load_state_dict(weights, model)
+    model.eval().requires_grad_(False).to(device)
+    metrics_path = path / METRICS_FILE
+    metrics = read_json(metrics_path) if metrics_path.is_file() else {}
+    return Checkpoint(
+        path=path,
+        model=model,
+        model_config=model_config,
+        train_config=train_config,
+        dataset=str(dataset.get("name", train_config.dataset)),
+        class_names=tuple(class_names),
+        metrics=metrics,
+    )
+
+
+def _build_model(path: Path, model_config: ModelConfig) -> VAE:
+    """The model config.json describes, checked against the weights' header before any memory is allocated."""
+    weights = path / WEIGHTS_FILE
+    try:
+        with torch.device("meta"):  # shapes only: a config naming absurd sizes must not fill the memory
+            expected = _shapes(VAE(model_config).state_dict())
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path / CONFIG_FILE} describes a model that cannot be built ({err}). "
+                              "Retrain the model.") from err
+    try:
+        with safe_open(str(weights), framework="pt") as f:  # reads the header only
+            found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as err:
+        raise _unreadable(weights, err) from err
+    _check_shapes(weights, expected, found)
+    return VAE(model_config)
+
+
+def _shapes(tensors: dict[str, torch.Tensor]) -> dict[str, tuple[int, ...]]:
+    return {k: tuple(v.shape) for k, v in tensors.items()}
+
+
+def _check_shapes(path: Path, expected: dict[str, tuple[int, ...]], found: dict[str, tuple[int, ...]]) -> None:
+    """CheckpointError naming what differs when the tensors in ``path`` are not the ones the model has."""
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    wrong = [f"{k}: file {found[k]} vs model {expected[k]}" for k in expected if k in found and found[k] != expected[k]]
     if missing or unexpected or wrong:
         details = "; ".join(
             part
@@ -205,33 +261,12 @@ def load_state_dict(path: Path, model: torch.nn.Module, prefix: str = "") -> dic
             f"The weights in {path} do not fit the model described by {CONFIG_FILE} ({details}). "
             "The files come from different runs; retrain the model or restore the matching pair."
         )
-    model.load_state_dict(state)
-    return tensors
 
 
-def load(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
-    """Load a checkpoint folder. Refuses anything else with a message that says what to do."""
-    path = _require_folder(Path(path))
-    model_config, train_config, dataset = read_config(path)
-    weights = path / WEIGHTS_FILE
-    if not weights.is_file():
-        raise CheckpointError(
-            f"{path} has {CONFIG_FILE} but no {WEIGHTS_FILE}: training may not have finished its first "
-            f"epoch. Resume it with `python -m explorer train --resume --out {path}` or retrain."
-        )
-    model = VAE(model_config)
-    load_state_dict(weights, model)
-    model.eval().requires_grad_(False).to(device)
-    metrics_path = path / METRICS_FILE
-    metrics = read_json(metrics_path) if metrics_path.is_file() else {}
-    return Checkpoint(
-        path=path,
-        model=model,
-        model_config=model_config,
-        train_config=train_config,
-        dataset=str(dataset.get("name", train_config.dataset)),
-        class_names=tuple(dataset.get("class_names", ())),
-        metrics=metrics,
+def _unreadable(path: Path, err: Exception) -> CheckpointError:
+    return CheckpointError(
+        f"{path} is not a readable safetensors file ({err}). It may be corrupt or from another program; "
+        "restore it or retrain the model."
     )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.config import ModelConfig, TrainConfig, field_help
-from explorer.errors import ExplorerError
+from explorer.errors import ExplorerError, is_disk_full
 
 log = logging.getLogger("explorer")
 
@@ -73,12 +73,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.out is None:
             raise ExplorerError("--resume needs --out: the folder of the run to continue.")
         model_config, train_config, _ = ckpt.read_config(Path(args.out))
-        # Flags typed again must agree with the run; train() refuses any change but epochs/device.
+    else:
+        model_config, train_config = ModelConfig(), TrainConfig()
+    try:  # the configs check their values; a wrong flag is the user's to fix, not a traceback
+        # Flags typed again on --resume must agree with the run; train() refuses any change but epochs/device.
         model_config = dataclasses.replace(model_config, **model_flags)
         train_config = dataclasses.replace(train_config, **train_flags)
-    else:
-        model_config = ModelConfig(**model_flags)
-        train_config = TrainConfig(**train_flags)
+    except ValueError as err:
+        raise ExplorerError(f"{err}. Fix that flag (see `python -m explorer train --help`).") from err
+    if train_config.lr <= 0 or train_config.weight_decay < 0:
+        raise ExplorerError(f"--lr must be above 0 and --weight-decay at least 0, got {train_config.lr} and "
+                            f"{train_config.weight_decay}.")
     out = Path(args.out or Path("trained") / f"{Path(train_config.dataset).stem}-d{model_config.latent_dim}")
     train(model_config, train_config, out, resume=args.resume, progress=not args.quiet)
     print(out)
@@ -167,6 +172,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ExplorerError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a full disk or an unwritable folder is for the user to fix, not a bug to trace
+        log.debug("Details:", exc_info=True)
+        fix = "Free some disk space" if is_disk_full(err) else "Check the path and its permissions"
+        print(f"error: {err}. {fix}, then run the command again.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: the last completed epoch is saved; continue with --resume", file=sys.stderr)

@@ -9,9 +9,13 @@ Conventions (shared with the image-folder loader):
 from __future__ import annotations
 
 import logging
+import lzma
+import math
+import tokenize
 import zipfile
+import zlib
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -25,12 +29,18 @@ ALPHA_CHANNELS = 4
 UINT_SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 FLOAT_TOLERANCE = 1e-6  # rounding slack when a float image was normalised to [0, 1]
 MAX_IMAGE_SIDE = 1024  # pixels, after resizing: larger images would be impractical to train a VAE on
-MAX_FLOAT_BYTES = 4 << 30  # memory the float32 images may take
+MAX_FLOAT_BYTES = 4 << 30  # memory the float32 images, or any one array read from a file, may take
+MAX_CLASSES = 100_000  # labels above this are a mistake (ids, hashes), and each class gets a name
 IMAGE_KEYS = ("images", "x", "X")
 LABEL_KEYS = ("labels", "y", "Y")
 CLASS_NAMES_KEY = "class_names"
 LABELS_SUFFIX = "_labels"  # images.npy -> images_labels.npy
 UNLABELLED = -1
+# What numpy and zipfile raise for a damaged file. Beyond the usual: a garbled .npy header gives tokenize's
+# error; zip flags flipped on (encryption, an unknown compression or version) give RuntimeError or
+# NotImplementedError; a damaged compressed member gives its decompressor's error.
+FILE_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, tokenize.TokenError, RuntimeError,
+               NotImplementedError, zlib.error, lzma.LZMAError)
 
 
 class LabelledImages(NamedTuple):
@@ -132,16 +142,50 @@ def labels_from_array(labels: np.ndarray, count: int, source: str,
     if labels.dtype.kind not in "iuf" or not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
         raise DataError(f"{source}: labels must be whole numbers (or class-name strings), got {labels.dtype} values. "
                         "Convert them to integers 0..K-1, with -1 for unlabelled images.")
-    labels = labels.astype(np.int64)
+    # checked before the cast to int64, which would wrap huge values around
     if labels.size and labels.min() < UNLABELLED:
         raise DataError(f"{source}: label {labels.min()} is negative. Use 0..K-1, and -1 only for unlabelled images.")
+    if labels.size and labels.max() >= MAX_CLASSES:
+        raise DataError(f"{source}: label {labels.max()} is too large: a dataset here has at most {MAX_CLASSES} "
+                        "classes. Number the classes 0..K-1.")
+    labels = labels.astype(np.int64)
     class_count = int(labels.max()) + 1 if labels.size else 0
     if class_names is None:
         return labels, tuple(str(label) for label in range(class_count))
     if class_names.ndim != 1 or len(class_names) < class_count:
-        raise DataError(f"{source}: {len(class_names)} class names for labels up to {class_count - 1}. Give one name "
-                        "per class, in label order.")
+        raise DataError(f"{source}: class names of shape {class_names.shape} for labels up to {class_count - 1}. Give "
+                        "a list of one name per class, in label order.")
     return labels, tuple(str(name) for name in class_names)
+
+
+def _check_announced_size(stream: BinaryIO, available: int, source: str) -> None:
+    """DataError for a .npy header announcing more bytes than follow it, or than we load: numpy would allocate them."""
+    version = np.lib.format.read_magic(stream)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read_header(stream)
+    announced = math.prod(shape) * dtype.itemsize  # Python ints: no overflow for absurd shapes
+    if announced > MAX_FLOAT_BYTES:
+        raise DataError(f"{source} holds an array of shape {shape} ({announced / (1 << 30):.1f} GiB), too large to "
+                        "load. Use fewer or smaller images.")
+    follows = available - stream.tell()
+    if announced > follows:
+        raise DataError(f"{source} is truncated: its header announces an array of shape {shape} ({announced} bytes), "
+                        f"but only {follows} bytes follow. Save it again with numpy.save or numpy.savez.")
+
+
+def _check_array_sizes(path: Path) -> None:
+    """Read the header of every array in a .npy (and its labels) or .npz, before numpy allocates any of them."""
+    if path.suffix.lower() == ".npz":
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.filename.endswith(".npy"):
+                    with archive.open(info) as member:
+                        _check_announced_size(member, info.file_size, f"{path} ({info.filename})")
+        return
+    for file in (path, _labels_path(path)):
+        if file.is_file():
+            with open(file, "rb") as stream:
+                _check_announced_size(stream, file.stat().st_size, str(file))
 
 
 def _load_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -157,8 +201,12 @@ def _load_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | N
         return archive[image_key], labels, names
 
 
+def _labels_path(path: Path) -> Path:
+    return path.with_name(path.stem + LABELS_SUFFIX + path.suffix)
+
+
 def _load_npy(path: Path) -> tuple[np.ndarray, np.ndarray | None, None]:
-    labels_path = path.with_name(path.stem + LABELS_SUFFIX + path.suffix)
+    labels_path = _labels_path(path)
     labels = np.load(labels_path, allow_pickle=False) if labels_path.is_file() else None
     return np.load(path, allow_pickle=False), labels, None
 
@@ -169,8 +217,11 @@ ARRAY_LOADERS = {".npz": _load_npz, ".npy": _load_npy}
 def load_array_file(path: Path, image_size: int | None = None) -> LabelledImages:
     """Images (and labels) from a .npz (keys images/x/X, labels/y/Y, class_names) or a .npy (+ <stem>_labels.npy)."""
     try:
+        _check_array_sizes(path)
         images, labels, names = ARRAY_LOADERS[path.suffix.lower()](path)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except DataError:
+        raise  # already says what is wrong (a DataError is also a ValueError)
+    except FILE_ERRORS as exc:
         raise DataError(f"Cannot read {path} as a NumPy file ({exc}). Check that it was saved with numpy.save or "
                         "numpy.savez, without Python objects inside.") from exc
     images = images_from_array(images, str(path), image_size)

@@ -24,7 +24,7 @@ import platformdirs
 from tqdm import tqdm
 
 from explorer import __version__
-from explorer.errors import DataError, DatasetNotFoundError
+from explorer.errors import DataError, DatasetNotFoundError, is_disk_full
 from explorer.idx import CHUNK_SIZE, sha256_of_decompressed
 
 logger = logging.getLogger(__name__)
@@ -210,7 +210,12 @@ def _download_verified(url: str, remote_file: RemoteFile, target: Path, timeout:
     try:
         with os.fdopen(fd, "wb") as out:
             _stream(url, out, timeout)
-        if not verify_file(tmp, remote_file):
+        try:
+            verified = verify_file(tmp, remote_file)
+        except DataError as exc:  # its advice names the temp file, which is about to go
+            raise DataError("the file received is not a readable gzip file; the transfer was probably cut "
+                            "short") from exc
+        if not verified:
             raise DataError("checksum mismatch: the file is not the published one")
         os.replace(tmp, target)
     finally:
@@ -242,6 +247,10 @@ def _download_from_mirrors(remote_file: RemoteFile, mirrors: tuple[str, ...], fo
         try:
             _download_verified(url, remote_file, target, timeout)
         except (OSError, http.client.HTTPException, DataError) as exc:  # URLError and timeouts are OSErrors
+            if is_disk_full(exc):  # every mirror would fail the same way
+                raise DataError(f"Cannot download {remote_file.name} into {folder}: the disk is full ({exc}). The "
+                                "partial file was removed. Free some disk space and try again, or set "
+                                "XDG_CACHE_HOME to a folder on a disk with room.") from exc
             logger.warning("Download of %s failed: %s", url, exc)
             failures.append(f"{url}: {exc}")
         else:

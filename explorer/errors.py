@@ -4,6 +4,15 @@ Every error raised for bad input derives from ``ExplorerError`` and carries a me
 went wrong and what to do about it. The CLI prints these without a traceback; the app shows them.
 """
 
+import errno
+
+# OSError numbers that mean "no room to write": a full disk, or a user's quota used up.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+
+def is_disk_full(err: BaseException) -> bool:
+    return isinstance(err, OSError) and err.errno in DISK_FULL_ERRNOS
+
 
 class ExplorerError(Exception):
     """Base class for errors whose message is meant for the user."""

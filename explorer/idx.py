@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -96,7 +97,7 @@ def parse_idx(data: bytes, source: str = "<bytes>", expected_ndim: int | None = 
         raise DataError(f"IDX file {source} is truncated: {len(data)} bytes, its header alone needs "
                         f"{header_size}. {_FIX_HINT}")
     dims = struct.unpack(f">{ndim}I", data[MAGIC_SIZE:header_size])
-    expected = header_size + int(np.prod(dims, dtype=np.int64))
+    expected = header_size + math.prod(dims)  # Python ints: np.prod would wrap around for absurd dims
     if len(data) < expected:
         raise DataError(f"IDX file {source} is truncated: its header announces shape {dims}, which needs "
                         f"{expected} bytes, but it has {len(data)}. {_FIX_HINT}")

@@ -7,12 +7,13 @@ progress bar and the NaN check) and once per epoch.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from explorer.config import ModelConfig, TrainConfig
 from explorer.data import Dataset, load_dataset
 from explorer.devices import device_name, library_versions, resolve_device
 from explorer.embedding import compute_embedding, save_embedding
-from explorer.errors import TrainingError
+from explorer.errors import TrainingError, is_disk_full
 from explorer.evaluate import elbo_stats
 from explorer.model import VAE, count_parameters
 
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 LOG_EVERY = 50  # steps between host syncs for the progress bar and the non-finite check
 GPU_DATA_SHARE = 0.5  # keep the training set on the GPU when it needs at most this share of free memory
 RESUMABLE_OVERRIDES = ("epochs", "device")  # what --resume may change; the rest must match the run
+RESUME_COMMAND = "continue with `python -m explorer train --resume --out {out}`"
 
 
 def lr_factor(step: int, total_steps: int, schedule: str) -> float:
@@ -152,16 +154,19 @@ def train(
         }
         state["history"].append({k: float(v) if k != "epoch" else v for k, v in record.items()})
         state["epoch"] = epoch
-        # Only a full-weight objective is a fair comparison: epochs inside the KL warm-up are not "best".
-        if beta >= 1.0 and val["neg_elbo"] < state["best_val"]:
-            state["best_val"], state["best_epoch"] = val["neg_elbo"], epoch
-            ckpt.save_weights(out, model)
-        elif state["best_epoch"] == 0 and epoch == train_config.epochs:
-            state["best_epoch"] = epoch  # a run that never left warm-up still keeps its last weights
-            ckpt.save_weights(out, model)
-        state["wall_seconds"] = prior_wall + time.perf_counter() - started
-        _save_resume_state(out, model, optimizer, state)
-        ckpt.write_json(out / ckpt.METRICS_FILE, _metrics(state, device, train_config, model, status="running"))
+        kept = (f"Files are replaced only once written in full, so what was saved before is intact: the run can "
+                f"resume after epoch {epoch - 1}." if epoch > 1 else "No epoch had been saved yet.")
+        with _writing(out, f"epoch {epoch}", kept, RESUME_COMMAND.format(out=out)):
+            # Only a full-weight objective is a fair comparison: epochs inside the KL warm-up are not "best".
+            if beta >= 1.0 and val["neg_elbo"] < state["best_val"]:
+                state["best_val"], state["best_epoch"] = val["neg_elbo"], epoch
+                ckpt.save_weights(out, model)
+            elif state["best_epoch"] == 0 and epoch == train_config.epochs:
+                state["best_epoch"] = epoch  # a run that never left warm-up still keeps its last weights
+                ckpt.save_weights(out, model)
+            state["wall_seconds"] = prior_wall + time.perf_counter() - started
+            _save_resume_state(out, model, optimizer, state)
+            ckpt.write_json(out / ckpt.METRICS_FILE, _metrics(state, device, train_config, model, status="running"))
         log.info("epoch %d: train %.2f, val neg ELBO %.2f (best %.2f at epoch %d), %.1fs", epoch,
                  record["train_neg_elbo"], val["neg_elbo"], state["best_val"], state["best_epoch"], record["seconds"])
 
@@ -183,7 +188,8 @@ def _start_or_resume(
                 f"{out} already holds a run. Pass --resume to continue it, or choose another --out; "
                 "nothing was overwritten."
             )
-        ckpt.save_config(out, model_config, train_config, data.class_names)
+        with _writing(out, "the run's config", "Nothing was trained yet.", "run the same command again"):
+            ckpt.save_config(out, model_config, train_config, data.class_names)
         return fresh
     if not has_run:
         raise TrainingError(f"Nothing to resume in {out}: it has no {ckpt.CONFIG_FILE}. Start without --resume.")
@@ -204,23 +210,34 @@ def _start_or_resume(
         if metrics.get("status") == "complete":
             raise TrainingError(f"The run in {out} already finished; there is nothing to resume.")
         log.warning("No resume state in %s (killed before the first epoch ended); starting from epoch 1.", out)
-        ckpt.save_config(out, model_config, train_config, data.class_names)
+        with _writing(out, "the run's config", "No epoch had been saved yet.", RESUME_COMMAND.format(out=out)):
+            ckpt.save_config(out, model_config, train_config, data.class_names)
         return fresh
     tensors = ckpt.load_state_dict(resume_path, model, prefix="model.")
     from safetensors import safe_open
 
-    with safe_open(str(resume_path), framework="pt") as f:
-        saved = json.loads(f.metadata()["state"])
-    optim_state: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in tensors.items():
-        if key.startswith("optim."):
-            _, index, name = key.split(".", 2)
-            optim_state.setdefault(int(index), {})[name] = value
-    optimizer.load_state_dict({"state": optim_state, "param_groups": saved.pop("param_groups")})
-    torch.set_rng_state(tensors["rng.cpu"])
-    if "rng.cuda" in tensors and torch.cuda.is_available():
-        torch.cuda.set_rng_state(tensors["rng.cuda"])
-    ckpt.save_config(out, model_config, train_config, data.class_names)  # records a changed --epochs
+    try:  # the file was written whole (atomic_write), so a failure here means it was edited or is not ours
+        with safe_open(str(resume_path), framework="pt") as f:
+            saved = json.loads(f.metadata()["state"])
+        missing = set(fresh) - set(saved)
+        if missing:
+            raise KeyError(", ".join(sorted(missing)))
+        optim_state: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in tensors.items():
+            if key.startswith("optim."):
+                _, index, name = key.split(".", 2)
+                optim_state.setdefault(int(index), {})[name] = value
+        optimizer.load_state_dict({"state": optim_state, "param_groups": saved.pop("param_groups")})
+        torch.set_rng_state(tensors["rng.cpu"])
+        if "rng.cuda" in tensors and torch.cuda.is_available():
+            torch.cuda.set_rng_state(tensors["rng.cuda"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise TrainingError(
+            f"The resume state {resume_path} is damaged ({type(err).__name__}: {err}), so the run cannot continue "
+            "exactly. Delete that file and --resume again to restart the run from epoch 1, or train into a new --out."
+        ) from err
+    with _writing(out, "the run's config", "The run's saved state is unchanged.", RESUME_COMMAND.format(out=out)):
+        ckpt.save_config(out, model_config, train_config, data.class_names)  # records a changed --epochs
     log.info("Resuming %s after epoch %d", out, saved["epoch"])
     return saved
 
@@ -237,6 +254,19 @@ def _save_resume_state(out: Path, model: VAE, optimizer: torch.optim.Optimizer, 
         tensors["rng.cuda"] = torch.cuda.get_rng_state()
     meta = {**state, "param_groups": optim["param_groups"]}
     ckpt.save_tensors(out / ckpt.RESUME_FILE, tensors, metadata={"state": json.dumps(meta)})
+
+
+@contextlib.contextmanager
+def _writing(out: Path, what: str, kept: str, then: str) -> Iterator[None]:
+    """Turn a failed write, a full disk above all, into a TrainingError that says what is kept and what to do."""
+    try:
+        yield
+    except OSError as err:
+        if is_disk_full(err):
+            cause, fix = "the disk is full", "Free some disk space"
+        else:
+            cause, fix = "the write failed", "Fix the cause (is the folder writable?)"
+        raise TrainingError(f"Could not save {what} in {out}: {cause} ({err}). {kept} {fix}, then {then}.") from err
 
 
 def _check_finite(value: float, epoch: int, step: int, out: Path, state: dict[str, Any]) -> None:
@@ -279,9 +309,11 @@ def _finish(
     test = elbo_stats(model, data.test.images, seed=tc.seed)
     embedding = compute_embedding(model, data.test.images, data.test.labels, tsne=tc.embed_tsne, seed=tc.seed,
                                   progress=progress)
-    save_embedding(out / ckpt.EMBEDDING_FILE, embedding)
-    state["wall_seconds"] = wall()
-    metrics = _metrics(state, device, tc, model, status="complete")
-    metrics["test"] = {**test, "n_test": len(data.test.images)}
-    ckpt.write_json(out / ckpt.METRICS_FILE, metrics)
+    kept = f"All {state['epoch']} epochs are saved and the checkpoint loads."
+    with _writing(out, "the test embedding and final metrics", kept, RESUME_COMMAND.format(out=out)):
+        save_embedding(out / ckpt.EMBEDDING_FILE, embedding)
+        state["wall_seconds"] = wall()
+        metrics = _metrics(state, device, tc, model, status="complete")
+        metrics["test"] = {**test, "n_test": len(data.test.images)}
+        ckpt.write_json(out / ckpt.METRICS_FILE, metrics)
     (out / ckpt.RESUME_FILE).unlink(missing_ok=True)

@@ -1,5 +1,6 @@
 """Finding datasets on disk and downloading them, against a local HTTP server on 127.0.0.1."""
 
+import errno
 import gzip
 import hashlib
 import os
@@ -51,18 +52,22 @@ def cache(isolated) -> Path:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Serves server.routes: path -> (body, announced Content-Length); 404 elsewhere."""
+    """Serves server.routes: path -> (body, announced Content-Length or None, seconds to stall after it); 404
+    elsewhere."""
 
     def do_GET(self):
         self.server.requests.append(self.path)
         if self.path not in self.server.routes:
             self.send_error(404)
             return
-        body, length = self.server.routes[self.path]
+        body, length, stall = self.server.routes[self.path]
         self.send_response(200)
-        self.send_header("Content-Length", str(length))
+        if length is not None:
+            self.send_header("Content-Length", str(length))
         self.end_headers()
         self.wfile.write(body)
+        self.wfile.flush()
+        time.sleep(stall)  # the connection stays open, silent
 
     def log_message(self, *args):  # keep test output quiet
         pass
@@ -80,15 +85,22 @@ def server():
     httpd.server_close()
 
 
+STALL_S = 1.0  # a stalled server's silence, longer than the client's timeout below
+TIMEOUT_S = 0.3
+
+
 def publish(server, prefix: str, behaviour: str = "good") -> str:
-    """Serve the tiny dataset under /prefix/ as `behaviour` (good, corrupt, truncated, missing); return the mirror."""
+    """Serve the tiny dataset under /prefix/ as `behaviour` (good, corrupt, truncated, unannounced, stalled,
+    missing); return the mirror."""
     for name, body in GZ.items():
-        if behaviour == "corrupt":
-            server.routes[f"/{prefix}/{name}.gz"] = (CORRUPT_GZ[name], len(CORRUPT_GZ[name]))
-        elif behaviour == "truncated":  # announces the whole file, sends half, closes
-            server.routes[f"/{prefix}/{name}.gz"] = (body[: len(body) // 2], len(body))
-        elif behaviour == "good":
-            server.routes[f"/{prefix}/{name}.gz"] = (body, len(body))
+        half = body[: len(body) // 2]
+        route = {"good": (body, len(body), 0),
+                 "corrupt": (CORRUPT_GZ[name], len(CORRUPT_GZ[name]), 0),
+                 "truncated": (half, len(body), 0),  # announces the whole file, sends half, closes
+                 "unannounced": (half, None, 0),  # no length to check: sends half, closes
+                 "stalled": (half, len(body), STALL_S)}  # sends half, then nothing
+        if behaviour in route:
+            server.routes[f"/{prefix}/{name}.gz"] = route[behaviour]
     return f"{server.url}/{prefix}/"
 
 
@@ -102,11 +114,12 @@ def test_download_writes_verified_files_into_cache(server, cache):
 
 
 @pytest.mark.parametrize("behaviour, reason", [("corrupt", "checksum"), ("truncated", "truncated"),
+                                               ("unannounced", "cut short"), ("stalled", "timed out"),
                                                ("missing", "404")])
 def test_failed_download_leaves_nothing_then_retry_succeeds(server, cache, behaviour, reason):
     bad = publish(server, "bad", behaviour)
     with pytest.raises(DatasetNotFoundError) as excinfo:
-        fetch_dataset(TINY, mirrors=(bad,))
+        fetch_dataset(TINY, mirrors=(bad,), timeout=TIMEOUT_S)
     assert reason in str(excinfo.value) and bad in str(excinfo.value)
     assert not cache.exists() or os.listdir(cache) == [], "no partial or temp file may stay in the cache"
 
@@ -121,6 +134,56 @@ def test_falls_back_to_second_mirror(server, cache, behaviour):
     assert {name: path.read_bytes() for name, path in paths.items()} == GZ
     first = IDX_FILE_NAMES[0]
     assert server.requests[:2] == [f"/bad/{first}.gz", f"/good/{first}.gz"]
+
+
+class _FailingWrites:
+    """A download's temp file that takes half of the first chunk, then raises `error`."""
+
+    def __init__(self, file, error: BaseException):
+        self.file, self.error = file, error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.file.close()
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data[: len(data) // 2])
+        self.file.flush()
+        raise self.error
+
+
+INTERRUPTIONS = {  # id -> (what a write raises, what fetch_dataset raises, words of its message or None)
+    "Ctrl-C mid-download": (KeyboardInterrupt(), KeyboardInterrupt, None),
+    "disk full mid-download": (OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), DataError,
+                               "disk is full.*partial file was removed.*Free some disk space"),
+}
+
+
+@pytest.mark.parametrize("case", INTERRUPTIONS)
+def test_interrupted_download_leaves_nothing_and_the_next_try_starts_clean(server, cache, monkeypatch, case):
+    error, raised, words = INTERRUPTIONS[case]
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(download.os, "fdopen", lambda *a, **k: _FailingWrites(real_fdopen(*a, **k), error))
+    good = publish(server, "good")
+    with pytest.raises(raised, match=words):
+        fetch_dataset(TINY, mirrors=(good, good))
+    assert not cache.exists() or os.listdir(cache) == [], "no partial or temp file may stay in the cache"
+    assert len(server.requests) == 1, "the other mirror would fail the same way: not tried"
+
+    monkeypatch.setattr(download.os, "fdopen", real_fdopen)
+    paths = fetch_dataset(TINY, mirrors=(good,))
+    assert {name: path.read_bytes() for name, path in paths.items()} == GZ
+
+
+def test_a_partial_file_of_another_download_is_never_used(server, cache):
+    cache.mkdir(parents=True)
+    other = cache / f".{IDX_FILE_NAMES[0]}.gz.xyz{download.PART_SUFFIX}"  # recent: maybe still being written
+    other.write_bytes(GZ[IDX_FILE_NAMES[0]][:10])
+    paths = fetch_dataset(TINY, mirrors=(publish(server, "good"),))
+    assert {name: path.read_bytes() for name, path in paths.items()} == GZ
+    assert other.read_bytes() == GZ[IDX_FILE_NAMES[0]][:10], "another process's partial file is left alone"
 
 
 def _closed_port_url() -> str:
