@@ -10,9 +10,10 @@ from explorer.app.context import PROJECTIONS, Context
 from explorer.latent import INTERPOLATIONS, interpolate
 
 KINDS = ("data point", "random from prior")
+KIND_LABELS = {"data point": "test image", "random from prior": "prior draw"}
 MAX_STEPS = 32
 STRIP_HEIGHT = 112  # pixels per filmstrip frame
-ANIMATION_SIDE = 280
+ANIMATION_SIDE = 240
 
 
 def endpoint(ctx: Context, end: str) -> tuple[np.ndarray, str]:
@@ -30,7 +31,7 @@ def _endpoint_inputs(ctx: Context, end: str) -> None:
     n = len(ctx.embedding.mu)
     st.markdown(f"**{end.upper()}**")
     kind = st.segmented_control(f"{end.upper()} comes from", KINDS, required=True, label_visibility="collapsed",
-                                **state.widget(f"{end}_kind"))
+                                format_func=KIND_LABELS.get, **state.widget(f"{end}_kind"))
     if kind == "data point":
         st.number_input(f"{end.upper()}: test image #", 0, n - 1, step=1, **state.widget(f"{end}_index"))
     else:
@@ -73,7 +74,7 @@ def render(ctx: Context) -> None:
     with on_map:
         approximate = ctx.projection == "tsne"
         fig = plots.map_figure(ctx.coords, ctx.embedding.labels, ctx.class_names, ctx.projection,
-                               ctx.embedding.pca_explained_variance_ratio, opacity=0.35, height=520)
+                               ctx.embedding.pca_explained_variance_ratio, opacity=0.35, height=440)
         plots.add_path(fig, compute.place_on_map(path, ctx.embedding, ctx.projection), approximate)
         st.plotly_chart(fig, key="interp_map", config={"displaylogo": False})
         st.caption(f"The path on the {PROJECTIONS[ctx.projection]} map. " + (

@@ -69,7 +69,7 @@ def edit_with_sliders(mu: np.ndarray, ranges: np.ndarray) -> None:
 
 def render(ctx: Context) -> None:
     take_selection()
-    left, right = st.columns([3, 2], gap="large")
+    left, right = st.columns([11, 9], gap="large")
     with left:
         fig = plots.map_figure(ctx.coords, ctx.embedding.labels, ctx.class_names, ctx.projection,
                                ctx.embedding.pca_explained_variance_ratio, marked=st.session_state[state.MAP_MARKED])

@@ -92,7 +92,7 @@ def plane_figure(mosaic_png: bytes, extent: tuple[float, float, float, float], x
                  show_points: bool, height: int = 720) -> go.Figure:
     """The decoded mosaic stretched over ``extent`` (x0, x1, y0, y1), optionally with the data on top."""
     x0, x1, y0, y1 = extent
-    fig = map_figure(xy, labels, class_names, projection, explained, opacity=0.55, height=height) if show_points \
+    fig = map_figure(xy, labels, class_names, projection, explained, opacity=0.9, height=height) if show_points \
         else go.Figure()
     fig.add_layout_image(dict(source=png_data_uri(mosaic_png), xref="x", yref="y", x=x0, y=y1,
                               sizex=x1 - x0, sizey=y1 - y0, sizing="stretch", layer="below"))

@@ -10,6 +10,7 @@ from explorer.app.context import Context
 
 GRID_PIXELS = 640  # the samples grid's width on screen
 PLANE_PIXELS = 900  # the decoded plane's mosaic side before the browser scales it
+PLANE_GAP = 2  # pixels between tiles: without them small dark images merge into stripes
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -40,7 +41,7 @@ def _plane(path: str, projection: str, side: int) -> tuple[bytes, tuple[float, f
     grid_xy, extent = compute.plane_grid(ctx.coords, side)
     decoded = compute.decode(ctx.checkpoint.model, compute.plane_latents(grid_xy, ctx.embedding, projection))
     factor = images.scale_factor(decoded.shape[-2] * side, PLANE_PIXELS)
-    return images.png_bytes(images.grid(decoded, cols=side, factor=factor, gap=0)), extent
+    return images.png_bytes(images.grid(decoded, cols=side, factor=factor, gap=PLANE_GAP)), extent
 
 
 def plane_projection(ctx: Context) -> str:

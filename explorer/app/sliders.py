@@ -54,10 +54,10 @@ def _sliders(path: str, projection: str) -> None:
     collapsed = int((~active).sum())
     image_col, slider_col = st.columns([1, 1], gap="large")
     with slider_col:
-        b1, b2, b3 = st.columns(3, vertical_alignment="center")
+        b1, b2 = st.columns(2, vertical_alignment="center")
         b1.button("Reset", on_click=reset, width="stretch", help="Back to the starting point")
         b2.button("Random", on_click=randomise, args=(ranges,), width="stretch", help="A draw from the prior N(0, I)")
-        show_collapsed = b3.toggle(f"Show {collapsed} collapsed", disabled=collapsed == 0,
+        show_collapsed = st.toggle(f"Show {collapsed} collapsed dimension(s)", disabled=collapsed == 0,
                                    help=f"Dimensions whose average KL is below {ACTIVE_KL} nats carry no information: "
                                         "the decoder ignores them.", **state.widget("show_collapsed"))
         for i in ctx.dim_order:
