@@ -54,7 +54,7 @@ def render_plane(ctx: Context) -> None:
     controls, figure_col = st.columns([1, 3], gap="large")
     with controls:
         side = st.slider("Images per side", 5, 30, **state.widget("plane_side"))
-        show_points = st.toggle("Show the data on top", **state.widget("plane_points"))
+        show_points = st.toggle("Show the test points on top", **state.widget("plane_points"))
         if projection == "latent":
             st.markdown("A 2-D model: each tile is decoded at its own point of the latent plane (z1, z2).")
         else:

@@ -33,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "b_kind": "data point", "b_index": 1, "b_seed": 2,
     "interp_mode": "linear", "interp_steps": 10,
     "sample_seed": 0, "sample_temperature": 1.0, "sample_side": 8,
-    "plane_side": 15, "plane_points": True,
+    "plane_side": 15, "plane_points": False,
     "show_collapsed": False, "inspect_index": 0,
 }
 DIM_PREFIX = "dim"  # slider of latent dimension i remembers its value as "dim<i>"
