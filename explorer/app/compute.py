@@ -1,0 +1,98 @@
+"""Model and array work the views need, with no streamlit: decoding, KL per dimension, map placement.
+
+These are what the core would offer if it had an app-facing layer; they take plain values and return
+NumPy arrays, so they are tested without a browser.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from explorer.embedding import Embedding
+from explorer.latent import nearest_neighbours
+from explorer.model import VAE
+
+TSNE_PLACEMENT_NEIGHBOURS = 5  # a new point sits at the mean t-SNE position of its nearest encoded points
+PLANE_STDS = 2.5  # the decoded plane spans the map's mean +- this many standard deviations
+
+
+@torch.no_grad()
+def decode(model: VAE, z: np.ndarray) -> np.ndarray:
+    """(M, D) or (D,) latent points -> (M, C, H, W) float32 mean images in [0, 1]."""
+    z = np.atleast_2d(np.asarray(z, dtype=np.float32))
+    return model.decode(torch.from_numpy(z)).numpy()
+
+
+@torch.no_grad()
+def reconstruct(model: VAE, images: np.ndarray) -> np.ndarray:
+    """(M, C, H, W) -> decoded posterior means (M, C, H, W): what the model keeps of each image."""
+    x = torch.from_numpy(np.array(images, dtype=np.float32))  # a copy: cached arrays are read-only
+    mu, _ = model.encode(x)
+    return model.decode(mu).numpy()
+
+
+def prior_sample(latent_dim: int, seed: int, temperature: float = 1.0) -> np.ndarray:
+    """One seeded draw from N(0, temperature^2 I): (D,)."""
+    return (temperature * np.random.default_rng(seed).standard_normal(latent_dim)).astype(np.float32)
+
+
+def kl_per_dim_from_posterior(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+    """Average KL(q(z|x) || N(0, I)) per dimension over the encoded set: (N, D) -> (D,) nats."""
+    return (0.5 * (mu**2 + np.exp(logvar) - 1.0 - logvar)).mean(axis=0)
+
+
+def kl_per_dim(metrics: dict, embedding: Embedding) -> np.ndarray:
+    """KL per dimension from the checkpoint's test metrics, else computed from the cached embedding."""
+    recorded = metrics.get("test", {}).get("kl_per_dim")
+    if recorded is not None and len(recorded) == embedding.mu.shape[1]:
+        return np.asarray(recorded, dtype=np.float64)
+    return kl_per_dim_from_posterior(embedding.mu, embedding.logvar)
+
+
+def place_on_map(z: np.ndarray, embedding: Embedding, projection: str) -> np.ndarray:
+    """(M, D) latent points -> (M, 2) map positions. Exact for PCA and the latent plane; approximate on t-SNE.
+
+    t-SNE cannot place new points, so each is put at the mean t-SNE position of its nearest encoded points.
+    """
+    z = np.atleast_2d(z)
+    if projection == "pca":
+        return embedding.pca_transform(z)
+    if projection == "latent":
+        return z[:, :2]
+    coords = map_coords(embedding, projection)
+    return np.stack([coords[nearest_neighbours(embedding.mu, q, TSNE_PLACEMENT_NEIGHBOURS)].mean(axis=0) for q in z])
+
+
+def map_coords(embedding: Embedding, projection: str, tsne: np.ndarray | None = None) -> np.ndarray:
+    """(N, 2) coordinates of the encoded set in the chosen projection."""
+    if projection == "pca":
+        return embedding.pca
+    if projection == "latent":
+        return embedding.mu[:, :2]
+    coords = tsne if tsne is not None else embedding.tsne
+    if coords is None:
+        raise ValueError("This embedding has no t-SNE coordinates; compute them first.")
+    return coords
+
+
+def plane_grid(xy: np.ndarray, side: int, stds: float = PLANE_STDS) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """A side x side grid of cell centres over the data's spread on a plane, and its extent (x0, x1, y0, y1).
+
+    Rows run from the top (largest y) down, so the decoded tiles can be laid out as an image.
+    """
+    centre, spread = xy.mean(axis=0), xy.std(axis=0)
+    half = float(stds * max(spread.max(), 1e-6))  # a square extent, so tiles are not stretched
+    x0, x1, y0, y1 = centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half
+    cell = 2 * half / side
+    xs = x0 + cell * (np.arange(side) + 0.5)
+    ys = y1 - cell * (np.arange(side) + 0.5)
+    gx, gy = np.meshgrid(xs, ys)
+    return np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32), (x0, x1, y0, y1)
+
+
+def plane_latents(grid_xy: np.ndarray, embedding: Embedding, projection: str) -> np.ndarray:
+    """Map plane points back to latent space: inverse PCA, or the latent plane itself for 2-D models."""
+    if projection == "latent":
+        return grid_xy.astype(np.float32)
+    return embedding.pca_inverse(grid_xy).astype(np.float32)

@@ -1,0 +1,82 @@
+"""Interpolation between two latent points: filmstrip, animation, downloads, and the path on the map."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer.app import compute, images, plots, state
+from explorer.app.context import PROJECTIONS, Context
+from explorer.latent import INTERPOLATIONS, interpolate
+
+KINDS = ("data point", "random from prior")
+KIND_LABELS = {"data point": "test image", "random from prior": "prior draw"}
+MAX_STEPS = 32
+STRIP_HEIGHT = 112  # pixels per filmstrip frame
+ANIMATION_SIDE = 240
+
+
+def endpoint(ctx: Context, end: str) -> tuple[np.ndarray, str]:
+    """The latent vector of endpoint "a" or "b" and a short description."""
+    ss = st.session_state
+    if ss[f"{end}_kind"] == "data point":
+        index = int(ss[f"{end}_index"])
+        label = plots.class_name(int(ctx.embedding.labels[index]), ctx.class_names)
+        return ctx.embedding.mu[index], f"test image #{index} ({label})"
+    seed = int(ss[f"{end}_seed"])
+    return compute.prior_sample(ctx.latent_dim, seed), f"prior draw, seed {seed}"
+
+
+def _endpoint_inputs(ctx: Context, end: str) -> None:
+    n = len(ctx.embedding.mu)
+    st.markdown(f"**{end.upper()}**")
+    kind = st.segmented_control(f"{end.upper()} comes from", KINDS, required=True, label_visibility="collapsed",
+                                format_func=KIND_LABELS.get, **state.widget(f"{end}_kind"))
+    if kind == "data point":
+        st.number_input(f"{end.upper()}: test image #", 0, n - 1, step=1, **state.widget(f"{end}_index"))
+    else:
+        st.number_input(f"{end.upper()}: seed", 0, 2**31 - 1, step=1, **state.widget(f"{end}_seed"))
+
+
+def frames(ctx: Context) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """(steps, D) latent path and (steps, C, H, W) decoded frames for the current settings."""
+    (za, desc_a), (zb, desc_b) = endpoint(ctx, "a"), endpoint(ctx, "b")
+    path = interpolate(za, zb, int(st.session_state["interp_steps"]), st.session_state["interp_mode"])
+    return path, compute.decode(ctx.checkpoint.model, path), desc_a, desc_b
+
+
+def render(ctx: Context) -> None:
+    controls, a_col, b_col = st.columns([2, 1, 1], gap="large")
+    with controls:
+        st.segmented_control("Interpolation", tuple(INTERPOLATIONS), required=True,
+                             format_func={"linear": "linear", "spherical": "spherical (slerp)"}.get,
+                             **state.widget("interp_mode"))
+        st.slider("Steps", 2, MAX_STEPS, **state.widget("interp_steps"))
+    with a_col:
+        _endpoint_inputs(ctx, "a")
+    with b_col:
+        _endpoint_inputs(ctx, "b")
+
+    path, decoded, desc_a, desc_b = frames(ctx)
+    side = decoded.shape[-2]
+    st.markdown(f"**{len(decoded)} frames** from A = {desc_a} to B = {desc_b}")
+    filmstrip = images.strip(decoded, factor=images.scale_factor(side, STRIP_HEIGHT))
+    st.image(filmstrip, caption="filmstrip, A on the left")
+    gif = images.gif_bytes(decoded, factor=images.scale_factor(side, ANIMATION_SIDE))
+
+    animation, on_map = st.columns([1, 2], gap="large")
+    with animation:
+        st.image(gif, caption="played as an animation (A → B → A)")
+        d1, d2 = st.columns(2)
+        d1.download_button("Download GIF", gif, file_name="interpolation.gif", mime="image/gif", width="stretch")
+        d2.download_button("Download PNG strip", images.png_bytes(filmstrip), file_name="interpolation.png",
+                           mime="image/png", width="stretch")
+    with on_map:
+        approximate = ctx.projection == "tsne"
+        fig = plots.map_figure(ctx.coords, ctx.embedding.labels, ctx.class_names, ctx.projection,
+                               ctx.embedding.pca_explained_variance_ratio, opacity=0.35, height=440)
+        plots.add_path(fig, compute.place_on_map(path, ctx.embedding, ctx.projection), approximate)
+        st.plotly_chart(fig, key="interp_map", config={"displaylogo": False})
+        st.caption(f"The path on the {PROJECTIONS[ctx.projection]} map. " + (
+            "Approximate: t-SNE cannot place new points, so each step sits among its nearest encoded points."
+            if approximate else "Exact: the path is projected like the data."))

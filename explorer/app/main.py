@@ -1,0 +1,88 @@
+"""The page: the model picker in the sidebar, then one tab per view; only the open tab runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from explorer.app import interpolate, map_view, model_card, resources, samples, sliders, state
+from explorer.app.context import PROJECTIONS, Context
+from explorer.errors import ExplorerError
+
+TYPED = "__typed__"  # the picker's "type a folder path" choice
+
+VIEW_RENDERERS = {
+    "Map": map_view.render,
+    "Sliders": sliders.render,
+    "Interpolate": interpolate.render,
+    "Samples": samples.render_samples,
+    "Decoded plane": samples.render_plane,
+    "Model card": model_card.render,
+}
+
+
+def _model_label(path: str) -> str:
+    if path == TYPED:
+        return "Type a folder path..."
+    p = Path(path)
+    return p.name if p.parent == resources.TRAINED.resolve() else f"{p.name} ({p.parent})"
+
+
+def choose_model() -> str | None:
+    """The checkpoint folder to open, or None (with the reason shown) when the typed path is refused."""
+    models = [str(p) for p in resources.available_models()]
+    default = str((resources.TRAINED / resources.DEFAULT_MODEL).resolve())
+    options = models + [TYPED]
+    index = options.index(default) if default in options else 0
+    choice = st.sidebar.selectbox("Model", options, index=index, format_func=_model_label, key=state.MODEL_CHOICE)
+    if choice != TYPED:
+        return choice
+    text = st.sidebar.text_input("Checkpoint folder", key=state.TYPED_PATH,
+                                 placeholder="trained/my-model", help="A folder holding config.json and "
+                                 f"model.safetensors, inside trained/ or a folder listed in ${resources.MODELS_ENV}.")
+    if not text:
+        st.sidebar.info("Type the path of a checkpoint folder.")
+        return None
+    try:
+        return str(resources.resolve_typed_path(text))
+    except ExplorerError as err:
+        st.sidebar.error(str(err))
+        return None
+
+
+def choose_projection(ctx_latent_dim: int, has_tsne: bool) -> str:
+    options = ["pca", "tsne"] + (["latent"] if ctx_latent_dim == 2 else [])
+    labels = {**PROJECTIONS, "tsne": "t-SNE" + ("" if has_tsne else " (computed on first use)")}
+    return st.sidebar.radio("Map projection", options, format_func=labels.get, key=state.PROJECTION)
+
+
+def _sync_map_mark() -> None:
+    """Leaving and re-opening the map redraws it anyway, so bake the current pick in when tabs change."""
+    st.session_state[state.MAP_MARKED] = st.session_state.get(state.PICK)
+
+
+def main() -> None:
+    torch.set_num_threads(1)  # a small decoder is fastest single-threaded; 2 threads cost 10-100x here
+    st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide")
+    st.sidebar.title("Latent Explorer")
+    path = choose_model()
+    if path is None:
+        st.markdown("## Latent Explorer\nChoose a model in the sidebar.")
+        return
+    try:
+        checkpoint = resources.load_checkpoint(path)
+        embedding = resources.embedding(path)
+    except ExplorerError as err:
+        st.error(f"Cannot open this model: {err}")
+        return
+    state.init(path, checkpoint.model_config.latent_dim)
+    ctx = Context(path, checkpoint, embedding, choose_projection(checkpoint.model_config.latent_dim,
+                                                                 embedding.tsne is not None))
+    st.sidebar.caption(f"{checkpoint.dataset} · latent dim {ctx.latent_dim} · {len(embedding.mu):,} test images")
+    tabs = st.tabs(state.VIEWS, key=state.VIEW, on_change=_sync_map_mark)
+    for tab, name in zip(tabs, state.VIEWS):
+        if tab.open:
+            with tab:
+                VIEW_RENDERERS[name](ctx)

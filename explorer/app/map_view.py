@@ -1,0 +1,127 @@
+"""The map (the encoded test set as a WebGL scatter) and the inspector of the picked point."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer.app import compute, images, plots, state
+from explorer.app.context import PROJECTIONS, Context
+from explorer.latent import nearest_neighbours
+
+NEIGHBOURS = 8
+NEIGHBOUR_SIDE = 96  # pixels per neighbour thumbnail
+INSPECTOR_SIDE = 220  # pixels for the original and the reconstruction
+
+
+def _selection_ids(event) -> tuple[int, ...]:
+    """Point ids (customdata) in a plotly selection event; the event may be a plain dict (AppTest)."""
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return ()
+    return tuple(int(p["customdata"]) for p in points if p.get("customdata") is not None)
+
+
+def take_selection() -> None:
+    """on_select callback (and a check at the start of each run): a new click picks its point.
+
+    Only a selection that differs from the last one seen counts, so an index typed in the inspector is
+    not overwritten by the click that is still registered on the chart.
+    """
+    ss = st.session_state
+    ids = _selection_ids(ss.get(state.MAP_EVENT))
+    if ids and ids != ss.get("map_seen"):
+        ss["map_seen"] = ids
+        ss[state.PICK] = ids[0]
+        state.set_value("inspect_index", ids[0])
+
+
+def pick(index: int) -> None:
+    """Pick a point from outside the chart: the map is redrawn with it marked (its zoom resets once)."""
+    st.session_state[state.PICK] = index
+    st.session_state[state.MAP_MARKED] = index
+    state.set_value("inspect_index", index)
+
+
+def _pick_typed_index() -> None:
+    pick(int(st.session_state[state.widget_key("inspect_index")]))
+
+
+def _pick_random(n: int) -> None:
+    rng = np.random.default_rng()
+    pick(int(rng.integers(n)))
+
+
+def use_as(end: str, index: int) -> None:
+    state.set_value(f"{end}_kind", "data point")
+    state.set_value(f"{end}_index", index)
+
+
+def edit_with_sliders(mu: np.ndarray, ranges: np.ndarray) -> None:
+    """Start the sliders at ``mu`` (clipped into each slider's range) and open the sliders tab."""
+    start = np.clip(mu, ranges[:, 0], ranges[:, 1])
+    st.session_state[state.SLIDER_BASE] = start.tolist()
+    for i, value in enumerate(start):
+        state.set_value(state.dim_key(i), float(value))
+    st.session_state[state.VIEW] = state.SLIDERS_VIEW
+
+
+def render(ctx: Context) -> None:
+    take_selection()
+    left, right = st.columns([11, 9], gap="large")
+    with left:
+        fig = plots.map_figure(ctx.coords, ctx.embedding.labels, ctx.class_names, ctx.projection,
+                               ctx.embedding.pca_explained_variance_ratio, marked=st.session_state[state.MAP_MARKED])
+        st.plotly_chart(fig, key=state.MAP_EVENT, on_select=take_selection, selection_mode=("points", "box", "lasso"),
+                        config={"displaylogo": False, "scrollZoom": True})
+        note = "t-SNE keeps neighbours together; distances and cluster sizes mean little." \
+            if ctx.projection == "tsne" else "Posterior means of the test set; distances are latent distances projected."
+        st.caption(f"{PROJECTIONS[ctx.projection]} of {len(ctx.coords):,} test images. {note} "
+                   "Click a point to inspect it; scroll to zoom.")
+    with right:
+        render_inspector(ctx)
+
+
+def render_inspector(ctx: Context) -> None:
+    n = len(ctx.embedding.mu)
+    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+    c1.number_input("Inspect test image #", min_value=0, max_value=n - 1, step=1,
+                    **{**state.widget("inspect_index"), "on_change": _pick_typed_index, "args": ()})
+    c2.button("Random point", on_click=_pick_random, args=(n,), width="stretch")
+    index = st.session_state[state.PICK]
+    if index is None:
+        st.info("Click a point on the map (or type an index) to see its image, reconstruction and neighbours.")
+        return
+    emb = ctx.embedding
+    mu, sigma = emb.mu[index], np.exp(0.5 * emb.logvar[index])
+    label = int(emb.labels[index])
+    st.markdown(f"### #{index} · <span style='color:{plots.class_colour(label)}'>■</span> "
+                f"{plots.class_name(label, ctx.class_names)}", unsafe_allow_html=True)
+    model = ctx.checkpoint.model
+    original, recon = st.columns(2)
+    if ctx.images is not None:
+        original.image(images.display(ctx.images[index], INSPECTOR_SIDE), caption="original")
+        recon.image(images.display(compute.reconstruct(model, ctx.images[index : index + 1]), INSPECTOR_SIDE),
+                    caption="reconstruction (decoded mu)")
+    else:
+        original.warning(ctx.images_message)
+        recon.image(images.display(compute.decode(model, mu), INSPECTOR_SIDE), caption="decoded mu")
+
+    b1, b2, b3 = st.columns(3)
+    b1.button("Use as A", on_click=use_as, args=("a", index), width="stretch")
+    b2.button("Use as B", on_click=use_as, args=("b", index), width="stretch")
+    b3.button("Edit with sliders", on_click=edit_with_sliders, args=(mu, ctx.ranges), type="primary",
+              width="stretch")
+
+    order = ctx.dim_order
+    st.dataframe({"dimension": [f"z{i + 1}" + ("" if ctx.active[i] else " (collapsed)") for i in order],
+                  "mu": mu[order].round(3), "sigma": sigma[order].round(3)},
+                 hide_index=True, height=min(36 * (len(order) + 1), 260))
+    st.markdown("**Nearest neighbours in latent space**")
+    neighbours = nearest_neighbours(emb.mu, mu, NEIGHBOURS, exclude=index)
+    pictures = ctx.images[neighbours] if ctx.images is not None else compute.decode(model, emb.mu[neighbours])
+    st.image([images.display(p, NEIGHBOUR_SIDE) for p in pictures],
+             caption=[f"#{j} {plots.class_name(int(emb.labels[j]), ctx.class_names)}" for j in neighbours])
+    if ctx.images is None:
+        st.caption("Neighbours shown as decoded means: the original images are not on this machine.")

@@ -1,0 +1,62 @@
+"""The model card: what the model is, how it was trained, and how good it is."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.app import plots
+from explorer.app.context import Context
+from explorer.latent import ACTIVE_KL
+from explorer.model import count_parameters
+
+
+def _architecture(ctx: Context) -> str:
+    mc = ctx.checkpoint.model_config
+    c, h, w = mc.image_shape
+    layers = "conv " + "-".join(map(str, mc.hidden_dims)) + f", dense {mc.fc_dim}" if mc.architecture == "conv" \
+        else "MLP " + "-".join(map(str, mc.hidden_dims))
+    return f"{layers}, latent {mc.latent_dim}, {mc.likelihood} decoder, {mc.activation}, input {c}×{h}×{w}"
+
+
+def _seconds(value) -> str:
+    if value is None:
+        return "not recorded"
+    return f"{value:.0f} s" if value < 120 else f"{value / 60:.1f} min"
+
+
+def render(ctx: Context) -> None:
+    m = ctx.checkpoint.metrics
+    test, evaluation = m.get("test", {}), m.get("evaluation", {})
+    st.markdown(f"#### {ctx.checkpoint.path.name}")
+    facts = {
+        "Dataset": f"{ctx.checkpoint.dataset} ({test.get('n_test', len(ctx.embedding.mu)):,} test images)",
+        "Architecture": _architecture(ctx),
+        "Parameters": f"{m.get('parameters', count_parameters(ctx.checkpoint.model)):,}",
+        "Trained on": m.get("device_name", m.get("device", "not recorded")),
+        "Training time": f"{_seconds(m.get('train_seconds'))} ({len(m.get('history', []))} epochs, "
+                         f"best epoch {m.get('best_epoch', '?')})",
+    }
+    st.markdown("\n".join(f"- **{k}:** {v}" for k, v in facts.items()))
+
+    active = int(ctx.active.sum())
+    c1, c2, c3, c4 = st.columns(4)
+    neg_elbo = evaluation.get("neg_elbo", test.get("neg_elbo"))
+    c1.metric("Test negative ELBO", f"{neg_elbo:.2f} nats" if neg_elbo is not None else "—")
+    iwae = evaluation.get("nll_iwae")
+    c2.metric(f"Test NLL, IWAE bound (k={evaluation.get('iwae_k', '?')})" if iwae is not None else "IWAE bound",
+              f"{iwae:.2f} nats" if iwae is not None else "not measured")
+    c3.metric("Test KL", f"{test['kl']:.2f} nats" if "kl" in test else "—")
+    c4.metric("Active units", f"{active} of {ctx.latent_dim}")
+    if iwae is None:
+        st.caption(f"Measure the IWAE bound with `python -m explorer evaluate {ctx.checkpoint.path} --save`.")
+
+    history = m.get("history", [])
+    if history:
+        cols = st.columns(len(plots.CURVES))
+        for col, (term, title) in zip(cols, plots.CURVES):
+            col.plotly_chart(plots.curves_figure(history, term, title), key=f"curve_{term}")
+    else:
+        st.info("No training curves: this checkpoint has no metrics.json history.")
+    st.markdown(f"**KL per latent dimension**: {active} active unit(s) above {ACTIVE_KL} nats; "
+                f"{ctx.latent_dim - active} collapsed to the prior.")
+    st.plotly_chart(plots.kl_bar_figure(ctx.kl, ctx.active), key="kl_bars")

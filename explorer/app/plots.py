@@ -1,0 +1,134 @@
+"""Plotly figures for the app: the map, paths on it, the decoded plane, training curves, KL bars.
+
+No streamlit here. Every figure colours classes through ``class_colour`` so a class has one colour
+in every view, and uses large type so it reads on a projector.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import plotly.graph_objects as go
+
+# Tableau 10: distinct, colour-blind-aware, saturated enough to survive a washed-out projector.
+CLASS_COLOURS = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F",
+                 "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F", "#BAB0AC")
+UNLABELLED_COLOUR = "#7F7F7F"
+PATH_COLOUR = "#111111"
+FONT = dict(size=16)
+MARGIN = dict(l=60, r=20, t=40, b=60)
+MARKER_SIZE = 6
+PICKED_SIZE = 16
+
+
+def class_colour(label: int) -> str:
+    return UNLABELLED_COLOUR if label < 0 else CLASS_COLOURS[label % len(CLASS_COLOURS)]
+
+
+def class_name(label: int, class_names: tuple[str, ...]) -> str:
+    if label < 0:
+        return "unlabelled"
+    return class_names[label] if label < len(class_names) else str(label)
+
+
+def axis_titles(projection: str, explained: np.ndarray | None) -> tuple[str, str]:
+    """Axis titles that say which space the map is in."""
+    if projection == "pca":
+        return tuple(f"PCA component {i + 1} ({100 * explained[i]:.0f}% of variance)" for i in range(2))
+    if projection == "latent":
+        return "z1 (latent dimension 1)", "z2 (latent dimension 2)"
+    return "t-SNE 1 (not metric)", "t-SNE 2 (not metric)"
+
+
+def map_figure(xy: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], projection: str,
+               explained: np.ndarray | None = None, marked: int | None = None, opacity: float = 0.8,
+               height: int = 620) -> go.Figure:
+    """WebGL scatter of (N, 2) map coordinates, one trace per class; ``customdata`` is the point's index.
+
+    ``marked`` is baked in as the traces' selected point. Clicks select points in the browser without
+    changing the figure, so the chart keeps its zoom; plotly's selected/unselected styles mark the pick.
+    """
+    fig = go.Figure()
+    for label in np.unique(labels):
+        idx = np.flatnonzero(labels == label)
+        selected = np.flatnonzero(idx == marked).tolist() if marked is not None else None
+        fig.add_trace(go.Scattergl(
+            x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=class_name(int(label), class_names),
+            customdata=idx.tolist(), hovertemplate="#%{customdata}<extra>%{fullData.name}</extra>",
+            marker=dict(size=MARKER_SIZE, color=class_colour(int(label)), opacity=opacity),
+            selectedpoints=selected if selected else None,
+            selected=dict(marker=dict(size=PICKED_SIZE, opacity=1.0)),
+            unselected=dict(marker=dict(opacity=0.35)),
+        ))
+    x_title, y_title = axis_titles(projection, explained)
+    fig.update_layout(
+        height=height, font=FONT, margin=MARGIN, legend=dict(itemsizing="constant", title="class"),
+        xaxis_title=x_title, yaxis_title=y_title, hovermode="closest", clickmode="event+select",
+        uirevision="map",
+    )
+    return fig
+
+
+def add_path(fig: go.Figure, xy: np.ndarray, approximate: bool) -> go.Figure:
+    """Draw an interpolation path (steps, 2) with A and B labelled on a map figure."""
+    name = "path (approximate: t-SNE cannot place new points)" if approximate else "path"
+    fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines+markers", name=name,
+                             line=dict(color=PATH_COLOUR, width=3, dash="dot" if approximate else "solid"),
+                             marker=dict(size=8, color=PATH_COLOUR), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=xy[[0, -1], 0], y=xy[[0, -1], 1], mode="markers+text", text=["A", "B"],
+                             textposition="top center", textfont=dict(size=22, color=PATH_COLOUR),
+                             marker=dict(size=18, color="white", line=dict(color=PATH_COLOUR, width=3)),
+                             showlegend=False, hoverinfo="skip"))
+    return fig
+
+
+def png_data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def plane_figure(mosaic_png: bytes, extent: tuple[float, float, float, float], xy: np.ndarray, labels: np.ndarray,
+                 class_names: tuple[str, ...], projection: str, explained: np.ndarray | None,
+                 show_points: bool, height: int = 720) -> go.Figure:
+    """The decoded mosaic stretched over ``extent`` (x0, x1, y0, y1), optionally with the data on top."""
+    x0, x1, y0, y1 = extent
+    fig = map_figure(xy, labels, class_names, projection, explained, opacity=0.9, height=height) if show_points \
+        else go.Figure()
+    fig.add_layout_image(dict(source=png_data_uri(mosaic_png), xref="x", yref="y", x=x0, y=y1,
+                              sizex=x1 - x0, sizey=y1 - y0, sizing="stretch", layer="below"))
+    x_title, y_title = axis_titles(projection, explained)
+    fig.update_layout(height=height, font=FONT, margin=MARGIN, xaxis_title=x_title, yaxis_title=y_title,
+                      xaxis=dict(range=[x0, x1], showgrid=False, zeroline=False),
+                      yaxis=dict(range=[y0, y1], showgrid=False, zeroline=False, scaleanchor="x"),
+                      uirevision="plane")
+    return fig
+
+
+CURVES = (("neg_elbo", "negative ELBO"), ("recon", "reconstruction"), ("kl", "KL"))
+
+
+def curves_figure(history: list[dict], term: str, title: str) -> go.Figure:
+    """Train and validation curves of one ELBO term per epoch."""
+    epochs = [r["epoch"] for r in history]
+    fig = go.Figure()
+    for split, dash in (("train", "solid"), ("val", "dash")):
+        values = [r.get(f"{split}_{term}") for r in history]
+        if any(v is not None for v in values):
+            fig.add_trace(go.Scatter(x=epochs, y=values, name=split, mode="lines", line=dict(width=3, dash=dash)))
+    fig.update_layout(title=title, height=320, font=FONT, margin=dict(l=60, r=20, t=50, b=50),
+                      xaxis_title="epoch", yaxis_title="nats per image", legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def kl_bar_figure(kl_per_dim: np.ndarray, active: np.ndarray) -> go.Figure:
+    """KL per latent dimension, sorted largest first; collapsed dimensions greyed."""
+    order = np.argsort(-kl_per_dim, kind="stable")
+    fig = go.Figure(go.Bar(
+        x=[f"z{i + 1}" for i in order], y=kl_per_dim[order],
+        marker_color=[CLASS_COLOURS[0] if active[i] else UNLABELLED_COLOUR for i in order],
+        hovertemplate="%{x}: %{y:.3f} nats<extra></extra>",
+    ))
+    fig.update_layout(height=360, font=FONT, margin=dict(l=60, r=20, t=30, b=60),
+                      xaxis_title="latent dimension (grey: collapsed, KL < 0.01 nats)",
+                      yaxis_title="average KL (nats)")
+    return fig

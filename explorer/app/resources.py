@@ -1,0 +1,117 @@
+"""Where models come from and how they are cached across reruns and sessions.
+
+``st.cache_resource`` holds one frozen model per checkpoint for every session (never mutated);
+``st.cache_data`` holds arrays, keyed by the checkpoint and its file's modification time so a retrained
+model is never served stale. The test images are a read-only ``cache_resource`` instead: ~31 MB for
+Fashion-MNIST would be copied on every rerun by ``cache_data``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from explorer import checkpoint as ckpt
+from explorer.data import load_dataset
+from explorer.embedding import Embedding, compute_embedding, fit_tsne, load_embedding
+from explorer.errors import CheckpointError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TRAINED = REPO_ROOT / "trained"
+MODELS_ENV = "LATENT_EXPLORER_MODELS"  # extra folders (os.pathsep-separated) whose checkpoints the app may open
+DEFAULT_MODEL = "digits"  # opens offline: its data ships with scikit-learn
+
+
+def model_roots() -> list[Path]:
+    """Folders whose checkpoints the app lists and may open: trained/ and those in $LATENT_EXPLORER_MODELS."""
+    extra = [Path(p).expanduser().resolve() for p in os.environ.get(MODELS_ENV, "").split(os.pathsep) if p]
+    return [TRAINED.resolve(), *extra]
+
+
+def available_models() -> list[Path]:
+    """Every checkpoint folder directly under an allowed root (a root may itself be a checkpoint)."""
+    found: list[Path] = []
+    for root in model_roots():
+        candidates = [root] if ckpt.is_checkpoint(root) else ckpt.list_checkpoints(root)
+        found += [p.resolve() for p in candidates if p.resolve() not in found]
+    return found
+
+
+def resolve_typed_path(text: str) -> Path:
+    """A folder path typed by the user, accepted only if it is a checkpoint inside an allowed root."""
+    path = Path(text.strip()).expanduser()
+    if not path.is_absolute():
+        path = REPO_ROOT / path
+    path = path.resolve()
+    roots = model_roots()
+    if not any(path == root or root in path.parents for root in roots):
+        allowed = ", ".join(str(r) for r in roots)
+        raise CheckpointError(
+            f"{path} is outside the folders this app may open ({allowed}). Move the checkpoint into trained/, "
+            f"or start the app with {MODELS_ENV}=<folder> to allow another folder."
+        )
+    if not ckpt.is_checkpoint(path):
+        ckpt.read_config(path)  # raises the core's message: no such folder, no config.json, ...
+        raise CheckpointError(f"{path} has {ckpt.CONFIG_FILE} but no {ckpt.WEIGHTS_FILE}; its training has not "
+                              "finished an epoch. Pick another model.")
+    return path
+
+
+def _mtime(path: Path) -> float:
+    return path.stat().st_mtime if path.exists() else 0.0
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=8)
+def _load_checkpoint(path: str, weights_mtime: float) -> ckpt.Checkpoint:
+    return ckpt.load(path)
+
+
+def load_checkpoint(path: str) -> ckpt.Checkpoint:
+    """The checkpoint at ``path`` (frozen model, eval mode), loaded once per file version for all sessions."""
+    return _load_checkpoint(path, _mtime(Path(path) / ckpt.WEIGHTS_FILE))
+
+
+@st.cache_resource(show_spinner="Reading the test images...", max_entries=4)
+def _test_images(dataset: str, data_dir: str | None, image_size: int | None) -> np.ndarray:
+    data = load_dataset(dataset, data_dir=data_dir, image_size=image_size, download=False)
+    images = data.test.images
+    images.flags.writeable = False  # shared by every session: nobody may change it
+    return images
+
+
+def test_images(checkpoint: ckpt.Checkpoint) -> np.ndarray:
+    """(N, C, H, W) test images in the embedding's order. Raises DataError (with what to do) when not on disk."""
+    tc = checkpoint.train_config
+    return _test_images(checkpoint.dataset, tc.data_dir, tc.image_size)
+
+
+@st.cache_data(show_spinner="Encoding the test set for the map...", max_entries=8)
+def _embedding(path: str, embedding_mtime: float) -> Embedding:
+    checkpoint = load_checkpoint(path)
+    if checkpoint.embedding_path.is_file():
+        return load_embedding(checkpoint.embedding_path)
+    tc = checkpoint.train_config
+    test = load_dataset(checkpoint.dataset, data_dir=tc.data_dir, image_size=tc.image_size, download=False).test
+    return compute_embedding(checkpoint.model, test.images, test.labels, tsne=False, seed=tc.seed)
+
+
+def embedding(path: str) -> Embedding:
+    """The checkpoint's cached embedding, or one encoded now (once) when embedding.npz is missing."""
+    return _embedding(path, _mtime(Path(path) / ckpt.EMBEDDING_FILE))
+
+
+@st.cache_data(show_spinner="Computing t-SNE (about a minute for 10,000 points; done once per model)...",
+               max_entries=8)
+def _tsne(path: str, embedding_mtime: float, seed: int) -> np.ndarray:
+    return fit_tsne(embedding(path).mu, seed=seed)
+
+
+def tsne(path: str) -> np.ndarray:
+    """t-SNE coordinates: from the checkpoint's cache, else computed once and cached by model and seed."""
+    emb = embedding(path)
+    if emb.tsne is not None:
+        return emb.tsne
+    return _tsne(path, _mtime(Path(path) / ckpt.EMBEDDING_FILE), load_checkpoint(path).train_config.seed)

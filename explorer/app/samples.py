@@ -1,0 +1,72 @@
+"""Samples from the prior, and the decoded plane: the classic VAE manifold picture under the map."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer.app import compute, images, plots, resources, state
+from explorer.app.context import Context
+
+GRID_PIXELS = 640  # the samples grid's width on screen
+PLANE_PIXELS = 900  # the decoded plane's mosaic side before the browser scales it
+PLANE_GAP = 2  # pixels between tiles: without them small dark images merge into stripes
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _samples(path: str, n: int, seed: int, temperature: float) -> np.ndarray:
+    return resources.load_checkpoint(path).model.sample(n, seed=seed, temperature=temperature).numpy()
+
+
+def render_samples(ctx: Context) -> None:
+    controls, grid_col = st.columns([1, 2], gap="large")
+    with controls:
+        st.markdown("Images decoded from random draws z ~ N(0, T² I).")
+        seed = st.number_input("Seed", 0, 2**31 - 1, step=1, **state.widget("sample_seed"))
+        temperature = st.slider("Temperature T", 0.1, 2.0, step=0.1, help="Below 1: typical images; above 1: the "
+                                "tails of the prior, where the decoder has seen little.", **state.widget("sample_temperature"))
+        side = st.slider("Grid size", 2, 12, **state.widget("sample_side"))
+    decoded = _samples(ctx.path, side * side, int(seed), float(temperature))
+    h = decoded.shape[-2]
+    mosaic = images.grid(decoded, cols=side, factor=images.scale_factor(h * side, GRID_PIXELS), gap=2)
+    with grid_col:
+        st.image(mosaic, caption=f"{side * side} samples, seed {seed}, temperature {temperature:.1f}")
+        st.download_button("Download PNG", images.png_bytes(mosaic), file_name=f"samples-seed{seed}.png",
+                           mime="image/png")
+
+
+@st.cache_data(max_entries=16, show_spinner="Decoding the plane...")
+def _plane(path: str, projection: str, side: int) -> tuple[bytes, tuple[float, float, float, float]]:
+    ctx = Context(path, resources.load_checkpoint(path), resources.embedding(path), projection)
+    grid_xy, extent = compute.plane_grid(ctx.coords, side)
+    decoded = compute.decode(ctx.checkpoint.model, compute.plane_latents(grid_xy, ctx.embedding, projection))
+    factor = images.scale_factor(decoded.shape[-2] * side, PLANE_PIXELS)
+    return images.png_bytes(images.grid(decoded, cols=side, factor=factor, gap=PLANE_GAP)), extent
+
+
+def plane_projection(ctx: Context) -> str:
+    """The plane the mosaic can be decoded on: the latent plane of a 2-D model, else the PCA plane."""
+    return "latent" if ctx.latent_dim == 2 else "pca"
+
+
+def render_plane(ctx: Context) -> None:
+    projection = plane_projection(ctx)
+    controls, figure_col = st.columns([1, 3], gap="large")
+    with controls:
+        side = st.slider("Images per side", 5, 30, **state.widget("plane_side"))
+        show_points = st.toggle("Show the test points on top", **state.widget("plane_points"))
+        if projection == "latent":
+            st.markdown("A 2-D model: each tile is decoded at its own point of the latent plane (z1, z2).")
+        else:
+            st.markdown("Each tile is decoded at its point of the PCA plane, mapped back into latent space with the "
+                        "inverse PCA (the plane through the data mean spanned by the two main axes). Empty regions "
+                        "show what the decoder makes of places no test image went.")
+        if ctx.projection == "tsne":
+            st.caption("t-SNE cannot be inverted, so the plane uses PCA.")
+    png, extent = _plane(ctx.path, projection, int(side))
+    pctx = Context(ctx.path, ctx.checkpoint, ctx.embedding, projection)
+    fig = plots.plane_figure(png, extent, pctx.coords, ctx.embedding.labels, ctx.class_names, projection,
+                             ctx.embedding.pca_explained_variance_ratio, show_points=bool(show_points))
+    with figure_col:
+        st.plotly_chart(fig, key="plane_map", config={"displaylogo": False})
+        st.download_button("Download the mosaic (PNG)", png, file_name="decoded-plane.png", mime="image/png")

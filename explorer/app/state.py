@@ -1,0 +1,87 @@
+"""Per-user state: every session-state key the app uses, its default, and how values survive.
+
+Streamlit forgets a widget's value when the widget is not drawn in a run (another tab is open, a
+collapsed dimension is hidden). So each remembered value lives under its plain name, and its widget
+uses the key ``w:<name>``: ``widget(name)`` restores the widget from the plain value and copies every
+change back. Nothing lives at module level: every browser session has its own ``st.session_state``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+# Keys of values that are not widgets.
+MODEL = "model"  # path (str) of the checkpoint the state below belongs to
+PICK = "pick"  # index of the picked data point, or None
+MAP_MARKED = "map_marked"  # the pick baked into the map figure (changes only when a rerender is fine)
+SLIDER_BASE = "slider_base"  # latent vector the sliders start from and "reset" returns to
+# Keys of widgets that are always drawn (no copy needed).
+VIEW = "view"  # the open tab
+MAP_EVENT = "map_event"  # the plotly chart's selection state
+MODEL_CHOICE = "model_choice"
+TYPED_PATH = "typed_path"
+PROJECTION = "projection"
+
+VIEWS = ("Map", "Sliders", "Interpolate", "Samples", "Decoded plane", "Model card")
+MAP_VIEW, SLIDERS_VIEW, INTERPOLATE_VIEW = VIEWS[:3]
+
+# Remembered widget values: name -> default, reset when another model is opened.
+DEFAULTS: dict[str, Any] = {
+    "a_kind": "data point", "a_index": 0, "a_seed": 1,
+    "b_kind": "data point", "b_index": 1, "b_seed": 2,
+    "interp_mode": "linear", "interp_steps": 10,
+    "sample_seed": 0, "sample_temperature": 1.0, "sample_side": 8,
+    "plane_side": 15, "plane_points": False,
+    "show_collapsed": False, "inspect_index": 0,
+}
+DIM_PREFIX = "dim"  # slider of latent dimension i remembers its value as "dim<i>"
+
+
+def dim_key(i: int) -> str:
+    return f"{DIM_PREFIX}{i}"
+
+
+def widget_key(name: str) -> str:
+    return f"w:{name}"
+
+
+def init(model_path: str, latent_dim: int) -> None:
+    """Defaults for a new session, and a fresh start when the user opens another model."""
+    ss = st.session_state
+    if ss.get(MODEL) == model_path:
+        return
+    stale = [k for k in ss if str(k).startswith(("w:", DIM_PREFIX))]
+    for k in stale:
+        del ss[k]
+    ss[MODEL] = model_path
+    ss[PICK] = None
+    ss[MAP_MARKED] = None
+    ss[SLIDER_BASE] = [0.0] * latent_dim
+    for name, value in DEFAULTS.items():
+        ss[name] = value
+    for i in range(latent_dim):
+        ss[dim_key(i)] = 0.0
+
+
+def _copy_back(name: str) -> None:
+    st.session_state[name] = st.session_state[widget_key(name)]
+
+
+def widget(name: str) -> dict[str, Any]:
+    """Keyword arguments that tie a widget to the remembered value ``name``: ``st.slider(..., **widget(name))``."""
+    ss = st.session_state
+    if widget_key(name) not in ss:
+        ss[widget_key(name)] = ss[name]
+    return {"key": widget_key(name), "on_change": _copy_back, "args": (name,)}
+
+
+def set_value(name: str, value: Any) -> None:
+    """Change a remembered value and its widget (call from callbacks, before widgets are drawn)."""
+    st.session_state[name] = value
+    st.session_state[widget_key(name)] = value
+
+
+def get(name: str) -> Any:
+    return st.session_state[name]

@@ -1,0 +1,88 @@
+"""Helpers for the app's tests: tiny checkpoints trained in seconds, and running the app under AppTest."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from explorer.config import ModelConfig, TrainConfig
+from explorer.data import FASHION_MNIST_CLASSES
+from explorer.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "streamlit_app.py"
+DIGITS = ROOT / "trained" / "digits"
+TINY_IMAGES = 240  # enough for a train/val/test split with every class in each
+
+
+def train_tiny_fashion_like(folder: Path, latent_dim: int = 2) -> Path:
+    """A 28x28 conv VAE on random 'fashion-like' images with Fashion-MNIST's class names, 1 epoch, no t-SNE."""
+    rng = np.random.default_rng(0)
+    data = folder / "fashion-like.npz"
+    np.savez(data, images=rng.integers(0, 256, (TINY_IMAGES, 28, 28), dtype=np.uint8),
+             labels=np.arange(TINY_IMAGES) % 10, class_names=np.array(FASHION_MNIST_CLASSES))
+    model = ModelConfig(latent_dim=latent_dim, architecture="conv", hidden_dims=(8, 16), fc_dim=32)
+    config = TrainConfig(dataset=str(data), epochs=1, batch_size=64, embed_tsne=False, device="cpu")
+    return train(model, config, folder / "tiny-fashion", progress=False)
+
+
+def without_dataset(checkpoint: Path, folder: Path) -> Path:
+    """A copy of ``checkpoint`` whose recorded dataset is a file that does not exist."""
+    copy = folder / f"{checkpoint.name}-no-data"
+    shutil.copytree(checkpoint, copy)
+    config = json.loads((copy / "config.json").read_text())
+    config["dataset"]["name"] = config["train"]["dataset"] = str(folder / "gone.npz")
+    (copy / "config.json").write_text(json.dumps(config))
+    return copy
+
+
+def open_app(model: Path, view: str = "Map", **session) -> AppTest:
+    """Run the app on ``model`` with the tab ``view`` open and the given session-state values set first."""
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.session_state["model_choice"] = str(model.resolve())
+    at.session_state["view"] = view
+    for key, value in session.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def click_map(at: AppTest, index: int) -> AppTest:
+    """What a click on the map sends: a plotly selection of one point whose customdata is its index."""
+    at.session_state["map_event"] = {"selection": {"points": [{"customdata": index}], "point_indices": [0],
+                                                   "box": [], "lasso": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+class MediaRecorder:
+    """Keeps the bytes of every image and download the app hands to Streamlit, by media file id."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[bytes, str]] = {}
+
+    def wrap(self, original):
+        def load_and_get_id(storage, path_or_data, mimetype, kind, filename=None):
+            file_id = original(storage, path_or_data, mimetype, kind, filename)
+            if isinstance(path_or_data, bytes):
+                self.files[file_id] = (path_or_data, mimetype)
+            return file_id
+        return load_and_get_id
+
+    def by_url(self, url: str) -> bytes:
+        return self.files[url.rsplit("/", 1)[-1].split(".", 1)[0]][0]
+
+    def of_type(self, mimetype: str) -> list[bytes]:
+        return [data for data, kind in self.files.values() if kind == mimetype]
+
+
+def pixels(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("L"))

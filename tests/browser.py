@@ -1,0 +1,101 @@
+"""Drive the real app in Debian's Chromium with Playwright: start the server, open pages, click the map.
+
+Shared by the end-to-end test and scripts/screenshots.py. Never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+START_TIMEOUT_S = 60
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def app_server(env: dict[str, str] | None = None):
+    """Run `streamlit run streamlit_app.py` on 127.0.0.1 and a free port; yield its URL."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.address", "127.0.0.1",
+           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]
+    server = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the app did not start:\n" + server.stdout.read().decode(errors="replace"))
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@contextlib.contextmanager
+def browser_page(url: str, width: int = 1600, height: int = 900):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(url)
+            wait_idle(page)
+            yield page
+        finally:
+            browser.close()
+
+
+def wait_idle(page, timeout_ms: int = 60_000) -> None:
+    """Wait until the script has finished its run (the page may briefly look idle before a rerun starts)."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector(IDLE, timeout=timeout_ms)
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+    wait_idle(page)
+
+
+def click_map_point(page, chart_index: int = 0) -> None:
+    """Click the rightmost point of the first trace of a plotly chart: an outlier, so nothing covers it."""
+    page.wait_for_selector(".js-plotly-plot .nsewdrag")
+    page.wait_for_timeout(1000)  # plotly settles after a rerun before it takes clicks
+    x, y = page.evaluate(
+        """(i) => {
+            const gd = document.querySelectorAll('.js-plotly-plot')[i];
+            const trace = gd._fullData[0];
+            let k = 0;
+            for (let j = 1; j < trace.x.length; j++) if (trace.x[j] > trace.x[k]) k = j;
+            const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
+            const L = gd._fullLayout;
+            return [box.left + L.xaxis.d2p(trace.x[k]), box.top + L.yaxis.d2p(trace.y[k])];
+        }""", chart_index)
+    page.mouse.click(x, y)
+    wait_idle(page)

@@ -1,0 +1,175 @@
+"""The app under Streamlit's AppTest: every view on the shipped digits model and on a tiny 28x28 model.
+
+AppTest cannot click a plotly chart: a click is injected as the selection the chart would send.
+Images and downloads are read back from Streamlit's media storage and decoded with Pillow.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+from explorer.checkpoint import load
+from explorer.embedding import load_embedding
+from explorer.latent import slider_ranges
+from tests.app_support import DIGITS, MediaRecorder, click_map, open_app, pixels, train_tiny_fashion_like, \
+    without_dataset
+
+VIEWS = ("Map", "Sliders", "Interpolate", "Samples", "Decoded plane", "Model card")
+
+
+@pytest.fixture(scope="module")
+def models_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    tiny = train_tiny_fashion_like(root)
+    without_dataset(tiny, root)
+    return root
+
+
+@pytest.fixture
+def models(models_root, monkeypatch):
+    monkeypatch.setenv("LATENT_EXPLORER_MODELS", str(models_root))
+    return {"digits": DIGITS, "tiny": models_root / "tiny-fashion", "no-data": models_root / "tiny-fashion-no-data"}
+
+
+@pytest.fixture
+def media(monkeypatch):
+    recorder = MediaRecorder()
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id",
+                        recorder.wrap(MemoryMediaFileStorage.load_and_get_id))
+    return recorder
+
+
+def image_of(at, media, caption: str) -> np.ndarray:
+    [element] = [im for im in at.get("image") if caption in im.captions]
+    return pixels(media.by_url(element.value[0]))
+
+
+def download(at, media, label: str) -> bytes:
+    [button] = [b for b in at.get("download_button") if b.proto.label == label]
+    return media.by_url(button.proto.url)
+
+
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("model", ["digits", "tiny", "no-data"])
+def test_every_view_renders_without_errors(models, model, view):
+    at = open_app(models[model], view)
+    assert not at.error, [e.value for e in at.error]
+    assert at.get("image") or at.get("plotly_chart") or at.get("metric")
+
+
+def test_the_app_opens_on_the_digits_model_with_its_class_names():
+    at = open_app(DIGITS)
+    assert at.selectbox(key="model_choice").format_func(at.selectbox(key="model_choice").value) == "digits"
+    assert "digits" in at.sidebar.caption[0].value
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [trace["name"] for trace in figure["data"]] == [str(d) for d in range(10)]
+    assert figure["layout"]["xaxis"]["title"]["text"].startswith("PCA component 1 (")
+
+
+def test_the_tsne_map_says_it_is_not_metric_and_the_legend_has_fashion_names(models):
+    at = open_app(models["tiny"], projection="tsne")  # no cached t-SNE: computed once, then cached
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "not metric" in figure["layout"]["xaxis"]["title"]["text"]
+    assert "Ankle boot" in [trace["name"] for trace in figure["data"]]
+
+
+def test_a_click_on_the_map_reaches_the_inspector(models, media):
+    labels = load_embedding(DIGITS / "embedding.npz").labels
+    at = click_map(open_app(DIGITS), 42)
+    assert f"#42" in at.markdown[0].value and f"{labels[42]}" in at.markdown[0].value
+    original, recon = image_of(at, media, "original"), image_of(at, media, "reconstruction (decoded mu)")
+    assert original.shape == recon.shape and original.shape[0] >= 200  # upscaled for a projector
+    assert not np.array_equal(original, recon)
+    [neighbours] = [im for im in at.get("image") if len(im.value) == 8]
+    assert "#42 " not in " ".join(neighbours.captions)  # the point itself is not its own neighbour
+
+
+def test_edit_with_sliders_starts_the_sliders_at_the_points_mu(models):
+    at = click_map(open_app(DIGITS), 7)
+    at.button[[b.label for b in at.button].index("Edit with sliders")].click().run()
+    assert at.session_state["view"] == "Sliders"
+    mu = load_embedding(DIGITS / "embedding.npz").mu
+    ranges = slider_ranges(mu)
+    for slider in at.slider:
+        dim = int(slider.label.split(" ")[0][1:]) - 1
+        assert slider.value == pytest.approx(np.clip(mu[7, dim], *ranges[dim]), abs=1e-5)
+
+
+def test_sliders_are_ordered_by_kl_and_collapsed_ones_hidden_until_asked(models):
+    at = open_app(DIGITS, "Sliders")
+    kl = load(DIGITS).metrics["test"]["kl_per_dim"]
+    shown = [int(s.label.split(" ")[0][1:]) - 1 for s in at.slider]
+    assert shown == sorted((i for i in range(8) if kl[i] > 0.01), key=lambda i: -kl[i])
+    at.toggle[0].set_value(True).run()
+    assert len(at.slider) == 8 and sum("collapsed" in s.label for s in at.slider) == 3
+
+
+def test_moving_a_slider_changes_the_decoded_image(models, media):
+    at = open_app(DIGITS, "Sliders")
+    before = image_of(at, media, "decoded from the sliders' z")
+    top = at.slider[0]
+    top.set_value(top.max).run()
+    assert not at.exception
+    after = image_of(at, media, "decoded from the sliders' z")
+    assert before.shape == after.shape and np.abs(after.astype(int) - before.astype(int)).max() > 10
+    at.button[[b.label for b in at.button].index("Reset")].click().run()
+    assert np.array_equal(image_of(at, media, "decoded from the sliders' z"), before)
+
+
+@pytest.mark.parametrize("steps", [2, 7])
+def test_interpolation_yields_the_requested_frames_and_valid_downloads(models, media, steps):
+    at = open_app(DIGITS, "Interpolate")
+    at.slider(key="w:interp_steps").set_value(steps).run()
+    assert any(f"{steps} frames" in m.value for m in at.markdown)
+    gif = Image.open(io.BytesIO(download(at, media, "Download GIF")))
+    assert gif.format == "GIF" and gif.n_frames == max(steps, 2 * steps - 2)  # played A -> B -> A
+    strip = Image.open(io.BytesIO(download(at, media, "Download PNG strip")))
+    assert strip.format == "PNG"
+    frame = gif.size[0] * 0 + strip.size[1]  # square frames: as wide as the strip is high
+    assert abs(strip.size[0] - steps * frame) <= 2 * steps  # steps frames side by side, thin gaps
+
+
+def test_interpolating_from_a_random_prior_draw_differs_from_a_data_point(models, media):
+    at = open_app(DIGITS, "Interpolate")
+    before = pixels(download(at, media, "Download PNG strip"))
+    at.segmented_control(key="w:a_kind").set_value("random from prior").run()
+    after = pixels(download(at, media, "Download PNG strip"))
+    assert before.shape == after.shape and not np.array_equal(before, after)
+
+
+def test_samples_download_is_a_png_grid_that_changes_with_the_seed(models, media):
+    at = open_app(DIGITS, "Samples")
+    first = Image.open(io.BytesIO(download(at, media, "Download PNG")))
+    assert first.format == "PNG" and first.size[0] == first.size[1] >= 400
+    at.number_input(key="w:sample_seed").set_value(3).run()
+    second = pixels(download(at, media, "Download PNG"))
+    assert second.shape == np.asarray(first.convert("L")).shape and not np.array_equal(second, np.asarray(first.convert("L")))
+
+
+def test_a_model_without_its_dataset_still_works_and_says_how_to_get_the_data(models, media):
+    at = click_map(open_app(models["no-data"]), 3)
+    assert any("not on this machine" in w.value for w in at.warning)
+    assert image_of(at, media, "decoded mu").shape[0] >= 200
+    at = open_app(models["no-data"], "Sliders")
+    assert image_of(at, media, "decoded from the sliders' z").shape[0] >= 400 and not at.warning
+
+
+def test_the_latent_plane_is_offered_for_two_dimensional_models(models):
+    at = open_app(models["tiny"])
+    assert "latent" in at.sidebar.radio(key="projection").options or \
+        any("latent plane" in o for o in at.sidebar.radio(key="projection").options)
+    at = open_app(DIGITS)
+    assert not any("latent plane" in o for o in at.sidebar.radio(key="projection").options)
+
+
+@pytest.mark.parametrize("typed, message", [("/tmp", "outside the folders"), ("trained", "no config.json")])
+def test_a_typed_folder_that_is_not_an_allowed_checkpoint_is_refused(typed, message):
+    at = open_app(DIGITS, model_choice="__typed__", typed_path=typed)
+    assert any(message in e.value for e in at.sidebar.error)
+    assert not at.get("plotly_chart")
