@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import sys
 import types
 import typing
@@ -86,7 +87,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                             f"{train_config.weight_decay}.")
     out = Path(args.out or Path("trained") / f"{Path(train_config.dataset).stem}-d{model_config.latent_dim}")
     train(model_config, train_config, out, resume=args.resume, progress=not args.quiet)
-    print(out)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(out)
     return 0
 
 
@@ -167,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if int(os.environ.get("RANK", "0")) > 0:
+        args.quiet = True  # under torchrun, rank 0 alone reports progress
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     try:
         return args.func(args)

@@ -2,7 +2,8 @@
 
 The loop reads batches by index from tensors that live on the training device when they fit, keeps
 running sums on the device and synchronises with the host only every ``LOG_EVERY`` steps (for the
-progress bar and the NaN check) and once per epoch.
+progress bar and the NaN check) and once per epoch. Under torchrun each process trains on its shard
+of every global batch (explorer.distributed) and rank 0 alone writes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from tqdm.auto import tqdm
 from explorer import checkpoint as ckpt
 from explorer.config import ModelConfig, TrainConfig
 from explorer.data import Dataset, load_dataset
-from explorer.devices import device_name, library_versions, resolve_device
+from explorer.devices import device_name, library_versions
+from explorer.distributed import Distributed
 from explorer.embedding import compute_embedding, save_embedding
 from explorer.errors import TrainingError, is_disk_full
 from explorer.evaluate import elbo_stats
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 LOG_EVERY = 50  # steps between host syncs for the progress bar and the non-finite check
 GPU_DATA_SHARE = 0.5  # keep the training set on the GPU when it needs at most this share of free memory
 RESUMABLE_OVERRIDES = ("epochs", "device")  # what --resume may change; the rest must match the run
+ADAM_STATE = {"step", "exp_avg", "exp_avg_sq"}  # what AdamW keeps per parameter, saved for --resume
 RESUME_COMMAND = "continue with `python -m explorer train --resume --out {out}`"
 
 
@@ -72,6 +75,20 @@ def place(images: np.ndarray, device: torch.device) -> torch.Tensor:
     return x.pin_memory()
 
 
+def noise_seed(seed: int, epoch: int, rank: int) -> int:
+    """Seed of the reparameterisation noise in one epoch on one rank: a resumed run draws the same noise."""
+    return (seed * 100_003 + epoch) * 1_009 + rank
+
+
+def steps_in_epoch(n: int, batch_size: int, world_size: int) -> int:
+    """Global batches per epoch; a last batch too small to give every rank an image is dropped."""
+    if batch_size < world_size:
+        raise TrainingError(f"--batch-size {batch_size} is smaller than the {world_size} processes sharing each "
+                            f"batch. Use a batch size of at least {world_size}.")
+    steps = math.ceil(n / batch_size)
+    return steps - 1 if 0 < n % batch_size < world_size else steps
+
+
 def train(
     model_config: ModelConfig,
     train_config: TrainConfig,
@@ -80,28 +97,48 @@ def train(
     resume: bool = False,
     progress: bool = True,
     data: Dataset | None = None,
+    on_epoch_end: Callable[[int, VAE], None] | None = None,
 ) -> Path:
-    """Train a VAE into the checkpoint folder ``out`` and return its path. See the module docstring."""
-    out = Path(out)
+    """Train a VAE into the checkpoint folder ``out`` and return its path. See the module docstring.
+
+    ``on_epoch_end(epoch, model)`` is called on rank 0 after each epoch is saved (benchmarks use it).
+    """
+    dist = Distributed.from_env(train_config.device)
+    try:
+        out = _train(model_config, train_config, Path(out), dist, resume=resume, progress=progress and dist.is_main,
+                     data=data, on_epoch_end=on_epoch_end)
+        dist.barrier()  # the other ranks wait here while rank 0 writes the embedding and final metrics
+        return out
+    finally:
+        dist.close()
+
+
+def _train(
+    model_config: ModelConfig, train_config: TrainConfig, out: Path, dist: Distributed, *, resume: bool,
+    progress: bool, data: Dataset | None, on_epoch_end: Callable[[int, VAE], None] | None,
+) -> Path:
     started = time.perf_counter()
     if data is None:
         data = load_dataset(train_config.dataset, data_dir=train_config.data_dir, image_size=train_config.image_size)
     model_config = dataclasses.replace(model_config, image_shape=data.image_shape)
-    device = resolve_device(train_config.device)
-    torch.manual_seed(train_config.seed)
+    device = dist.device
+    torch.manual_seed(train_config.seed)  # the same initial weights on every rank
     model = VAE(model_config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay)
 
-    state = _start_or_resume(out, model, optimizer, model_config, train_config, data, resume)
+    state = _start_or_resume(out, model, optimizer, model_config, train_config, data, resume, dist.is_main)
+    net = dist.wrap(model)  # after resuming: DDP broadcasts rank 0's weights when it wraps
     prior_wall = state["wall_seconds"]  # time spent by the run before an interruption
     train_np, val_np = split_train_val(data, train_config.val_fraction, train_config.seed)
     train_x, val_x = place(train_np, device), torch.from_numpy(val_np)
     n, batch_size = len(train_x), train_config.batch_size
-    steps_per_epoch = math.ceil(n / batch_size)
+    steps_per_epoch = steps_in_epoch(n, batch_size, dist.world_size)
     total_steps = steps_per_epoch * train_config.epochs
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=train_config.precision == "bf16")
-    log.info("Training %s (%d parameters) on %s, %d images", model_config.architecture, count_parameters(model),
-             device_name(device), n)
+    if dist.is_main:
+        log.info("Training %s (%d parameters) on %s%s, %d images", model_config.architecture,
+                 count_parameters(model), device_name(device),
+                 f" x {dist.world_size} processes" if dist.enabled else "", n)
 
     for epoch in range(state["epoch"] + 1, train_config.epochs + 1):
         epoch_start = time.perf_counter()
@@ -109,7 +146,8 @@ def train(
         # Batch order depends only on (seed, epoch), so a resumed run sees the same batches.
         perm = torch.randperm(n, generator=torch.Generator().manual_seed(train_config.seed * 100_003 + epoch))
         perm = perm.to(train_x.device)
-        sums = torch.zeros(4, device=device, dtype=torch.float64)  # loss, recon, kl, count
+        torch.manual_seed(noise_seed(train_config.seed, epoch, dist.rank))
+        sums = torch.zeros(4, device=device, dtype=torch.float64)  # this rank's loss, recon, kl, count
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{train_config.epochs}", disable=not progress,
                    leave=False, unit="step")
         for step in bar:
@@ -117,9 +155,10 @@ def train(
             beta = kl_weight(global_step, steps_per_epoch, train_config.kl_warmup_epochs)
             for group in optimizer.param_groups:
                 group["lr"] = train_config.lr * lr_factor(global_step, total_steps, train_config.lr_schedule)
-            x = train_x[perm[step * batch_size : (step + 1) * batch_size]].to(device, non_blocking=True)
+            batch = dist.shard(perm[step * batch_size : (step + 1) * batch_size])
+            x = train_x[batch].to(device, non_blocking=True)
             with autocast:
-                terms = model(x)
+                terms = net(x)
             loss = (terms.recon + beta * terms.kl).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -130,7 +169,7 @@ def train(
                 sums += torch.stack([loss.detach() * len(x), terms.recon.sum(), terms.kl.sum(),
                                      torch.tensor(float(len(x)), device=device)]).double()
             if step % LOG_EVERY == LOG_EVERY - 1 or step == steps_per_epoch - 1:
-                running = sums.cpu()  # the one host sync in LOG_EVERY steps
+                running = dist.sum(sums.clone()).cpu()  # the one host sync in LOG_EVERY steps, all ranks
                 _check_finite(float(running[0]), epoch, step, out, state)
                 bar.set_postfix(loss=f"{running[0] / running[3]:.2f}", refresh=False)
         bar.close()
@@ -138,7 +177,7 @@ def train(
         model.eval()
         val = elbo_stats(model, val_x, seed=train_config.seed)
         _check_finite(val["neg_elbo"], epoch, steps_per_epoch, out, state)
-        totals = sums.cpu().numpy()
+        totals = running.numpy()  # summed over ranks at the epoch's last step
         record = {
             "epoch": epoch,
             "train_loss": totals[0] / totals[3],
@@ -156,31 +195,43 @@ def train(
         state["epoch"] = epoch
         kept = (f"Files are replaced only once written in full, so what was saved before is intact: the run can "
                 f"resume after epoch {epoch - 1}." if epoch > 1 else "No epoch had been saved yet.")
+        # Only a full-weight objective is a fair comparison: epochs inside the KL warm-up are not "best".
+        improved = beta >= 1.0 and val["neg_elbo"] < state["best_val"]
+        never_best = state["best_epoch"] == 0 and epoch == train_config.epochs  # never left the warm-up
+        if improved or never_best:
+            state["best_val"] = val["neg_elbo"] if improved else state["best_val"]
+            state["best_epoch"] = epoch
+        state["wall_seconds"] = prior_wall + time.perf_counter() - started
+        if not dist.is_main:
+            continue  # every rank took the same decisions above; only rank 0 writes them down
         with _writing(out, f"epoch {epoch}", kept, RESUME_COMMAND.format(out=out)):
-            # Only a full-weight objective is a fair comparison: epochs inside the KL warm-up are not "best".
-            if beta >= 1.0 and val["neg_elbo"] < state["best_val"]:
-                state["best_val"], state["best_epoch"] = val["neg_elbo"], epoch
+            if improved or never_best:
                 ckpt.save_weights(out, model)
-            elif state["best_epoch"] == 0 and epoch == train_config.epochs:
-                state["best_epoch"] = epoch  # a run that never left warm-up still keeps its last weights
-                ckpt.save_weights(out, model)
-            state["wall_seconds"] = prior_wall + time.perf_counter() - started
             _save_resume_state(out, model, optimizer, state)
-            ckpt.write_json(out / ckpt.METRICS_FILE, _metrics(state, device, train_config, model, status="running"))
+            ckpt.write_json(out / ckpt.METRICS_FILE, _metrics(state, dist, train_config, model, status="running"))
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, model)
         log.info("epoch %d: train %.2f, val neg ELBO %.2f (best %.2f at epoch %d), %.1fs", epoch,
                  record["train_neg_elbo"], val["neg_elbo"], state["best_val"], state["best_epoch"], record["seconds"])
 
-    _finish(out, model, data, train_config, state, device, progress, wall=lambda: prior_wall + time.perf_counter() - started)
-    log.info("Done in %.1fs: %s", state["wall_seconds"], out)
+    if dist.is_main:
+        _finish(out, model, data, train_config, state, dist, progress,
+                wall=lambda: prior_wall + time.perf_counter() - started)
+        log.info("Done in %.1fs: %s", state["wall_seconds"], out)
     return out
 
 
 def _start_or_resume(
     out: Path, model: VAE, optimizer: torch.optim.Optimizer, model_config: ModelConfig,
-    train_config: TrainConfig, data: Dataset, resume: bool,
+    train_config: TrainConfig, data: Dataset, resume: bool, is_main: bool = True,
 ) -> dict[str, Any]:
-    """Fresh state for a new run, or the saved state of an interrupted one (weights, optimiser, RNG)."""
+    """Fresh state for a new run, or the saved state of an interrupted one (weights, optimiser, history).
+
+    Only rank 0 checks and writes the folder; the other ranks of a torchrun job just read it.
+    """
     fresh = {"epoch": 0, "best_val": math.inf, "best_epoch": 0, "history": [], "wall_seconds": 0.0}
+    if not is_main:
+        return _read_resume_state(out / ckpt.RESUME_FILE, model, optimizer, fresh) if resume else fresh
     has_run = (out / ckpt.CONFIG_FILE).exists()
     if not resume:
         if has_run:
@@ -213,6 +264,22 @@ def _start_or_resume(
         with _writing(out, "the run's config", "No epoch had been saved yet.", RESUME_COMMAND.format(out=out)):
             ckpt.save_config(out, model_config, train_config, data.class_names)
         return fresh
+    saved = _read_resume_state(resume_path, model, optimizer, fresh)
+    with _writing(out, "the run's config", "The run's saved state is unchanged.", RESUME_COMMAND.format(out=out)):
+        ckpt.save_config(out, model_config, train_config, data.class_names)  # records a changed --epochs
+    log.info("Resuming %s after epoch %d", out, saved["epoch"])
+    return saved
+
+
+def _read_resume_state(
+    resume_path: Path, model: VAE, optimizer: torch.optim.Optimizer, fresh: dict[str, Any]
+) -> dict[str, Any]:
+    """Load weights and optimiser from ``resume.safetensors``; return the saved loop state.
+
+    No RNG state is kept: batch order and noise are seeded per epoch, so a resumed epoch replays exactly.
+    """
+    if not resume_path.is_file():
+        return fresh  # rank 0 decided to start over (killed before the first epoch was saved)
     tensors = ckpt.load_state_dict(resume_path, model, prefix="model.")
     from safetensors import safe_open
 
@@ -227,31 +294,26 @@ def _start_or_resume(
             if key.startswith("optim."):
                 _, index, name = key.split(".", 2)
                 optim_state.setdefault(int(index), {})[name] = value
+        n_params = sum(len(group["params"]) for group in optimizer.param_groups)
+        incomplete = [i for i in range(n_params) if not ADAM_STATE <= set(optim_state.get(i, {}))]
+        if incomplete:
+            raise KeyError(f"optimiser state of parameter(s) {incomplete[:3]}")
         optimizer.load_state_dict({"state": optim_state, "param_groups": saved.pop("param_groups")})
-        torch.set_rng_state(tensors["rng.cpu"])
-        if "rng.cuda" in tensors and torch.cuda.is_available():
-            torch.cuda.set_rng_state(tensors["rng.cuda"])
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise TrainingError(
             f"The resume state {resume_path} is damaged ({type(err).__name__}: {err}), so the run cannot continue "
             "exactly. Delete that file and --resume again to restart the run from epoch 1, or train into a new --out."
         ) from err
-    with _writing(out, "the run's config", "The run's saved state is unchanged.", RESUME_COMMAND.format(out=out)):
-        ckpt.save_config(out, model_config, train_config, data.class_names)  # records a changed --epochs
-    log.info("Resuming %s after epoch %d", out, saved["epoch"])
     return saved
 
 
 def _save_resume_state(out: Path, model: VAE, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
-    """One file holds weights, optimiser, RNG and history, so they can never disagree after a kill."""
+    """One file holds weights, optimiser and history, so they can never disagree after a kill."""
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     optim = optimizer.state_dict()
     for index, values in optim["state"].items():
         for name, value in values.items():
             tensors[f"optim.{index}.{name}"] = torch.as_tensor(value)
-    tensors["rng.cpu"] = torch.get_rng_state()
-    if torch.cuda.is_available():
-        tensors["rng.cuda"] = torch.cuda.get_rng_state()
     meta = {**state, "param_groups": optim["param_groups"]}
     ckpt.save_tensors(out / ckpt.RESUME_FILE, tensors, metadata={"state": json.dumps(meta)})
 
@@ -283,7 +345,8 @@ def _check_finite(value: float, epoch: int, step: int, out: Path, state: dict[st
     )
 
 
-def _metrics(state: dict[str, Any], device: torch.device, tc: TrainConfig, model: VAE, status: str) -> dict:
+def _metrics(state: dict[str, Any], dist: Distributed, tc: TrainConfig, model: VAE, status: str) -> dict:
+    device = dist.device
     return {
         "status": status,
         "history": state["history"],
@@ -292,6 +355,7 @@ def _metrics(state: dict[str, Any], device: torch.device, tc: TrainConfig, model
         "parameters": count_parameters(model),
         "device": device.type,
         "device_name": device_name(device),
+        "processes": dist.world_size,
         "train_seconds": sum(r["seconds"] for r in state["history"]),
         "wall_seconds": state["wall_seconds"],
         "seed": tc.seed,
@@ -300,7 +364,7 @@ def _metrics(state: dict[str, Any], device: torch.device, tc: TrainConfig, model
 
 
 def _finish(
-    out: Path, model: VAE, data: Dataset, tc: TrainConfig, state: dict[str, Any], device: torch.device,
+    out: Path, model: VAE, data: Dataset, tc: TrainConfig, state: dict[str, Any], dist: Distributed,
     progress: bool, wall: Callable[[], float],
 ) -> None:
     """Reload the best weights, measure the test split, cache the embedding, drop the resume state."""
@@ -313,7 +377,7 @@ def _finish(
     with _writing(out, "the test embedding and final metrics", kept, RESUME_COMMAND.format(out=out)):
         save_embedding(out / ckpt.EMBEDDING_FILE, embedding)
         state["wall_seconds"] = wall()
-        metrics = _metrics(state, device, tc, model, status="complete")
+        metrics = _metrics(state, dist, tc, model, status="complete")
         metrics["test"] = {**test, "n_test": len(data.test.images)}
         ckpt.write_json(out / ckpt.METRICS_FILE, metrics)
     (out / ckpt.RESUME_FILE).unlink(missing_ok=True)

@@ -31,6 +31,13 @@ def free_port() -> int:
 @contextlib.contextmanager
 def app_server(env: dict[str, str] | None = None):
     """Run `streamlit run streamlit_app.py` on 127.0.0.1 and a free port; yield its URL."""
+    with app_process(env) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def app_process(env: dict[str, str] | None = None, poll_s: float = 0.2):
+    """Like app_server, but yield (URL, the server's Popen): benchmarks read its pid and time its start."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.address", "127.0.0.1",
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
@@ -47,8 +54,8 @@ def app_server(env: dict[str, str] | None = None):
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the app did not start:\n" + server.stdout.read().decode(errors="replace"))
-                time.sleep(0.2)
-        yield url
+                time.sleep(poll_s)
+        yield url, server
     finally:
         server.terminate()
         try:

@@ -1,4 +1,4 @@
-"""The app under Streamlit's AppTest: every view on the shipped digits model and on a tiny 28x28 model.
+"""The app under Streamlit's AppTest: every view on each shipped checkpoint and on a tiny 28x28 model.
 
 AppTest cannot click a plotly chart: a click is injected as the selection the chart would send.
 Images and downloads are read back from Streamlit's media storage and decoded with Pillow.
@@ -13,13 +13,16 @@ import numpy as np
 import pytest
 from PIL import Image
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
 
 from explorer.checkpoint import load
 from explorer.embedding import load_embedding
 from explorer.latent import slider_ranges
-from tests.app_support import DIGITS, MediaRecorder, click_map, open_app, pixels, train_tiny_fashion_like, \
+from tests.app_support import APP, DIGITS, MediaRecorder, click_map, open_app, pixels, train_tiny_fashion_like, \
     without_dataset
 
+TRAINED = DIGITS.parent
+SHIPPED = ("digits", "fashion-mnist-d16", "fashion-mnist-d2")  # every checkpoint in trained/
 VIEWS = ("Map", "Sliders", "Interpolate", "Samples", "Decoded plane", "Model card")
 
 
@@ -34,7 +37,8 @@ def models_root(tmp_path_factory):
 @pytest.fixture
 def models(models_root, monkeypatch):
     monkeypatch.setenv("LATENT_EXPLORER_MODELS", str(models_root))
-    return {"digits": DIGITS, "tiny": models_root / "tiny-fashion", "no-data": models_root / "tiny-fashion-no-data"}
+    shipped = {name: TRAINED / name for name in SHIPPED}
+    return {**shipped, "tiny": models_root / "tiny-fashion", "no-data": models_root / "tiny-fashion-no-data"}
 
 
 @pytest.fixture
@@ -56,7 +60,7 @@ def download(at, media, label: str) -> bytes:
 
 
 @pytest.mark.parametrize("view", VIEWS)
-@pytest.mark.parametrize("model", ["digits", "tiny", "no-data"])
+@pytest.mark.parametrize("model", [*SHIPPED, "tiny", "no-data"])
 def test_every_view_renders_without_errors(models, model, view):
     at = open_app(models[model], view)
     assert not at.error, [e.value for e in at.error]
@@ -70,6 +74,24 @@ def test_the_app_opens_on_the_digits_model_with_its_class_names():
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert [trace["name"] for trace in figure["data"]] == [str(d) for d in range(10)]
     assert figure["layout"]["xaxis"]["title"]["text"].startswith("PCA component 1 (")
+
+
+@pytest.mark.parametrize("name", ["fashion-mnist-d16", "fashion-mnist-d2"])
+def test_a_model_query_parameter_opens_that_model(name):
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params["model"] = name
+    at.run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="model_choice").value == str((TRAINED / name).resolve())
+    assert "fashion-mnist" in at.sidebar.caption[0].value and at.get("plotly_chart")
+
+
+def test_an_unknown_model_query_parameter_opens_the_default_with_a_warning():
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params["model"] = "no-such-model"
+    at.run()
+    assert any("no-such-model" in w.value for w in at.sidebar.warning)
+    assert at.selectbox(key="model_choice").value == str(DIGITS.resolve())
 
 
 def test_the_tsne_map_says_it_is_not_metric_and_the_legend_has_fashion_names(models):

@@ -533,8 +533,8 @@ RESUME_STATES = {  # id -> (edit of the interrupted run's folder, error, words)
         edit_resume_state(lambda t, m: {"state": json.dumps({k: v for k, v in json.loads(m["state"]).items()
                                                              if k != "epoch"})}),
         TrainingError, ["is damaged", "epoch", "Delete that file"]),
-    "resume state without the random generator": (edit_resume_state(without("rng.cpu")),
-                                                  TrainingError, ["is damaged", "rng.cpu"]),
+    "resume state without the optimiser's moments": (edit_resume_state(without("optim.0.exp_avg")),
+                                                     TrainingError, ["is damaged", "optimiser state"]),
     "resume state holding only the model weights": (
         lambda folder: shutil.copy(folder / ckpt.WEIGHTS_FILE, folder / ckpt.RESUME_FILE), CheckpointError,
         ["do not fit", "missing"]),

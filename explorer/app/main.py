@@ -36,6 +36,13 @@ def choose_model() -> str | None:
     default = str((resources.TRAINED / resources.DEFAULT_MODEL).resolve())
     options = models + [TYPED]
     index = options.index(default) if default in options else 0
+    wanted = st.query_params.get("model")  # ?model=<folder name>: a link (or a benchmark) opens that model
+    if wanted and state.MODEL_CHOICE not in st.session_state:
+        named = [i for i, p in enumerate(models) if Path(p).name == wanted]
+        if named:
+            index = named[0]
+        else:
+            st.sidebar.warning(f"No model named {wanted!r}; opened {_model_label(options[index])}.")
     choice = st.sidebar.selectbox("Model", options, index=index, format_func=_model_label, key=state.MODEL_CHOICE)
     if choice != TYPED:
         return choice

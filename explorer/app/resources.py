@@ -15,7 +15,6 @@ import numpy as np
 import streamlit as st
 
 from explorer import checkpoint as ckpt
-from explorer.data import load_dataset
 from explorer.embedding import Embedding, compute_embedding, fit_tsne, load_embedding
 from explorer.errors import CheckpointError
 
@@ -76,6 +75,8 @@ def load_checkpoint(path: str) -> ckpt.Checkpoint:
 
 @st.cache_resource(show_spinner="Reading the test images...", max_entries=4)
 def _test_images(dataset: str, data_dir: str | None, image_size: int | None) -> np.ndarray:
+    from explorer.data import load_dataset  # here, not at the top: it imports scikit-learn (~1 s at start-up)
+
     data = load_dataset(dataset, data_dir=data_dir, image_size=image_size, download=False)
     images = data.test.images
     images.flags.writeable = False  # shared by every session: nobody may change it
@@ -93,6 +94,8 @@ def _embedding(path: str, embedding_mtime: float) -> Embedding:
     checkpoint = load_checkpoint(path)
     if checkpoint.embedding_path.is_file():
         return load_embedding(checkpoint.embedding_path)
+    from explorer.data import load_dataset  # imports scikit-learn: only when the embedding must be computed
+
     tc = checkpoint.train_config
     test = load_dataset(checkpoint.dataset, data_dir=tc.data_dir, image_size=tc.image_size, download=False).test
     return compute_embedding(checkpoint.model, test.images, test.labels, tsne=False, seed=tc.seed)
