@@ -93,9 +93,9 @@ def run_model(browser, url: str, model: str, presses: int, drags: int) -> dict:
     open_tab(page, "Sliders")
     page.get_by_text(CAPTION).wait_for()
     page.wait_for_function("() => window.__slider.img() && window.__slider.img().complete")
-    slider = page.locator('[data-testid="stSlider"]').first
+    slider = page.locator('[data-testid="stMain"] [data-testid="stSlider"]').first
     label = slider.locator('[data-testid="stWidgetLabel"]').inner_text()
-    second = page.locator('[data-testid="stSlider"]').nth(1)
+    second = page.locator('[data-testid="stMain"] [data-testid="stSlider"]').nth(1)
     warm = timed_move(page, lambda: (slider.locator('input[type="range"]').focus(), page.keyboard.press("ArrowRight")))
     keyboard = []
     for i in range(presses):  # right on the first slider, then left on the second: every z is new

@@ -22,6 +22,7 @@ from explorer.model import VAE
 log = logging.getLogger(__name__)
 
 MAP_DIMS = 2  # the map is a plane
+TSNE_PERPLEXITY = 30.0  # the t-SNE setting cached in embedding.npz
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def fit_pca(mu: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return components.astype(np.float32), mean.astype(np.float32), explained.astype(np.float32)
 
 
-def fit_tsne(mu: np.ndarray, *, seed: int = 0, perplexity: float = 30.0) -> np.ndarray:
+def fit_tsne(mu: np.ndarray, *, seed: int = 0, perplexity: float = TSNE_PERPLEXITY) -> np.ndarray:
     """2-D t-SNE of mu: (N, D) -> (N, 2). Seeded; takes about a minute for 10,000 points on 2 cores."""
     from sklearn.manifold import TSNE  # imported here: it costs ~1 s, and only this needs it
 

@@ -104,7 +104,7 @@ def test_the_tsne_map_says_it_is_not_metric_and_the_legend_has_fashion_names(mod
 def test_a_click_on_the_map_reaches_the_inspector(models, media):
     labels = load_embedding(DIGITS / "embedding.npz").labels
     at = click_map(open_app(DIGITS), 42)
-    assert f"#42" in at.markdown[0].value and f"{labels[42]}" in at.markdown[0].value
+    assert "#42" in at.markdown[0].value and f"{labels[42]}" in at.markdown[0].value
     original, recon = image_of(at, media, "original"), image_of(at, media, "reconstruction (decoded mu)")
     assert original.shape == recon.shape and original.shape[0] >= 200  # upscaled for a projector
     assert not np.array_equal(original, recon)
@@ -195,3 +195,37 @@ def test_a_typed_folder_that_is_not_an_allowed_checkpoint_is_refused(typed, mess
     at = open_app(DIGITS, model_choice="__typed__", typed_path=typed)
     assert any(message in e.value for e in at.sidebar.error)
     assert not at.get("plotly_chart")
+
+
+def map_points(at) -> list[int]:
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    return [i for trace in figure["data"] for i in trace.get("customdata", [])]
+
+
+def test_a_smaller_map_shows_a_fixed_subset_whose_clicks_reach_the_inspector():
+    fashion = DIGITS.parent / "fashion-mnist-d16"
+    assert len(map_points(open_app(fashion))) == 10_000  # all of the test set by default
+    at = open_app(fashion)
+    at.selectbox(key="w:map_points").set_value(1000).run()
+    ids = map_points(at)
+    assert len(ids) == 1000 and len(set(ids)) == 1000 and max(ids) < 10_000
+    again = open_app(fashion)
+    again.selectbox(key="w:map_points").set_value(1000).run()
+    assert map_points(again) == ids  # the same subset every time
+    picked = ids[123]
+    at = click_map(at, picked)
+    assert f"#{picked}" in at.markdown[0].value
+
+
+def test_new_tsne_settings_are_computed_once_and_cached(models, monkeypatch):
+    from explorer.app import resources
+
+    calls = []
+    real = resources.fit_tsne
+    monkeypatch.setattr(resources, "fit_tsne", lambda mu, **kw: calls.append((len(mu), kw)) or real(mu, **kw))
+    for _ in range(2):  # the second session finds the result in the cache
+        at = open_app(models["tiny"], projection="tsne")
+        at.select_slider(key="w:tsne_perplexity").set_value(5.0).run()
+        assert not at.error and not at.exception
+    assert [kw["perplexity"] for _, kw in calls].count(5.0) == 1
+    assert len(map_points(at)) == len(load_embedding(models["tiny"] / "embedding.npz").mu)

@@ -35,7 +35,7 @@ def test_click_inspect_slide_and_interpolate():
         wait_idle(page)
         page.get_by_text("decoded from the sliders").wait_for()
         before = image_sources(page, "decoded from the sliders")
-        slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
+        slider = page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]').first
         slider.focus()
         for _ in range(15):
             slider.press("ArrowRight")
@@ -48,7 +48,7 @@ def test_click_inspect_slide_and_interpolate():
 
         open_tab(page, "Interpolate")
         page.get_by_text("10 frames").wait_for()
-        steps = page.locator('[data-testid="stSlider"] input[type="range"]').first
+        steps = page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]').first
         steps.focus()
         for _ in range(3):
             steps.press("ArrowRight")

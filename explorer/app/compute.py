@@ -13,6 +13,9 @@ from explorer.embedding import Embedding
 from explorer.latent import nearest_neighbours
 from explorer.model import VAE
 
+MAP_POINT_CHOICES = (1_000, 2_000, 5_000)  # subsets of the test set the map can show, besides all of it
+MAP_SUBSET_SEED = 0  # the same subset of a given size every time, so its t-SNE is cached once
+TSNE_PERPLEXITIES = (5.0, 15.0, 30.0, 50.0)
 TSNE_PLACEMENT_NEIGHBOURS = 5  # a new point sits at the mean t-SNE position of its nearest encoded points
 PLANE_STDS = 2.5  # the decoded plane spans the map's mean +- this many standard deviations
 
@@ -50,7 +53,7 @@ def kl_per_dim(metrics: dict, embedding: Embedding) -> np.ndarray:
     return kl_per_dim_from_posterior(embedding.mu, embedding.logvar)
 
 
-def place_on_map(z: np.ndarray, embedding: Embedding, projection: str) -> np.ndarray:
+def place_on_map(z: np.ndarray, embedding: Embedding, projection: str, tsne: np.ndarray | None = None) -> np.ndarray:
     """(M, D) latent points -> (M, 2) map positions. Exact for PCA and the latent plane; approximate on t-SNE.
 
     t-SNE cannot place new points, so each is put at the mean t-SNE position of its nearest encoded points.
@@ -60,8 +63,22 @@ def place_on_map(z: np.ndarray, embedding: Embedding, projection: str) -> np.nda
         return embedding.pca_transform(z)
     if projection == "latent":
         return z[:, :2]
-    coords = map_coords(embedding, projection)
-    return np.stack([coords[nearest_neighbours(embedding.mu, q, TSNE_PLACEMENT_NEIGHBOURS)].mean(axis=0) for q in z])
+    coords = map_coords(embedding, projection, tsne)
+    placed = np.flatnonzero(np.isfinite(coords[:, 0]))  # a t-SNE of a subset places only its points
+    return np.stack([coords[placed[nearest_neighbours(embedding.mu[placed], q, TSNE_PLACEMENT_NEIGHBOURS)]].mean(axis=0)
+                     for q in z])
+
+
+def map_point_options(n: int) -> list[int]:
+    """How many test points the map may show: the fixed choices below n, and all n."""
+    return [c for c in MAP_POINT_CHOICES if c < n] + [n]
+
+
+def map_subset(n: int, points: int) -> np.ndarray:
+    """Sorted indices of the ``points`` test images the map shows: a fixed random subset, or all of them."""
+    if points >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(MAP_SUBSET_SEED).permutation(n)[:points])
 
 
 def map_coords(embedding: Embedding, projection: str, tsne: np.ndarray | None = None) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 from explorer.app import compute, resources
 from explorer.checkpoint import Checkpoint
 from explorer.download import ENV_VAR
-from explorer.embedding import Embedding
+from explorer.embedding import TSNE_PERPLEXITY, Embedding
 from explorer.errors import ExplorerError
 from explorer.latent import active_dimensions, dimension_order, slider_ranges
 
@@ -23,6 +23,14 @@ class Context:
     checkpoint: Checkpoint
     embedding: Embedding
     projection: str  # a key of PROJECTIONS
+    points: int | None = None  # how many test points the map shows (None: all)
+    perplexity: float = TSNE_PERPLEXITY  # t-SNE setting of the map
+
+    @cached_property
+    def shown(self) -> np.ndarray:
+        """Sorted indices of the test points on the map."""
+        n = len(self.embedding.mu)
+        return compute.map_subset(n, n if self.points is None else self.points)
 
     @property
     def latent_dim(self) -> int:
@@ -34,8 +42,8 @@ class Context:
 
     @cached_property
     def coords(self) -> np.ndarray:
-        """(N, 2) map coordinates in the chosen projection."""
-        tsne = resources.tsne(self.path) if self.projection == "tsne" else None
+        """(N, 2) map coordinates in the chosen projection; on a t-SNE of a subset, NaN off the map."""
+        tsne = resources.tsne(self.path, self.points, self.perplexity) if self.projection == "tsne" else None
         return compute.map_coords(self.embedding, self.projection, tsne)
 
     @cached_property

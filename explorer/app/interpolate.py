@@ -73,9 +73,11 @@ def render(ctx: Context) -> None:
                            mime="image/png", width="stretch")
     with on_map:
         approximate = ctx.projection == "tsne"
-        fig = plots.map_figure(ctx.coords, ctx.embedding.labels, ctx.class_names, ctx.projection,
-                               ctx.embedding.pca_explained_variance_ratio, opacity=0.35, height=440)
-        plots.add_path(fig, compute.place_on_map(path, ctx.embedding, ctx.projection), approximate)
+        shown = ctx.shown
+        fig = plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.projection,
+                               ctx.embedding.pca_explained_variance_ratio, opacity=0.35, height=440, ids=shown)
+        tsne = ctx.coords if approximate else None
+        plots.add_path(fig, compute.place_on_map(path, ctx.embedding, ctx.projection, tsne), approximate)
         st.plotly_chart(fig, key="interp_map", config={"displaylogo": False})
         st.caption(f"The path on the {PROJECTIONS[ctx.projection]} map. " + (
             "Approximate: t-SNE cannot place new points, so each step sits among its nearest encoded points."

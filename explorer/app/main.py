@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from explorer.app import interpolate, map_view, model_card, resources, samples, sliders, state
+from explorer.app import compute, interpolate, map_view, model_card, resources, samples, sliders, state
 from explorer.app.context import PROJECTIONS, Context
 from explorer.errors import ExplorerError
 
@@ -65,6 +65,22 @@ def choose_projection(ctx_latent_dim: int, has_tsne: bool) -> str:
     return st.sidebar.radio("Map projection", options, format_func=labels.get, key=state.PROJECTION)
 
 
+def choose_map_settings(n: int, projection: str) -> tuple[int, float]:
+    """How many test points the map shows and, on t-SNE, its perplexity; new settings are computed once."""
+    options = compute.map_point_options(n)
+    if st.session_state[state.MAP_POINTS] not in options:
+        state.set_value(state.MAP_POINTS, n)
+    with st.sidebar.expander("Map settings", expanded=False):
+        points = st.selectbox("Points on the map", options, format_func=lambda k: f"all {k:,}" if k == n else f"{k:,}",
+                              help="A fixed random subset of the test set; smaller maps draw and compute faster.",
+                              **state.widget(state.MAP_POINTS))
+        perplexity = st.select_slider("t-SNE perplexity", compute.TSNE_PERPLEXITIES, disabled=projection != "tsne",
+                                      help="Roughly how many neighbours each point keeps close. A new value is "
+                                           "computed once (about a minute for 10,000 points) and then cached.",
+                                      **state.widget(state.TSNE_PERPLEXITY))
+    return int(points), float(perplexity)
+
+
 def _sync_map_mark() -> None:
     """Leaving and re-opening the map redraws it anyway, so bake the current pick in when tabs change."""
     st.session_state[state.MAP_MARKED] = st.session_state.get(state.PICK)
@@ -85,8 +101,9 @@ def main() -> None:
         st.error(f"Cannot open this model: {err}")
         return
     state.init(path, checkpoint.model_config.latent_dim)
-    ctx = Context(path, checkpoint, embedding, choose_projection(checkpoint.model_config.latent_dim,
-                                                                 embedding.tsne is not None))
+    projection = choose_projection(checkpoint.model_config.latent_dim, embedding.tsne is not None)
+    points, perplexity = choose_map_settings(len(embedding.mu), projection)
+    ctx = Context(path, checkpoint, embedding, projection, points, perplexity)
     st.sidebar.caption(f"{checkpoint.dataset} · latent dim {ctx.latent_dim} · {len(embedding.mu):,} test images")
     tabs = st.tabs(state.VIEWS, key=state.VIEW, on_change=_sync_map_mark)
     for tab, name in zip(tabs, state.VIEWS):

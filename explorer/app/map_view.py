@@ -71,13 +71,16 @@ def render(ctx: Context) -> None:
     take_selection()
     left, right = st.columns([11, 9], gap="large")
     with left:
-        fig = plots.map_figure(ctx.coords, ctx.embedding.labels, ctx.class_names, ctx.projection,
-                               ctx.embedding.pca_explained_variance_ratio, marked=st.session_state[state.MAP_MARKED])
+        shown = ctx.shown
+        fig = plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.projection,
+                               ctx.embedding.pca_explained_variance_ratio, marked=st.session_state[state.MAP_MARKED],
+                               ids=shown)
         st.plotly_chart(fig, key=state.MAP_EVENT, on_select=take_selection, selection_mode=("points", "box", "lasso"),
                         config={"displaylogo": False, "scrollZoom": True})
         note = "t-SNE keeps neighbours together; distances and cluster sizes mean little." \
             if ctx.projection == "tsne" else "Posterior means of the test set; distances are latent distances projected."
-        st.caption(f"{PROJECTIONS[ctx.projection]} of {len(ctx.coords):,} test images. {note} "
+        of_all = "" if len(shown) == len(ctx.coords) else f" (a fixed random subset of {len(ctx.coords):,})"
+        st.caption(f"{PROJECTIONS[ctx.projection]} of {len(shown):,} test images{of_all}. {note} "
                    "Click a point to inspect it; scroll to zoom.")
     with right:
         render_inspector(ctx)

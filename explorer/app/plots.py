@@ -43,19 +43,22 @@ def axis_titles(projection: str, explained: np.ndarray | None) -> tuple[str, str
 
 def map_figure(xy: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], projection: str,
                explained: np.ndarray | None = None, marked: int | None = None, opacity: float = 0.8,
-               height: int = 620) -> go.Figure:
+               height: int = 620, ids: np.ndarray | None = None) -> go.Figure:
     """WebGL scatter of (N, 2) map coordinates, one trace per class; ``customdata`` is the point's index.
+
+    ``ids`` are the indices of the N points in the test set (default 0..N-1), for maps of a subset.
 
     ``marked`` is baked in as the traces' selected point. Clicks select points in the browser without
     changing the figure, so the chart keeps its zoom; plotly's selected/unselected styles mark the pick.
     """
     fig = go.Figure()
+    ids = np.arange(len(xy)) if ids is None else np.asarray(ids)
     for label in np.unique(labels):
         idx = np.flatnonzero(labels == label)
-        selected = np.flatnonzero(idx == marked).tolist() if marked is not None else None
+        selected = np.flatnonzero(ids[idx] == marked).tolist() if marked is not None else None
         fig.add_trace(go.Scattergl(
             x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=class_name(int(label), class_names),
-            customdata=idx.tolist(), hovertemplate="#%{customdata}<extra>%{fullData.name}</extra>",
+            customdata=ids[idx].tolist(), hovertemplate="#%{customdata}<extra>%{fullData.name}</extra>",
             marker=dict(size=MARKER_SIZE, color=class_colour(int(label)), opacity=opacity),
             selectedpoints=selected if selected else None,
             selected=dict(marker=dict(size=PICKED_SIZE, opacity=1.0)),

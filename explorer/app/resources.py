@@ -15,7 +15,8 @@ import numpy as np
 import streamlit as st
 
 from explorer import checkpoint as ckpt
-from explorer.embedding import Embedding, compute_embedding, fit_tsne, load_embedding
+from explorer.app import compute
+from explorer.embedding import TSNE_PERPLEXITY, Embedding, compute_embedding, fit_tsne, load_embedding
 from explorer.errors import CheckpointError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -106,15 +107,30 @@ def embedding(path: str) -> Embedding:
     return _embedding(path, _mtime(Path(path) / ckpt.EMBEDDING_FILE))
 
 
-@st.cache_data(show_spinner="Computing t-SNE (about a minute for 10,000 points; done once per model)...",
-               max_entries=8)
-def _tsne(path: str, embedding_mtime: float, seed: int) -> np.ndarray:
-    return fit_tsne(embedding(path).mu, seed=seed)
+TSNE_SECONDS_PER_1000 = 6  # measured on 2 cores: about a minute for 10,000 points
 
 
-def tsne(path: str) -> np.ndarray:
-    """t-SNE coordinates: from the checkpoint's cache, else computed once and cached by model and seed."""
+@st.cache_data(show_spinner=False, max_entries=8)
+def _tsne(path: str, embedding_mtime: float, points: int, perplexity: float, seed: int) -> np.ndarray:
+    mu = embedding(path).mu
+    shown = compute.map_subset(len(mu), points)
+    estimate = max(1, round(len(shown) * TSNE_SECONDS_PER_1000 / 1000))
+    with st.spinner(f"Computing t-SNE of {len(shown):,} points, perplexity {perplexity:g} (about {estimate} s; "
+                    "done once, then cached for every session)...", show_time=True):
+        coords = np.full((len(mu), 2), np.nan, dtype=np.float32)  # NaN: not on this map
+        coords[shown] = fit_tsne(mu[shown], seed=seed, perplexity=perplexity)
+    return coords
+
+
+def tsne(path: str, points: int | None = None, perplexity: float = TSNE_PERPLEXITY) -> np.ndarray:
+    """(N, 2) t-SNE coordinates of the first ``points`` of the map's subset (NaN elsewhere).
+
+    The checkpoint's cached map serves all points at the default perplexity; any other setting is
+    computed once and cached by model, subset size, perplexity and seed.
+    """
     emb = embedding(path)
-    if emb.tsne is not None:
+    points = len(emb.mu) if points is None else min(points, len(emb.mu))
+    if emb.tsne is not None and points == len(emb.mu) and perplexity == TSNE_PERPLEXITY:
         return emb.tsne
-    return _tsne(path, _mtime(Path(path) / ckpt.EMBEDDING_FILE), load_checkpoint(path).train_config.seed)
+    return _tsne(path, _mtime(Path(path) / ckpt.EMBEDDING_FILE), points, float(perplexity),
+                 load_checkpoint(path).train_config.seed)

@@ -12,6 +12,8 @@ from typing import Any
 
 import streamlit as st
 
+from explorer.embedding import TSNE_PERPLEXITY as DEFAULT_PERPLEXITY
+
 # Keys of values that are not widgets.
 MODEL = "model"  # path (str) of the checkpoint the state below belongs to
 PICK = "pick"  # index of the picked data point, or None
@@ -23,6 +25,8 @@ MAP_EVENT = "map_event"  # the plotly chart's selection state
 MODEL_CHOICE = "model_choice"
 TYPED_PATH = "typed_path"
 PROJECTION = "projection"
+MAP_POINTS = "map_points"  # remembered: how many test points the map shows (set to all when a model opens)
+TSNE_PERPLEXITY = "tsne_perplexity"  # remembered: the t-SNE map's perplexity
 
 VIEWS = ("Map", "Sliders", "Interpolate", "Samples", "Decoded plane", "Model card")
 MAP_VIEW, SLIDERS_VIEW, INTERPOLATE_VIEW = VIEWS[:3]
@@ -35,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "sample_seed": 0, "sample_temperature": 1.0, "sample_side": 8,
     "plane_side": 15, "plane_points": False,
     "show_collapsed": False, "inspect_index": 0,
+    MAP_POINTS: None, TSNE_PERPLEXITY: DEFAULT_PERPLEXITY,
 }
 DIM_PREFIX = "dim"  # slider of latent dimension i remembers its value as "dim<i>"
 
