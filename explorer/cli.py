@@ -37,7 +37,7 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, title: str, ski
     for field in dataclasses.fields(cls):
         if field.name in skip:
             continue
-        kind, optional = _unwrap_optional(hints[field.name])
+        kind = _unwrap_optional(hints[field.name])
         text = f"{helps.get(field.name, '')} (default: {field.default})"
         kwargs: dict[str, Any] = {"default": None, "help": text, "dest": field.name}
         if kind is bool:
@@ -51,11 +51,11 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, title: str, ski
         group.add_argument(_flag(field.name), **kwargs)
 
 
-def _unwrap_optional(hint: Any) -> tuple[Any, bool]:
+def _unwrap_optional(hint: Any) -> Any:
+    """``int | None`` -> ``int``: a flag that is not given is None anyway."""
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        return args[0], True
-    return hint, False
+        return next(a for a in typing.get_args(hint) if a is not type(None))
+    return hint
 
 
 def given(args: argparse.Namespace, cls: type) -> dict[str, Any]:

@@ -10,9 +10,9 @@ split (digits and paths) are split with a fixed seed, stratified by label where 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from sklearn.datasets import load_digits

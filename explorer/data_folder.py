@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from explorer.data_arrays import (UNLABELLED, LabelledImages, check_fits, composite_alpha, resize_image,
-                                  to_unit_float)
+from explorer.data_arrays import UNLABELLED, LabelledImages, check_fits, composite_alpha, resize_image, to_unit_float
 from explorer.errors import DataError
 
 logger = logging.getLogger(__name__)

@@ -18,8 +18,16 @@ from streamlit.testing.v1 import AppTest
 from explorer.checkpoint import load
 from explorer.embedding import load_embedding
 from explorer.latent import slider_ranges
-from tests.app_support import APP, DIGITS, MediaRecorder, click_map, open_app, pixels, train_tiny_fashion_like, \
-    without_dataset
+from tests.app_support import (
+    APP,
+    DIGITS,
+    MediaRecorder,
+    click_map,
+    open_app,
+    pixels,
+    train_tiny_fashion_like,
+    without_dataset,
+)
 
 TRAINED = DIGITS.parent
 SHIPPED = ("digits", "fashion-mnist-d16", "fashion-mnist-d2")  # every checkpoint in trained/

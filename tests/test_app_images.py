@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from explorer.app import compute, images
+from explorer.config import ModelConfig
 from explorer.embedding import compute_embedding
 from explorer.model import VAE
-from explorer.config import ModelConfig
 
 
 def ramp(n: int, side: int = 4) -> np.ndarray:

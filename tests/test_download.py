@@ -14,8 +14,15 @@ import numpy as np
 import pytest
 
 from explorer import download
-from explorer.download import (ENV_VAR, IDX_FILE_NAMES, RemoteDataset, RemoteFile, fetch_dataset, find_local_files,
-                               is_available_locally)
+from explorer.download import (
+    ENV_VAR,
+    IDX_FILE_NAMES,
+    RemoteDataset,
+    RemoteFile,
+    fetch_dataset,
+    find_local_files,
+    is_available_locally,
+)
 from explorer.errors import DataError, DatasetNotFoundError
 from explorer.idx import encode_idx
 

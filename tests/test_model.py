@@ -45,7 +45,7 @@ def test_sample_is_reproducible_by_seed_and_temperature_scales_the_spread():
 def test_sizes_come_from_the_config():
     small = VAE(ModelConfig(image_shape=(1, 28, 28), latent_dim=2, hidden_dims=(8, 16), fc_dim=32))
     wide = VAE(dataclasses.replace(small.config, hidden_dims=(16, 32)))
-    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    count = lambda m: sum(p.numel() for p in m.parameters())
     assert count(wide) > count(small)
 
 
