@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "sample_seed": 0, "sample_temperature": 1.0, "sample_side": 8,
     "plane_side": 15, "plane_points": False,
     "show_collapsed": False, "inspect_index": 0,
+    "slider_engine": "live", "map_probe": False,
 }
 DIM_PREFIX = "dim"  # slider of latent dimension i remembers its value as "dim<i>"
 
