@@ -159,17 +159,21 @@ function scatterLayer(points, colours, extent, width, height, dpr, radius, alpha
   return layer;
 }
 
+// A crosshair ring with a white halo, so it stands out on dense, coloured points.
 function drawMarker(ctx, px, py, colour) {
-  ctx.lineWidth = 3;
-  ctx.strokeStyle = "#FFFFFF";
-  ctx.beginPath();
-  ctx.arc(px, py, 11, 0, 2 * Math.PI);
+  const shape = () => {
+    ctx.beginPath();
+    ctx.arc(px, py, 13, 0, 2 * Math.PI);
+    ctx.moveTo(px - 21, py); ctx.lineTo(px - 6, py); ctx.moveTo(px + 6, py); ctx.lineTo(px + 21, py);
+    ctx.moveTo(px, py - 21); ctx.lineTo(px, py - 6); ctx.moveTo(px, py + 6); ctx.lineTo(px, py + 21);
+  };
+  ctx.lineCap = "round";
+  ctx.lineWidth = 7;
+  ctx.strokeStyle = "rgba(255, 255, 255, 0.9)";
+  shape();
   ctx.stroke();
   ctx.lineWidth = 2.5;
   ctx.strokeStyle = colour;
-  ctx.beginPath();
-  ctx.arc(px, py, 11, 0, 2 * Math.PI);
-  ctx.moveTo(px - 18, py); ctx.lineTo(px - 5, py); ctx.moveTo(px + 5, py); ctx.lineTo(px + 18, py);
-  ctx.moveTo(px, py - 18); ctx.lineTo(px, py - 5); ctx.moveTo(px, py + 5); ctx.lineTo(px, py + 18);
+  shape();
   ctx.stroke();
 }
