@@ -57,6 +57,13 @@ def media(monkeypatch):
     return recorder
 
 
+def server_sliders(at: AppTest) -> AppTest:
+    """Switch the Sliders tab from the live pad (JS, not run by AppTest) to Streamlit's sliders."""
+    at.segmented_control(key="w:slider_engine").set_value("server").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def image_of(at, media, caption: str) -> np.ndarray:
     [element] = [im for im in at.get("image") if caption in im.captions]
     return pixels(media.by_url(element.value[0]))
@@ -124,6 +131,7 @@ def test_edit_with_sliders_starts_the_sliders_at_the_points_mu(models):
     at = click_map(open_app(DIGITS), 7)
     at.button[[b.label for b in at.button].index("Edit with sliders")].click().run()
     assert at.session_state["view"] == "Sliders"
+    server_sliders(at)
     mu = load_embedding(DIGITS / "embedding.npz").mu
     ranges = slider_ranges(mu)
     for slider in at.slider:
@@ -132,7 +140,7 @@ def test_edit_with_sliders_starts_the_sliders_at_the_points_mu(models):
 
 
 def test_sliders_are_ordered_by_kl_and_collapsed_ones_hidden_until_asked(models):
-    at = open_app(DIGITS, "Sliders")
+    at = server_sliders(open_app(DIGITS, "Sliders"))
     kl = load(DIGITS).metrics["test"]["kl_per_dim"]
     shown = [int(s.label.split(" ")[0][1:]) - 1 for s in at.slider]
     assert shown == sorted((i for i in range(8) if kl[i] > 0.01), key=lambda i: -kl[i])
@@ -141,7 +149,7 @@ def test_sliders_are_ordered_by_kl_and_collapsed_ones_hidden_until_asked(models)
 
 
 def test_moving_a_slider_changes_the_decoded_image(models, media):
-    at = open_app(DIGITS, "Sliders")
+    at = server_sliders(open_app(DIGITS, "Sliders"))
     before = image_of(at, media, "decoded from the sliders' z")
     top = at.slider[0]
     top.set_value(top.max).run()
@@ -186,7 +194,7 @@ def test_a_model_without_its_dataset_still_works_and_says_how_to_get_the_data(mo
     at = click_map(open_app(models["no-data"]), 3)
     assert any("not on this machine" in w.value for w in at.warning)
     assert image_of(at, media, "decoded mu").shape[0] >= 200
-    at = open_app(models["no-data"], "Sliders")
+    at = server_sliders(open_app(models["no-data"], "Sliders"))
     assert image_of(at, media, "decoded from the sliders' z").shape[0] >= 400 and not at.warning
 
 

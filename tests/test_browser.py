@@ -33,6 +33,8 @@ def test_click_inspect_slide_and_interpolate():
 
         page.get_by_role("button", name="Edit with sliders").click()
         wait_idle(page)
+        page.get_by_text("Server: decode on release").click()  # Streamlit's sliders (the live pad: test_live_browser)
+        wait_idle(page)
         page.get_by_text("decoded from the sliders").wait_for()
         before = image_sources(page, "decoded from the sliders")
         slider = page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]').first

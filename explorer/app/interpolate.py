@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, images, plots, state
+from explorer.app import compute, images, live, plots, state
 from explorer.app.context import PROJECTIONS, Context
 from explorer.latent import INTERPOLATIONS, interpolate
 
@@ -14,6 +14,7 @@ KIND_LABELS = {"data point": "test image", "random from prior": "prior draw"}
 MAX_STEPS = 32
 STRIP_HEIGHT = 112  # pixels per filmstrip frame
 ANIMATION_SIDE = 240
+SCRUB_KEY = "interp_scrub"  # the live scrubber's component state: the last released spot on the path
 
 
 def endpoint(ctx: Context, end: str) -> tuple[np.ndarray, str]:
@@ -62,6 +63,7 @@ def render(ctx: Context) -> None:
     st.markdown(f"**{len(decoded)} frames** from A = {desc_a} to B = {desc_b}")
     filmstrip = images.strip(decoded, factor=images.scale_factor(side, STRIP_HEIGHT))
     st.image(filmstrip, caption="filmstrip, A on the left")
+    scrubbed = _scrubber(ctx, path)
     gif = images.gif_bytes(decoded, factor=images.scale_factor(side, ANIMATION_SIDE))
 
     animation, on_map = st.columns([1, 2], gap="large")
@@ -78,7 +80,26 @@ def render(ctx: Context) -> None:
                                ctx.embedding.pca_explained_variance_ratio, opacity=0.35, height=440, ids=shown)
         tsne = ctx.coords if approximate else None
         plots.add_path(fig, compute.place_on_map(path, ctx.embedding, ctx.projection, tsne), approximate)
+        if scrubbed is not None:
+            plots.add_marker(fig, compute.place_on_map(scrubbed, ctx.embedding, ctx.projection, tsne)[0], "scrubbed")
         st.plotly_chart(fig, key="interp_map", config={"displaylogo": False})
         st.caption(f"The path on the {PROJECTIONS[ctx.projection]} map. " + (
             "Approximate: t-SNE cannot place new points, so each step sits among its nearest encoded points."
             if approximate else "Exact: the path is projected like the data."))
+
+
+def _ignore() -> None:
+    """on_z_change of the scrubber: the released spot is read back in render()."""
+
+
+def _scrubber(ctx: Context, path: np.ndarray) -> np.ndarray | None:
+    """Scrub along the path, decoded live in the page (when it can run the model); the released z, if any."""
+    weights = live.weights(ctx.path)
+    if weights.blob is None:
+        st.caption(f"Scrubbing needs the in-page decoder, which cannot run this model ({weights.unsupported}).")
+        return None
+    ss = st.session_state
+    (za, _), (zb, _) = endpoint(ctx, "a"), endpoint(ctx, "b")
+    live.path_scrubber(ctx, weights, za, zb, ss["interp_mode"], len(path), on_release=_ignore, key=SCRUB_KEY)
+    report = live.reported(SCRUB_KEY)
+    return None if report is None else np.asarray(report["z"], np.float32)

@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from explorer.app import compute, interpolate, map_view, model_card, resources, samples, sliders, state
+from explorer.app import compute, interpolate, live, map_view, model_card, resources, samples, sliders, state
 from explorer.app.context import PROJECTIONS, Context
 from explorer.errors import ExplorerError
 
@@ -101,6 +101,7 @@ def main() -> None:
         st.error(f"Cannot open this model: {err}")
         return
     state.init(path, checkpoint.model_config.latent_dim)
+    live.mount_loader(path)  # the decoder's weights go to the page once per model, for the live views
     projection = choose_projection(checkpoint.model_config.latent_dim, embedding.tsne is not None)
     points, perplexity = choose_map_settings(len(embedding.mu), projection)
     ctx = Context(path, checkpoint, embedding, projection, points, perplexity)

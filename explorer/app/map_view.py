@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, images, plots, state
+from explorer.app import compute, images, live, plots, state
 from explorer.app.context import PROJECTIONS, Context
 from explorer.latent import nearest_neighbours
 
 NEIGHBOURS = 8
 NEIGHBOUR_SIDE = 96  # pixels per neighbour thumbnail
 INSPECTOR_SIDE = 220  # pixels for the original and the reconstruction
+PROBE_KEY = "probe"  # + the projection: the live probe's component state
+PROBE_MAP_SIDE = 560  # CSS pixels of the probe's map; its image sits beside it
 
 
 def _selection_ids(event) -> tuple[int, ...]:
@@ -69,21 +71,62 @@ def edit_with_sliders(mu: np.ndarray, ranges: np.ndarray) -> None:
 
 def render(ctx: Context) -> None:
     take_selection()
+    if _probe_toggle(ctx):  # the probe's map and its image take the width; the inspector waits
+        render_probe(ctx)
+        return
     left, right = st.columns([11, 9], gap="large")
     with left:
-        shown = ctx.shown
-        fig = plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.projection,
-                               ctx.embedding.pca_explained_variance_ratio, marked=st.session_state[state.MAP_MARKED],
-                               ids=shown)
-        st.plotly_chart(fig, key=state.MAP_EVENT, on_select=take_selection, selection_mode=("points", "box", "lasso"),
-                        config={"displaylogo": False, "scrollZoom": True})
-        note = "t-SNE keeps neighbours together; distances and cluster sizes mean little." \
-            if ctx.projection == "tsne" else "Posterior means of the test set; distances are latent distances projected."
-        of_all = "" if len(shown) == len(ctx.coords) else f" (a fixed random subset of {len(ctx.coords):,})"
-        st.caption(f"{PROJECTIONS[ctx.projection]} of {len(shown):,} test images{of_all}. {note} "
-                   "Click a point to inspect it; scroll to zoom.")
+        render_map(ctx)
     with right:
         render_inspector(ctx)
+
+
+def render_map(ctx: Context) -> None:
+    shown = ctx.shown
+    fig = plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.projection,
+                           ctx.embedding.pca_explained_variance_ratio, marked=st.session_state[state.MAP_MARKED],
+                           ids=shown)
+    st.plotly_chart(fig, key=state.MAP_EVENT, on_select=take_selection, selection_mode=("points", "box", "lasso"),
+                    config={"displaylogo": False, "scrollZoom": True})
+    note = "t-SNE keeps neighbours together; distances and cluster sizes mean little." \
+        if ctx.projection == "tsne" else "Posterior means of the test set; distances are latent distances projected."
+    of_all = "" if len(shown) == len(ctx.coords) else f" (a fixed random subset of {len(ctx.coords):,})"
+    st.caption(f"{PROJECTIONS[ctx.projection]} of {len(shown):,} test images{of_all}. {note} "
+               "Click a point to inspect it; scroll to zoom.")
+
+
+def _probe_toggle(ctx: Context) -> bool:
+    """The live-probe switch; offered where the map can be inverted (PCA, a 2-D latent plane) and the page decodes."""
+    weights = live.weights(ctx.path)
+    invertible = ctx.projection in ("pca", "latent")
+    why_not = ("" if invertible else "The live probe is offered on the PCA map only: t-SNE has no inverse, so a spot "
+               "on it has no latent point. Switch the projection to PCA to use it.")
+    if weights.blob is None:
+        why_not = f"The live probe needs the in-page decoder, which cannot run this model ({weights.unsupported})."
+    on = st.toggle("Live probe: drag a marker over the map, the image at that spot follows",
+                   disabled=bool(why_not), help=why_not or None, **state.widget("map_probe"))
+    if why_not:
+        st.caption(why_not)
+    return bool(on) and not why_not
+
+
+def _take_probe() -> None:
+    """on_z_change of the probe: nothing to do now; the button below reads the released spot."""
+
+
+def render_probe(ctx: Context) -> None:
+    key = f"{PROBE_KEY}_{ctx.projection}"
+    pick = st.session_state[state.PICK]
+    start = ctx.coords[pick] if pick is not None else ctx.coords.mean(axis=0)
+    live.probe(ctx, live.weights(ctx.path), start, on_release=_take_probe, key=key, map_side=PROBE_MAP_SIDE)
+    report = live.reported(key)
+    if report is not None:
+        st.button("Edit this spot with sliders", on_click=edit_with_sliders,
+                  args=(np.asarray(report["z"], np.float32), ctx.ranges), type="primary")
+    note = "Exact: the spot is mapped back into latent space with the inverse PCA (the plane through the data mean)." \
+        if ctx.projection == "pca" else "Exact: on a 2-D model the map is the latent plane itself."
+    st.caption(f"{note} Decoded in this page while you drag; the server hears of the spot when you let go. "
+               "Turn the probe off to click points and inspect them.")
 
 
 def render_inspector(ctx: Context) -> None:

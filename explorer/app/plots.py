@@ -86,6 +86,13 @@ def add_path(fig: go.Figure, xy: np.ndarray, approximate: bool) -> go.Figure:
     return fig
 
 
+def add_marker(fig: go.Figure, xy: np.ndarray, name: str) -> go.Figure:
+    """One hollow marker at ``xy`` (2,): where a live view was last released."""
+    fig.add_trace(go.Scatter(x=[xy[0]], y=[xy[1]], mode="markers", name=name, hoverinfo="skip",
+                             marker=dict(size=20, color="rgba(0,0,0,0)", line=dict(color=PATH_COLOUR, width=3))))
+    return fig
+
+
 def png_data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 

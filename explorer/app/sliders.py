@@ -1,7 +1,9 @@
-"""Sliders: one per latent dimension, most informative first, decoding the image on release.
+"""Sliders: one per latent dimension, most informative first.
 
-The sliders and the image live in a fragment, so a slider release reruns only this part of the page
-(measured ~70 ms from key press to painted image; the whole page would take longer).
+Two engines. Live (the default when the page can run the decoder, see ``live``): the image follows the
+finger while dragging, decoded in the browser, with a 2-D pad; z reaches the server on release. Server:
+Streamlit sliders that decode on release. Both live in a fragment, so a release reruns only this part of
+the page (measured ~70 ms from key press to painted image; the whole page would take longer).
 """
 
 from __future__ import annotations
@@ -9,12 +11,15 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, images, resources, state
+from explorer.app import compute, images, live, plots, resources, state
 from explorer.app.context import Context
-from explorer.latent import ACTIVE_KL
+from explorer.latent import ACTIVE_KL, nearest_neighbours
 
 IMAGE_SIDE = 420  # pixels: the decoded image is the point of this view
 SLIDER_STEPS = 100  # positions across a slider's range
+ENGINES = {"live": "Live: decode in the page while dragging", "server": "Server: decode on release"}
+LIVE_KEY = "live_sliders"  # the live pad's component state: what it last reported
+NEIGHBOUR_SIDE = 84  # pixels of the nearest test image shown under the live pad
 
 
 def current_z(latent_dim: int) -> np.ndarray:
@@ -44,7 +49,50 @@ def slider_label(i: int, kl: float, active: bool) -> str:
 
 
 def render(ctx: Context) -> None:
-    _sliders(ctx.path, ctx.projection)
+    weights = live.weights(ctx.path)
+    if weights.blob is None:
+        st.info(f"These sliders decode on the server, on release: the in-page decoder cannot run this model "
+                f"({weights.unsupported}).")
+        _sliders(ctx.path, ctx.projection)
+        return
+    engine = st.segmented_control("Decoding", tuple(ENGINES), format_func=ENGINES.get, required=True,
+                                  label_visibility="collapsed", **state.widget("slider_engine"))
+    if engine == "live":
+        _live_sliders(ctx.path, ctx.projection)
+    else:
+        _sliders(ctx.path, ctx.projection)
+
+
+def take_live_z() -> None:
+    """on_z_change of the live pad: the released z becomes the sliders' values (server sliders and all)."""
+    report = live.reported(LIVE_KEY)
+    if report is None:
+        return
+    for i, value in enumerate(report["z"]):
+        state.set_value(state.dim_key(i), float(value))
+
+
+@st.fragment
+def _live_sliders(path: str, projection: str) -> None:
+    ctx = Context(path, resources.load_checkpoint(path), resources.embedding(path), projection)
+    z = current_z(ctx.latent_dim)
+    labels = [slider_label(i, float(ctx.kl[i]), bool(ctx.active[i])) for i in range(ctx.latent_dim)]
+    live.sliders(ctx, live.weights(path), z, np.asarray(st.session_state[state.SLIDER_BASE]), labels,
+                 on_release=take_live_z, key=LIVE_KEY)
+    _nearest_note(ctx, z)
+
+
+def _nearest_note(ctx: Context, z: np.ndarray) -> None:
+    """What the server knows after a release: the test image closest to z (the app follows the pad)."""
+    [j] = nearest_neighbours(ctx.embedding.mu, z, 1)
+    name = plots.class_name(int(ctx.embedding.labels[j]), ctx.class_names)
+    picture, text = st.columns([1, 12], vertical_alignment="center")
+    shown = ctx.images[j] if ctx.images is not None else compute.decode(ctx.checkpoint.model, ctx.embedding.mu[j])
+    picture.image(images.display(shown, NEIGHBOUR_SIDE))
+    pick = st.session_state[state.PICK]
+    start = f"Started from test image #{pick}." if pick is not None else "Started from the origin."
+    text.caption(f"On release the server gets z: its nearest test image is #{j} ({name}), "
+                 f"{float(np.linalg.norm(ctx.embedding.mu[j] - z)):.2f} away. {start}")
 
 
 @st.fragment

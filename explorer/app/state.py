@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "plane_side": 15, "plane_points": False,
     "show_collapsed": False, "inspect_index": 0,
     MAP_POINTS: None, TSNE_PERPLEXITY: DEFAULT_PERPLEXITY,
+    "slider_engine": "live", "map_probe": False,
 }
 DIM_PREFIX = "dim"  # slider of latent dimension i remembers its value as "dim<i>"
 

@@ -1,0 +1,175 @@
+// The VAE decoder in plain JavaScript: runs the blob packed by explorer/app/weights_blob.py.
+//
+// One file for two users: the app inlines it into the component's module (no imports: inline JS loads
+// from a blob: URL), and the parity test imports it from node. No DOM, no dependencies.
+// Activations between layers are kept channel-last (H, W, C) in Float64Arrays, so the inner loops of
+// the transposed convolution run over contiguous channels; sums are taken in double precision.
+
+const MAGIC = "LEXD";
+
+function readFloats(bytes, start, count) {
+  const little = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+  if (little) return new Float32Array(bytes.slice(start, start + 4 * count).buffer);  // slice: aligned copy
+  const view = new DataView(bytes.buffer, bytes.byteOffset + start, 4 * count);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
+  return out;
+}
+
+export function readHeader(bytes) {
+  const magic = String.fromCharCode(bytes[0], bytes[1], bytes[2], bytes[3]);
+  if (magic !== MAGIC) throw new Error("not a Latent Explorer decoder blob");
+  const length = bytes[4] | (bytes[5] << 8) | (bytes[6] << 16) | (bytes[7] << 24);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
+  return { header, dataStart: 8 + length };
+}
+
+function linear(spec, floats, shape) {
+  const nIn = spec.in, nOut = spec.out;
+  const weightT = new Float32Array(nIn * nOut);  // (in, out): one input's weights are contiguous
+  for (let o = 0; o < nOut; o++) {
+    for (let i = 0; i < nIn; i++) weightT[i * nOut + o] = floats[spec.weight + o * nIn + i];
+  }
+  const bias = floats.subarray(spec.bias, spec.bias + nOut);
+  const out = new Float64Array(nOut);
+  return {
+    shape: { flat: nOut },
+    run(x) {
+      for (let o = 0; o < nOut; o++) out[o] = bias[o];
+      for (let i = 0; i < nIn; i++) {
+        const xi = x[i];
+        if (xi === 0) continue;  // ReLU leaves many zeros: skip their rows
+        const base = i * nOut;
+        for (let o = 0; o < nOut; o++) out[o] += xi * weightT[base + o];
+      }
+      return out;
+    },
+  };
+}
+
+function reshape(spec, floats, shape) {
+  const [c, h, w] = spec.shape;  // torch's view: (C, H, W) order in, channel-last out
+  const out = new Float64Array(c * h * w);
+  return {
+    shape: { c, h, w },
+    run(x) {
+      for (let ch = 0; ch < c; ch++) {
+        for (let p = 0; p < h * w; p++) out[p * c + ch] = x[ch * h * w + p];
+      }
+      return out;
+    },
+  };
+}
+
+function convTranspose2d(spec, floats, shape) {
+  const { kernel: k, stride: s, padding: pad } = spec;
+  const cIn = spec.in, cOut = spec.out, hIn = shape.h, wIn = shape.w;
+  const hOut = (hIn - 1) * s - 2 * pad + k + spec.output_padding[0];
+  const wOut = (wIn - 1) * s - 2 * pad + k + spec.output_padding[1];
+  const weightT = new Float32Array(cIn * k * k * cOut);  // (in, kH, kW, out) from torch's (in, out, kH, kW)
+  for (let ci = 0; ci < cIn; ci++) {
+    for (let co = 0; co < cOut; co++) {
+      for (let t = 0; t < k * k; t++) {
+        weightT[(ci * k * k + t) * cOut + co] = floats[spec.weight + (ci * cOut + co) * k * k + t];
+      }
+    }
+  }
+  const bias = floats.subarray(spec.bias, spec.bias + cOut);
+  const out = new Float64Array(hOut * wOut * cOut);
+  return {
+    shape: { c: cOut, h: hOut, w: wOut },
+    run(x) {
+      for (let p = 0; p < hOut * wOut; p++) {
+        for (let co = 0; co < cOut; co++) out[p * cOut + co] = bias[co];
+      }
+      // Scatter form: every input value adds its kernel, scaled, to a k x k patch of the output.
+      for (let iy = 0; iy < hIn; iy++) {
+        for (let ix = 0; ix < wIn; ix++) {
+          const inBase = (iy * wIn + ix) * cIn;
+          for (let ci = 0; ci < cIn; ci++) {
+            const v = x[inBase + ci];
+            if (v === 0) continue;
+            for (let ky = 0; ky < k; ky++) {
+              const oy = iy * s - pad + ky;
+              if (oy < 0 || oy >= hOut) continue;
+              for (let kx = 0; kx < k; kx++) {
+                const ox = ix * s - pad + kx;
+                if (ox < 0 || ox >= wOut) continue;
+                const o = (oy * wOut + ox) * cOut;
+                const wb = (ci * k * k + ky * k + kx) * cOut;
+                for (let co = 0; co < cOut; co++) out[o + co] += v * weightT[wb + co];
+              }
+            }
+          }
+        }
+      }
+      return out;
+    },
+  };
+}
+
+function activation(fn) {
+  return (spec, floats, shape) => ({
+    shape,
+    run(x) {
+      for (let i = 0; i < x.length; i++) x[i] = fn(x[i]);
+      return x;
+    },
+  });
+}
+
+function sigmoidMean(spec, floats, shape) {
+  // The mean image: sigmoid of the first C channels (Bernoulli logits, or a Gaussian's mean channels).
+  const c = spec.channels, total = shape.c, hw = shape.h * shape.w;
+  const image = new Float32Array(c * hw);  // (C, H, W), like torch
+  return {
+    shape: { c, h: shape.h, w: shape.w },
+    run(x) {
+      for (let p = 0; p < hw; p++) {
+        for (let ch = 0; ch < c; ch++) image[ch * hw + p] = 1 / (1 + Math.exp(-x[p * total + ch]));
+      }
+      return image;
+    },
+  };
+}
+
+const OPS = {
+  linear,
+  reshape,
+  conv_transpose2d: convTranspose2d,
+  relu: activation((v) => (v > 0 ? v : 0)),
+  silu: activation((v) => v / (1 + Math.exp(-v))),
+  sigmoid_mean: sigmoidMean,
+};
+
+export const SUPPORTED_OPS = Object.keys(OPS);
+
+// bytes (Uint8Array) -> { latentDim, imageShape: [C, H, W], decode(z) -> Float32Array (C*H*W) in [0, 1] }.
+// decode() reuses its output buffer: copy it to keep an image.
+export function loadDecoder(bytes) {
+  const { header, dataStart } = readHeader(bytes);
+  if (header.format !== "latent-explorer-decoder" || header.version !== 1) {
+    throw new Error(`unsupported decoder blob (format ${header.format}, version ${header.version})`);
+  }
+  const floats = readFloats(bytes, dataStart, header.floats);
+  let shape = { flat: header.latent_dim };
+  const layers = header.layers.map((spec) => {
+    const build = OPS[spec.op];
+    if (!build) throw new Error(`the browser decoder has no layer "${spec.op}"`);
+    const layer = build(spec, floats, shape);
+    shape = layer.shape;
+    return layer;
+  });
+  const input = new Float64Array(header.latent_dim);
+  return {
+    latentDim: header.latent_dim,
+    imageShape: header.image_shape,
+    bytes: bytes.length,
+    decode(z) {
+      for (let i = 0; i < input.length; i++) input[i] = z[i];
+      let x = input;
+      for (const layer of layers) x = layer.run(x);
+      return x;
+    },
+  };
+}

@@ -1,0 +1,100 @@
+"""Drive the live views in Chromium: count painted images, server runs and bytes while dragging.
+
+Shared by tests/test_live_browser.py and benchmarks/pad_fps.py. Server runs are counted in the page:
+a MutationObserver on the app's ``data-test-script-state`` counts every switch to "running" (full runs
+and fragment runs alike). Painted images and decode times come from the counters the live views keep
+on ``window.__latentExplorer`` (see explorer/app/pad/pad_core.js).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from tests.browser import open_tab, wait_idle
+
+COUNT_RUNS = """() => {
+    if (window.__runCounter) return;
+    const app = document.querySelector('[data-testid="stApp"]');
+    window.__runCounter = { runs: 0 };
+    new MutationObserver(() => {
+        if (app.getAttribute('data-test-script-state') === 'running') window.__runCounter.runs += 1;
+    }).observe(app, { attributes: true, attributeFilter: ['data-test-script-state'] });
+}"""
+
+
+class Traffic:
+    """Bytes the server sends to this page over its websocket (what a rerun costs on the wire)."""
+
+    def __init__(self, page) -> None:
+        self.received = 0
+        page.on("websocket", lambda ws: ws.on("framereceived", self._count))
+
+    def _count(self, payload) -> None:
+        self.received += len(payload)
+
+
+def runs(page) -> int:
+    return page.evaluate("() => window.__runCounter.runs")
+
+
+def stats(page) -> dict:
+    return page.evaluate("""() => { const r = window.__latentExplorer || {};
+        return { frames: r.frames || 0, decodes: (r.decodeMs || []).length, reports: r.reports || 0,
+                 loads: r.loads || 0 }; }""")
+
+
+def decode_times(page, since: int) -> list[float]:
+    """Decode times (ms) recorded after the first ``since`` decodes."""
+    return page.evaluate("(n) => (window.__latentExplorer.decodeMs || []).slice(n)", since)
+
+
+def open_live(page, tab: str, selector: str, timeout_ms: int = 60_000) -> None:
+    """Open ``tab`` and wait until its live view has its decoder (its status line says so)."""
+    if tab:
+        open_tab(page, tab)
+    page.locator(selector).first.wait_for(timeout=timeout_ms)
+    page.wait_for_function("() => (window.__latentExplorer?.frames || 0) > 0", timeout=timeout_ms)
+    page.evaluate(COUNT_RUNS)
+
+
+def image_data_url(page, selector: str) -> str:
+    return page.locator(selector).first.evaluate("(c) => c.toDataURL()")
+
+
+def drag(page, box: dict, seconds: float, along: str = "x", start: float = 0.5, amplitude: float = 0.45) -> dict:
+    """Press inside ``box`` (a bounding box), sweep back and forth for ``seconds``, and stay pressed.
+
+    Returns what happened while pressed: moves, painted images, server runs. The caller releases.
+    """
+    cx, cy = box["x"] + box["width"] * start, box["y"] + box["height"] / 2
+    if along == "xy":
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    before_runs, before = runs(page), stats(page)
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    moves, t0 = 0, time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        phase = 2 * math.pi * (time.monotonic() - t0) / 2.0  # one sweep every 2 s
+        if along == "x":
+            x, y = box["x"] + box["width"] * (0.5 + amplitude * math.sin(phase)), cy
+        else:  # a circle over the area: both coordinates change
+            x = box["x"] + box["width"] * (0.5 + amplitude * math.cos(phase))
+            y = box["y"] + box["height"] * (0.5 + amplitude * math.sin(phase))
+        page.mouse.move(x, y)
+        moves += 1
+    elapsed = time.monotonic() - t0
+    after = stats(page)
+    return {"seconds": elapsed, "moves": moves, "frames": after["frames"] - before["frames"],
+            "decodes_before": before["decodes"], "runs_during_drag": runs(page) - before_runs,
+            "reports_during_drag": after["reports"] - before["reports"]}
+
+
+def release(page, settle_ms: int = 1500) -> int:
+    """Let go of the mouse; return the server runs that followed (after they settled)."""
+    before = runs(page)
+    page.mouse.up()
+    page.wait_for_timeout(settle_ms)
+    wait_idle(page)
+    page.wait_for_timeout(300)
+    return runs(page) - before
