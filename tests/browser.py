@@ -90,19 +90,22 @@ def open_tab(page, name: str) -> None:
     wait_idle(page)
 
 
+# [x, y] on the page of the rightmost point of trace ``trace`` of plotly chart ``chart``: an outlier, so nothing covers it.
+MAP_POINT_JS = """([chart, trace]) => {
+    const gd = document.querySelectorAll('.js-plotly-plot')[chart];
+    const t = gd._fullData[trace % gd._fullData.length];
+    let k = 0;
+    for (let j = 1; j < t.x.length; j++) if (t.x[j] > t.x[k]) k = j;
+    const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
+    const L = gd._fullLayout;
+    return [box.left + L.xaxis.d2p(t.x[k]), box.top + L.yaxis.d2p(t.y[k])];
+}"""
+
+
 def click_map_point(page, chart_index: int = 0) -> None:
     """Click the rightmost point of the first trace of a plotly chart: an outlier, so nothing covers it."""
     page.wait_for_selector(".js-plotly-plot .nsewdrag")
     page.wait_for_timeout(1000)  # plotly settles after a rerun before it takes clicks
-    x, y = page.evaluate(
-        """(i) => {
-            const gd = document.querySelectorAll('.js-plotly-plot')[i];
-            const trace = gd._fullData[0];
-            let k = 0;
-            for (let j = 1; j < trace.x.length; j++) if (trace.x[j] > trace.x[k]) k = j;
-            const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
-            const L = gd._fullLayout;
-            return [box.left + L.xaxis.d2p(trace.x[k]), box.top + L.yaxis.d2p(trace.y[k])];
-        }""", chart_index)
+    x, y = page.evaluate(MAP_POINT_JS, [chart_index, 0])
     page.mouse.click(x, y)
     wait_idle(page)

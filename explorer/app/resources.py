@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas  # noqa: F401 - see below
 import streamlit as st
 
 from explorer import checkpoint as ckpt
@@ -19,6 +20,11 @@ from explorer.app import compute
 from explorer.embedding import TSNE_PERPLEXITY, Embedding, compute_embedding, fit_tsne, load_embedding
 from explorer.errors import CheckpointError
 
+# pandas is imported here, once, before any session's script runs (sessions wait for this module's import):
+# imported lazily instead (by st.dataframe, in one session's thread), a half-initialised pandas sat in
+# sys.modules while plotly, in another session, looked it up without importing it (get_module(should_load=False))
+# and failed with "partially initialized module 'pandas' has no attribute 'Series'" when many opened at once.
+# ~0.2 s of start-up.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TRAINED = REPO_ROOT / "trained"
 MODELS_ENV = "LATENT_EXPLORER_MODELS"  # extra folders (os.pathsep-separated) whose checkpoints the app may open

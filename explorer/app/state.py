@@ -78,7 +78,9 @@ def _copy_back(name: str) -> None:
 def widget(name: str) -> dict[str, Any]:
     """Keyword arguments that tie a widget to the remembered value ``name``: ``st.slider(..., **widget(name))``."""
     ss = st.session_state
-    if widget_key(name) not in ss:
+    # The remembered value wins: a widget key left over from a run where the widget was not drawn (another
+    # tab was open) may hold an older value than the one the user moved it to since.
+    if ss.get(widget_key(name)) != ss[name]:
         ss[widget_key(name)] = ss[name]
     return {"key": widget_key(name), "on_change": _copy_back, "args": (name,)}
 
