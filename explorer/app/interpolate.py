@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, images, plots, state
+from explorer.app import compute, images, my_image, plots, state
 from explorer.app.context import PROJECTIONS, Context
 from explorer.latent import INTERPOLATIONS, interpolate
 
-KINDS = ("data point", "random from prior")
-KIND_LABELS = {"data point": "test image", "random from prior": "prior draw"}
+KINDS = ("data point", "random from prior", "my image")
+KIND_LABELS = {"data point": "test image", "random from prior": "prior draw", "my image": "my image"}
 MAX_STEPS = 32
 STRIP_HEIGHT = 112  # pixels per filmstrip frame
 ANIMATION_SIDE = 240
@@ -23,6 +23,11 @@ def endpoint(ctx: Context, end: str) -> tuple[np.ndarray, str]:
         index = int(ss[f"{end}_index"])
         label = plots.class_name(int(ctx.embedding.labels[index]), ctx.class_names)
         return ctx.embedding.mu[index], f"test image #{index} ({label})"
+    if ss[f"{end}_kind"] == "my image":
+        encoded = my_image.current(ctx)
+        if encoded is not None:
+            return encoded.mu, my_image.description(encoded.upload)
+        return np.zeros(ctx.latent_dim, np.float32), "the origin (no image uploaded yet)"
     seed = int(ss[f"{end}_seed"])
     return compute.prior_sample(ctx.latent_dim, seed), f"prior draw, seed {seed}"
 
@@ -34,6 +39,10 @@ def _endpoint_inputs(ctx: Context, end: str) -> None:
                                 format_func=KIND_LABELS.get, **state.widget(f"{end}_kind"))
     if kind == "data point":
         st.number_input(f"{end.upper()}: test image #", 0, n - 1, step=1, **state.widget(f"{end}_index"))
+    elif kind == "my image":
+        upload = st.session_state.get(state.UPLOAD)
+        st.caption(upload.name if upload else "No image uploaded yet: upload one in the My image tab. Using the "
+                   "origin meanwhile.")
     else:
         st.number_input(f"{end.upper()}: seed", 0, 2**31 - 1, step=1, **state.widget(f"{end}_seed"))
 

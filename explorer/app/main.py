@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from explorer.app import compute, interpolate, map_view, model_card, resources, samples, sliders, state
+from explorer.app import compute, interpolate, map_view, model_card, my_image, resources, samples, sliders, state
 from explorer.app.context import PROJECTIONS, Context
 from explorer.errors import ExplorerError
 
@@ -17,6 +17,7 @@ VIEW_RENDERERS = {
     "Map": map_view.render,
     "Sliders": sliders.render,
     "Interpolate": interpolate.render,
+    "My image": my_image.render,
     "Samples": samples.render_samples,
     "Decoded plane": samples.render_plane,
     "Model card": model_card.render,

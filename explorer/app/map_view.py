@@ -58,10 +58,14 @@ def use_as(end: str, index: int) -> None:
     state.set_value(f"{end}_index", index)
 
 
-def edit_with_sliders(mu: np.ndarray, ranges: np.ndarray) -> None:
-    """Start the sliders at ``mu`` (clipped into each slider's range) and open the sliders tab."""
+def edit_with_sliders(mu: np.ndarray, ranges: np.ndarray, origin: str | None = None) -> None:
+    """Start the sliders at ``mu`` (clipped into each slider's range) and open the sliders tab.
+
+    ``origin`` says in words what ``mu`` is, for the sliders' caption.
+    """
     start = np.clip(mu, ranges[:, 0], ranges[:, 1])
     st.session_state[state.SLIDER_BASE] = start.tolist()
+    st.session_state[state.SLIDER_FROM] = origin
     for i, value in enumerate(start):
         state.set_value(state.dim_key(i), float(value))
     st.session_state[state.VIEW] = state.SLIDERS_VIEW
@@ -114,7 +118,8 @@ def render_inspector(ctx: Context) -> None:
     b1, b2, b3 = st.columns(3)
     b1.button("Use as A", on_click=use_as, args=("a", index), width="stretch")
     b2.button("Use as B", on_click=use_as, args=("b", index), width="stretch")
-    b3.button("Edit with sliders", on_click=edit_with_sliders, args=(mu, ctx.ranges), type="primary",
+    b3.button("Edit with sliders", on_click=edit_with_sliders, args=(mu, ctx.ranges, f"test image #{index}"),
+              type="primary",
               width="stretch")
 
     order = ctx.dim_order

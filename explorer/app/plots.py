@@ -86,6 +86,15 @@ def add_path(fig: go.Figure, xy: np.ndarray, approximate: bool) -> go.Figure:
     return fig
 
 
+def add_marker(fig: go.Figure, xy: np.ndarray, text: str, approximate: bool) -> go.Figure:
+    """A large labelled star at (2,) map position ``xy``: the user's own image on the map."""
+    name = f"{text} (approximate: t-SNE cannot place new points)" if approximate else text
+    fig.add_trace(go.Scatter(x=[xy[0]], y=[xy[1]], mode="markers+text", text=[text], textposition="top center",
+                             textfont=dict(size=20, color=PATH_COLOUR), name=name, hoverinfo="skip",
+                             marker=dict(symbol="star", size=26, color="white", line=dict(color=PATH_COLOUR, width=3))))
+    return fig
+
+
 def png_data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 

@@ -74,6 +74,6 @@ def _sliders(path: str, projection: str) -> None:
         z = current_z(ctx.latent_dim)
         st.image(images.display(compute.decode(ctx.checkpoint.model, z), IMAGE_SIDE),
                  caption="decoded from the sliders' z")
-        pick = st.session_state[state.PICK]
-        st.caption(f"Started from test image #{pick}." if pick is not None else
+        pick, origin = st.session_state[state.PICK], st.session_state.get(state.SLIDER_FROM)
+        st.caption(f"Started from {origin}." if origin else f"Started from test image #{pick}." if pick is not None else
                    "Started from the origin. Pick a point on the map and press \"Edit with sliders\" to start there.")

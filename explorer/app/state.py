@@ -19,6 +19,8 @@ MODEL = "model"  # path (str) of the checkpoint the state below belongs to
 PICK = "pick"  # index of the picked data point, or None
 MAP_MARKED = "map_marked"  # the pick baked into the map figure (changes only when a rerender is fine)
 SLIDER_BASE = "slider_base"  # latent vector the sliders start from and "reset" returns to
+SLIDER_FROM = "slider_from"  # what SLIDER_BASE is, in words ("test image #7", "your image a.png"), or None
+UPLOAD = "upload"  # the user's own image: uploads.Upload, kept across models (re-prepared for each), or None
 # Keys of widgets that are always drawn (no copy needed).
 VIEW = "view"  # the open tab
 MAP_EVENT = "map_event"  # the plotly chart's selection state
@@ -28,7 +30,7 @@ PROJECTION = "projection"
 MAP_POINTS = "map_points"  # remembered: how many test points the map shows (set to all when a model opens)
 TSNE_PERPLEXITY = "tsne_perplexity"  # remembered: the t-SNE map's perplexity
 
-VIEWS = ("Map", "Sliders", "Interpolate", "Samples", "Decoded plane", "Model card")
+VIEWS = ("Map", "Sliders", "Interpolate", "My image", "Samples", "Decoded plane", "Model card")
 MAP_VIEW, SLIDERS_VIEW, INTERPOLATE_VIEW = VIEWS[:3]
 
 # Remembered widget values: name -> default, reset when another model is opened.
@@ -64,6 +66,7 @@ def init(model_path: str, latent_dim: int) -> None:
     ss[PICK] = None
     ss[MAP_MARKED] = None
     ss[SLIDER_BASE] = [0.0] * latent_dim
+    ss[SLIDER_FROM] = None
     for name, value in DEFAULTS.items():
         ss[name] = value
     for i in range(latent_dim):

@@ -58,6 +58,12 @@ class PreparedUpload:
     source_size: tuple[int, int]  # (width, height) of the file
 
 
+def is_dark_background(dataset: str, typical_image: np.ndarray) -> bool:
+    """Whether a model's data is light shapes on a dark background: known by name (MNIST-like), else judged
+    from a typical image's border, e.g. the decoded mean code (C, H, W)."""
+    return dataset in DARK_BACKGROUND_DATASETS or float(border_mean(typical_image).mean()) < 0.5
+
+
 def _open(data: bytes, max_bytes: int) -> Image.Image:
     if not data:
         raise UploadError("The file is empty. Upload a PNG or JPEG image.")
