@@ -23,7 +23,7 @@ from tests.app_support import APP, DIGITS, MediaRecorder, click_map, open_app, p
 
 TRAINED = DIGITS.parent
 SHIPPED = ("digits", "fashion-mnist-d16", "fashion-mnist-d2")  # every checkpoint in trained/
-VIEWS = ("Map", "Sliders", "Interpolate", "My image", "Samples", "Decoded plane", "Model card")
+VIEWS = ("Map", "Sliders", "Interpolate", "My image", "Attributes", "Samples", "Decoded plane", "Model card")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from explorer.app import compute, interpolate, map_view, model_card, my_image, resources, samples, sliders, state
+from explorer.app import (attribute_view, compute, interpolate, map_view, model_card, my_image, resources, samples,
+                          sliders, state)
 from explorer.app.context import PROJECTIONS, Context
 from explorer.errors import ExplorerError
 
@@ -18,6 +19,7 @@ VIEW_RENDERERS = {
     "Sliders": sliders.render,
     "Interpolate": interpolate.render,
     "My image": my_image.render,
+    "Attributes": attribute_view.render,
     "Samples": samples.render_samples,
     "Decoded plane": samples.render_plane,
     "Model card": model_card.render,

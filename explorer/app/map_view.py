@@ -33,6 +33,7 @@ def take_selection() -> None:
     ids = _selection_ids(ss.get(state.MAP_EVENT))
     if ids and ids != ss.get("map_seen"):
         ss["map_seen"] = ids
+        ss[state.MAP_SELECTION] = list(ids)
         ss[state.PICK] = ids[0]
         state.set_value("inspect_index", ids[0])
 

@@ -20,6 +20,7 @@ PICK = "pick"  # index of the picked data point, or None
 MAP_MARKED = "map_marked"  # the pick baked into the map figure (changes only when a rerender is fine)
 SLIDER_BASE = "slider_base"  # latent vector the sliders start from and "reset" returns to
 SLIDER_FROM = "slider_from"  # what SLIDER_BASE is, in words ("test image #7", "your image a.png"), or None
+MAP_SELECTION = "map_selection"  # ids of the points in the map's last selection (a click, box or lasso)
 UPLOAD = "upload"  # the user's own image: uploads.Upload, kept across models (re-prepared for each), or None
 # Keys of widgets that are always drawn (no copy needed).
 VIEW = "view"  # the open tab
@@ -30,7 +31,7 @@ PROJECTION = "projection"
 MAP_POINTS = "map_points"  # remembered: how many test points the map shows (set to all when a model opens)
 TSNE_PERPLEXITY = "tsne_perplexity"  # remembered: the t-SNE map's perplexity
 
-VIEWS = ("Map", "Sliders", "Interpolate", "My image", "Samples", "Decoded plane", "Model card")
+VIEWS = ("Map", "Sliders", "Interpolate", "My image", "Attributes", "Samples", "Decoded plane", "Model card")
 MAP_VIEW, SLIDERS_VIEW, INTERPOLATE_VIEW = VIEWS[:3]
 
 # Remembered widget values: name -> default, reset when another model is opened.
@@ -41,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "sample_seed": 0, "sample_temperature": 1.0, "sample_side": 8,
     "plane_side": 15, "plane_points": False,
     "show_collapsed": False, "inspect_index": 0,
+    "attr_a_labels": [0], "attr_b_labels": [1], "attr_a_ids": None, "attr_b_ids": None, "attr_amount": 0.0,
+    "attr_start": "a_mean",
     MAP_POINTS: None, TSNE_PERPLEXITY: DEFAULT_PERPLEXITY,
 }
 DIM_PREFIX = "dim"  # slider of latent dimension i remembers its value as "dim<i>"
@@ -67,8 +70,9 @@ def init(model_path: str, latent_dim: int) -> None:
     ss[MAP_MARKED] = None
     ss[SLIDER_BASE] = [0.0] * latent_dim
     ss[SLIDER_FROM] = None
+    ss[MAP_SELECTION] = []
     for name, value in DEFAULTS.items():
-        ss[name] = value
+        ss[name] = list(value) if isinstance(value, list) else value  # a copy: never share a default list
     for i in range(latent_dim):
         ss[dim_key(i)] = 0.0
 
