@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, images, my_image, plots, state
+from explorer.app import compute, exports, images, my_image, plots, state
 from explorer.app.context import PROJECTIONS, Context
 from explorer.latent import INTERPOLATIONS, interpolate
 
@@ -54,6 +56,15 @@ def frames(ctx: Context) -> tuple[np.ndarray, np.ndarray, str, str]:
     return path, compute.decode(ctx.checkpoint.model, path), desc_a, desc_b
 
 
+def _file_stem(ctx: Context, steps: int) -> str:
+    """'digits-interpolation-test0-to-prior-seed2-linear-10-steps': model, endpoints, mode and steps."""
+    ss, upload = st.session_state, st.session_state.get(state.UPLOAD)
+    ends = [exports.endpoint_slug(ss[f"{e}_kind"], int(ss[f"{e}_index"]), int(ss[f"{e}_seed"]),
+                                  upload.name if upload else None) for e in ("a", "b")]
+    return exports.file_name(Path(ctx.path).name, "interpolation", ends[0], "to", ends[1], ss["interp_mode"],
+                             f"{steps}-steps", ext="x")[:-2]
+
+
 def render(ctx: Context) -> None:
     controls, a_col, b_col = st.columns([2, 1, 1], gap="large")
     with controls:
@@ -76,10 +87,13 @@ def render(ctx: Context) -> None:
     animation, on_map = st.columns([1, 2], gap="large")
     with animation:
         st.image(gif, caption="played as an animation (A → B → A)")
+        stem = _file_stem(ctx, len(decoded))
         d1, d2 = st.columns(2)
-        d1.download_button("Download GIF", gif, file_name="interpolation.gif", mime="image/gif", width="stretch")
-        d2.download_button("Download PNG strip", images.png_bytes(filmstrip), file_name="interpolation.png",
+        d1.download_button("Download GIF", gif, file_name=f"{stem}.gif", mime="image/gif", width="stretch")
+        d2.download_button("Download PNG strip", images.png_bytes(filmstrip), file_name=f"{stem}.png",
                            mime="image/png", width="stretch")
+        if not exports.can_write_mp4():
+            st.caption("MP4 is not offered: imageio-ffmpeg, its writer, is not installed.")
     with on_map:
         approximate = ctx.projection == "tsne"
         shown = ctx.shown

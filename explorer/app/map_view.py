@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, images, plots, state
+from explorer.app import compute, exports, images, plots, state
 from explorer.app.context import PROJECTIONS, Context
 from explorer.latent import nearest_neighbours
 
@@ -87,8 +89,30 @@ def render(ctx: Context) -> None:
         of_all = "" if len(shown) == len(ctx.coords) else f" (a fixed random subset of {len(ctx.coords):,})"
         st.caption(f"{PROJECTIONS[ctx.projection]} of {len(shown):,} test images{of_all}. {note} "
                    "Click a point to inspect it; scroll to zoom.")
+        with st.expander("Export the map", expanded=False):
+            render_exports(ctx, fig)
     with right:
         render_inspector(ctx)
+
+
+def render_exports(ctx: Context, fig) -> None:
+    """The map's points as CSV (with the current selection and pick), and its figure as PNG or HTML."""
+    ss, shown = st.session_state, ctx.shown
+    model = Path(ctx.path).name
+    data = exports.map_csv(shown, ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names,
+                           ss.get(state.MAP_SELECTION) or [], ss[state.PICK])
+    c1, c2 = st.columns(2)
+    c1.download_button("Download CSV", data, mime="text/csv", width="stretch",
+                       file_name=exports.file_name(model, ctx.projection, f"{len(shown)}-points", ext="csv"))
+    ext = "png" if exports.can_write_png() else "html"
+    c2.download_button(f"Download the map ({ext.upper()})", lambda: exports.figure_file(fig)[0], width="stretch",
+                       mime="image/png" if ext == "png" else "text/html", on_click="ignore",
+                       file_name=exports.file_name(model, ctx.projection, f"{len(shown)}-points", "map", ext=ext))
+    selected = len(ss.get(state.MAP_SELECTION) or [])
+    st.caption(f"CSV: id, label, class, x, y, and whether each point is in the current selection ({selected:,} "
+               "points) or picked. " + ("" if ext == "png" else "The map is saved as an interactive HTML file "
+                                        "(plotly.js inlined, opens offline): kaleido, needed for PNG, is not "
+                                        "installed."))
 
 
 def render_inspector(ctx: Context) -> None:
