@@ -8,7 +8,7 @@ import streamlit as st
 import torch
 
 from explorer.app import (attribute_view, compute, interpolate, map_view, model_card, my_image, resources, samples,
-                          sliders, state)
+                          share, sliders, state)
 from explorer.app.context import PROJECTIONS, Context
 from explorer.errors import ExplorerError
 
@@ -104,6 +104,10 @@ def main() -> None:
         st.error(f"Cannot open this model: {err}")
         return
     state.init(path, checkpoint.model_config.latent_dim)
+    latent_dim = checkpoint.model_config.latent_dim
+    ignored = share.restore(latent_dim, len(embedding.mu), ("pca", "tsne") + (("latent",) if latent_dim == 2 else ()))
+    if ignored:
+        st.sidebar.warning("Ignored in the link (not valid for this model): " + "; ".join(ignored))
     projection = choose_projection(checkpoint.model_config.latent_dim, embedding.tsne is not None)
     points, perplexity = choose_map_settings(len(embedding.mu), projection)
     ctx = Context(path, checkpoint, embedding, projection, points, perplexity)
@@ -113,3 +117,4 @@ def main() -> None:
         if tab.open:
             with tab:
                 VIEW_RENDERERS[name](ctx)
+    share.publish(latent_dim)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, images, resources, state
+from explorer.app import compute, images, resources, share, state
 from explorer.app.context import Context
 from explorer.latent import ACTIVE_KL
 
@@ -77,3 +77,4 @@ def _sliders(path: str, projection: str) -> None:
         pick, origin = st.session_state[state.PICK], st.session_state.get(state.SLIDER_FROM)
         st.caption(f"Started from {origin}." if origin else f"Started from test image #{pick}." if pick is not None else
                    "Started from the origin. Pick a point on the map and press \"Edit with sliders\" to start there.")
+    share.publish(ctx.latent_dim)  # a fragment rerun skips main's publish: keep the link's slider values current
