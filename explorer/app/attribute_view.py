@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.app import attributes, compute, images, my_image, plots, state
+from explorer.app import attributes, compute, images, my_image, plots, presentation, state
 from explorer.app.context import Context
 
 AMOUNT_RANGE = (-1.5, 2.5)  # multiples of the direction: 0 is the start, 1 adds all of B - A
@@ -91,9 +91,11 @@ def render(ctx: Context) -> None:
         amount = st.slider("Amount of B − A added", *AMOUNT_RANGE, step=0.05, format="%.2f",
                            help="0: the point itself; 1: moved by the whole difference between the group means.",
                            **state.widget("attr_amount"))
-        st.image(images.display(compute.decode(model, attributes.move(z, d, amount)), IMAGE_SIDE),
+        moved = compute.decode(model, attributes.move(z, d, amount))
+        st.image(images.display(moved, presentation.side(IMAGE_SIDE)),
                  caption=f"{described} + {amount:.2f} × (B − A)")
     with right:
         strip = compute.decode(model, attributes.move(z, d, np.array(STRIP_AMOUNTS)))
-        st.image(images.strip(strip, factor=images.scale_factor(strip.shape[-2], STRIP_HEIGHT)),
+        factor = images.scale_factor(strip.shape[-2], presentation.side(STRIP_HEIGHT))
+        st.image(images.strip(strip, factor=factor),
                  caption="amounts " + ", ".join(f"{a:g}" for a in STRIP_AMOUNTS))

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, exports, images, my_image, plots, state
+from explorer.app import compute, exports, images, my_image, plots, presentation, state
 from explorer.app.context import PROJECTIONS, Context
 from explorer.latent import INTERPOLATIONS, interpolate
 
@@ -65,6 +65,33 @@ def _file_stem(ctx: Context, steps: int) -> str:
                              f"{steps}-steps", ext="x")[:-2]
 
 
+def _toggle_play() -> None:
+    st.session_state["interp_playing"] = not st.session_state["interp_playing"]
+
+
+def _step(count: int) -> None:
+    """Pause on the next frame (wrapping round): the S key walks through the interpolation in a talk."""
+    ss = st.session_state
+    ss["interp_frame"] = (ss["interp_frame"] + 1) % count if not ss["interp_playing"] else 0
+    ss["interp_playing"] = False
+
+
+def _player(decoded: np.ndarray, gif: bytes) -> None:
+    """The animation while playing; one still frame while paused. P and S are keyboard shortcuts."""
+    ss = st.session_state
+    if ss["interp_playing"]:
+        st.image(gif, caption="played as an animation (A → B → A)")
+    else:
+        frame = min(ss["interp_frame"], len(decoded) - 1)
+        st.image(images.display(decoded[frame], presentation.side(ANIMATION_SIDE)),
+                 caption=f"paused: frame {frame + 1} of {len(decoded)}")
+    p1, p2 = st.columns(2)
+    p1.button("Pause" if ss["interp_playing"] else "Play", on_click=_toggle_play, width="stretch",
+              shortcut=presentation.SHORTCUTS["play"], key="interp_play")
+    p2.button("Step", on_click=_step, args=(len(decoded),), width="stretch", key="interp_step",
+              shortcut=presentation.SHORTCUTS["step"], help="Pause and show the next frame.")
+
+
 def render(ctx: Context) -> None:
     controls, a_col, b_col = st.columns([2, 1, 1], gap="large")
     with controls:
@@ -80,13 +107,13 @@ def render(ctx: Context) -> None:
     path, decoded, desc_a, desc_b = frames(ctx)
     side = decoded.shape[-2]
     st.markdown(f"**{len(decoded)} frames** from A = {desc_a} to B = {desc_b}")
-    filmstrip = images.strip(decoded, factor=images.scale_factor(side, STRIP_HEIGHT))
+    filmstrip = images.strip(decoded, factor=images.scale_factor(side, presentation.side(STRIP_HEIGHT)))
     st.image(filmstrip, caption="filmstrip, A on the left")
-    gif = images.gif_bytes(decoded, factor=images.scale_factor(side, ANIMATION_SIDE))
+    gif = images.gif_bytes(decoded, factor=images.scale_factor(side, presentation.side(ANIMATION_SIDE)))
 
     animation, on_map = st.columns([1, 2], gap="large")
     with animation:
-        st.image(gif, caption="played as an animation (A → B → A)")
+        _player(decoded, gif)
         stem = _file_stem(ctx, len(decoded))
         d1, d2 = st.columns(2)
         d1.download_button("Download GIF", gif, file_name=f"{stem}.gif", mime="image/gif", width="stretch")

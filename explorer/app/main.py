@@ -7,8 +7,8 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from explorer.app import (attribute_view, compute, interpolate, map_view, model_card, my_image, resources, samples,
-                          share, sliders, state)
+from explorer.app import (attribute_view, compute, interpolate, map_view, model_card, my_image, presentation,
+                          resources, samples, share, sliders, state)
 from explorer.app.context import PROJECTIONS, Context
 from explorer.errors import ExplorerError
 
@@ -110,6 +110,7 @@ def main() -> None:
         st.sidebar.warning("Ignored in the link (not valid for this model): " + "; ".join(ignored))
     projection = choose_projection(checkpoint.model_config.latent_dim, embedding.tsne is not None)
     points, perplexity = choose_map_settings(len(embedding.mu), projection)
+    presentation.sidebar_toggle()
     ctx = Context(path, checkpoint, embedding, projection, points, perplexity)
     st.sidebar.caption(f"{checkpoint.dataset} · latent dim {ctx.latent_dim} · {len(embedding.mu):,} test images")
     tabs = st.tabs(state.VIEWS, key=state.VIEW, on_change=_sync_map_mark)

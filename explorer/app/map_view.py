@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, exports, images, plots, state
+from explorer.app import compute, exports, images, plots, presentation, state
 from explorer.app.context import PROJECTIONS, Context
 from explorer.latent import nearest_neighbours
 
@@ -49,6 +49,13 @@ def pick(index: int) -> None:
 
 def _pick_typed_index() -> None:
     pick(int(st.session_state[state.widget_key("inspect_index")]))
+
+
+def _pick_next(shown: np.ndarray) -> None:
+    """The next point on the map after the picked one (N in a talk), wrapping round."""
+    current = st.session_state[state.PICK]
+    after = shown[shown > current] if current is not None else shown
+    pick(int(after[0] if len(after) else shown[0]))
 
 
 def _pick_random(n: int) -> None:
@@ -117,10 +124,12 @@ def render_exports(ctx: Context, fig) -> None:
 
 def render_inspector(ctx: Context) -> None:
     n = len(ctx.embedding.mu)
-    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+    c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
     c1.number_input("Inspect test image #", min_value=0, max_value=n - 1, step=1,
                     **{**state.widget("inspect_index"), "on_change": _pick_typed_index, "args": ()})
-    c2.button("Random point", on_click=_pick_random, args=(n,), width="stretch")
+    c2.button("Next", on_click=_pick_next, args=(ctx.shown,), width="stretch", key="next_point",
+              shortcut=presentation.SHORTCUTS["next"], help="The next point on the map.")
+    c3.button("Random", on_click=_pick_random, args=(n,), width="stretch", key="random_point")
     index = st.session_state[state.PICK]
     if index is None:
         st.info("Click a point on the map (or type an index) to see its image, reconstruction and neighbours.")
@@ -131,14 +140,15 @@ def render_inspector(ctx: Context) -> None:
     st.markdown(f"### #{index} · <span style='color:{plots.class_colour(label)}'>■</span> "
                 f"{plots.class_name(label, ctx.class_names)}", unsafe_allow_html=True)
     model = ctx.checkpoint.model
+    side = presentation.side(INSPECTOR_SIDE)
     original, recon = st.columns(2)
     if ctx.images is not None:
-        original.image(images.display(ctx.images[index], INSPECTOR_SIDE), caption="original")
-        recon.image(images.display(compute.reconstruct(model, ctx.images[index : index + 1]), INSPECTOR_SIDE),
+        original.image(images.display(ctx.images[index], side), caption="original")
+        recon.image(images.display(compute.reconstruct(model, ctx.images[index : index + 1]), side),
                     caption="reconstruction (decoded mu)")
     else:
         original.warning(ctx.images_message)
-        recon.image(images.display(compute.decode(model, mu), INSPECTOR_SIDE), caption="decoded mu")
+        recon.image(images.display(compute.decode(model, mu), side), caption="decoded mu")
 
     b1, b2, b3 = st.columns(3)
     b1.button("Use as A", on_click=use_as, args=("a", index), width="stretch")

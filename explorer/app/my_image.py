@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, images, plots, state, uploads
+from explorer.app import compute, images, plots, presentation, state, uploads
 from explorer.app.context import PROJECTIONS, Context
 from explorer.app.map_view import edit_with_sliders
 from explorer.latent import nearest_neighbours
@@ -114,12 +114,13 @@ def render(ctx: Context) -> None:
 
 def _show_images(ctx: Context, encoded: Encoded) -> None:
     prepared, name = encoded.prepared, encoded.upload.name
+    side = presentation.side(IMAGE_SIDE)
     c1, c2, c3 = st.columns(3)
     c1.image(prepared.preview, caption=f"your upload ({prepared.source_size[0]}x{prepared.source_size[1]})",
-             width=IMAGE_SIDE)
-    c2.image(images.display(prepared.image, IMAGE_SIDE), width=IMAGE_SIDE,
+             width=side)
+    c2.image(images.display(prepared.image, side), width=side,
              caption=f"prepared for the model ({'x'.join(map(str, prepared.image.shape[1:]))})")
-    c3.image(images.display(compute.decode(ctx.checkpoint.model, encoded.mu), IMAGE_SIDE), width=IMAGE_SIDE,
+    c3.image(images.display(compute.decode(ctx.checkpoint.model, encoded.mu), side), width=side,
              caption="reconstruction (decoded mu)")
     with st.expander("What was done to it", expanded=False):
         st.markdown("\n".join(f"- {note}" for note in prepared.notes) or "Nothing: it already had the model's form.")

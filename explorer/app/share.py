@@ -40,6 +40,7 @@ def to_params(values: Mapping[str, Any]) -> dict[str, str]:
         "a": _end(values["a_kind"], values["a_index"], values["a_seed"]),
         "b": _end(values["b_kind"], values["b_index"], values["b_seed"]),
         "interp": values["interp_mode"], "steps": str(values["interp_steps"]),
+        "present": "1" if values.get("present") else None,
         "z": ",".join(f"{v:.{Z_DECIMALS}f}".rstrip("0").rstrip(".") for v in values["z"]),
     }
     return {k: v for k, v in params.items() if v is not None}
@@ -90,6 +91,8 @@ def from_params(params: Mapping[str, str], latent_dim: int, n_points: int, proje
             ignored.append(f"interp={params['interp']}")
     if "steps" in params:
         values["interp_steps"] = _int(params["steps"], 2, MAX_STEPS) or ignored.append(f"steps={params['steps']}")
+    if "present" in params:
+        values["present"] = params["present"] == "1"
     if "z" in params:
         try:
             z = [float(v) for v in params["z"].split(",")]
@@ -106,7 +109,8 @@ def current_values(latent_dim: int) -> dict[str, Any]:
     ss = st.session_state
     keys = ("a_kind", "a_index", "a_seed", "b_kind", "b_index", "b_seed", "interp_mode", "interp_steps")
     return {"model": Path(ss[state.MODEL]).name, "view": ss.get(state.VIEW) or state.VIEWS[0],
-            "projection": ss[state.PROJECTION], "pick": ss[state.PICK], **{k: ss[k] for k in keys},
+            "projection": ss[state.PROJECTION], "pick": ss[state.PICK], "present": ss.get("present", False),
+            **{k: ss[k] for k in keys},
             "z": [float(ss[state.dim_key(i)]) for i in range(latent_dim)]}
 
 
@@ -121,6 +125,8 @@ def restore(latent_dim: int, n_points: int, projections: tuple[str, ...]) -> lis
         ss[state.VIEW] = values.pop("view")
     if "projection" in values:
         ss[state.PROJECTION] = values.pop("projection")
+    if "present" in values:
+        ss["present"] = values.pop("present")  # the presentation toggle's key
     if "pick" in values:
         ss[state.PICK] = ss[state.MAP_MARKED] = values["pick"]
         state.set_value("inspect_index", values.pop("pick"))

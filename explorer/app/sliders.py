@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, images, resources, share, state
+from explorer.app import compute, images, presentation, resources, share, state
 from explorer.app.context import Context
 from explorer.latent import ACTIVE_KL
 
@@ -72,7 +72,7 @@ def _sliders(path: str, projection: str) -> None:
             st.caption(f"{collapsed} collapsed dimension(s) hidden; they keep their values.")
     with image_col:
         z = current_z(ctx.latent_dim)
-        st.image(images.display(compute.decode(ctx.checkpoint.model, z), IMAGE_SIDE),
+        st.image(images.display(compute.decode(ctx.checkpoint.model, z), presentation.side(IMAGE_SIDE)),
                  caption="decoded from the sliders' z")
         pick, origin = st.session_state[state.PICK], st.session_state.get(state.SLIDER_FROM)
         st.caption(f"Started from {origin}." if origin else f"Started from test image #{pick}." if pick is not None else

@@ -38,7 +38,7 @@ MAP_VIEW, SLIDERS_VIEW, INTERPOLATE_VIEW = VIEWS[:3]
 DEFAULTS: dict[str, Any] = {
     "a_kind": "data point", "a_index": 0, "a_seed": 1,
     "b_kind": "data point", "b_index": 1, "b_seed": 2,
-    "interp_mode": "linear", "interp_steps": 10,
+    "interp_mode": "linear", "interp_steps": 10, "interp_playing": True, "interp_frame": 0,
     "sample_seed": 0, "sample_temperature": 1.0, "sample_side": 8,
     "plane_side": 15, "plane_points": False,
     "show_collapsed": False, "inspect_index": 0,
