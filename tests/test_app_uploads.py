@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.app_support import DIGITS, MediaRecorder, open_app, pixels
+from explorer.app.uploads import MAX_UPLOAD_MB
+from tests.app_support import DIGITS, open_app
 from tests.test_app import image_of, media  # noqa: F401  (the fixture)
 from tests.test_uploads import BAD, GOOD, dark_stroke_on_white, encoded
 
@@ -74,3 +75,21 @@ def test_an_upload_is_prepared_again_for_another_model(media):  # noqa: F811
     at.session_state["model_choice"] = str(FASHION.resolve())
     at.run()
     assert image_of(at, media, "prepared for the model (28x28)").shape[0] >= 150
+
+
+def test_a_file_over_the_upload_limit_is_refused_with_the_limit_named():
+    too_big = GOOD["grey PNG"] + bytes(MAX_UPLOAD_MB * 2**20)
+    at = upload(open_app(DIGITS, "My image"), "huge.png", too_big)
+    assert any(f"the limit is {MAX_UPLOAD_MB} MB" in e.value for e in at.error)
+
+
+def test_the_upload_limit_matches_the_servers():
+    config = (DIGITS.parents[1] / ".streamlit" / "config.toml").read_text()
+    assert f"maxUploadSize = {MAX_UPLOAD_MB}" in config
+
+
+def test_a_remembered_class_the_model_lacks_is_dropped_instead_of_breaking_the_attributes_tab():
+    at = open_app(DIGITS, "Attributes")
+    at.session_state["attr_b_labels"] = at.session_state["w:attr_b_labels"] = [42]
+    at.run()
+    assert not at.exception and any("at least one class" in i.value for i in at.info)

@@ -31,6 +31,10 @@ def _group(ctx: Context, end: str) -> np.ndarray:
     ids = ss.get(f"attr_{end}_ids")
     st.markdown(f"**Group {name}**")
     classes = sorted({int(v) for v in np.unique(ctx.embedding.labels) if v >= 0})
+    name_key = f"attr_{end}_labels"
+    kept = [c for c in ss[name_key] if c in classes]  # a default class this model lacks would break the widget
+    if kept != list(ss[name_key]) or [c for c in ss.get(state.widget_key(name_key), kept) if c not in classes]:
+        state.set_value(name_key, kept)
     chosen = st.multiselect(f"Group {name}: classes", classes, format_func=lambda c: plots.class_name(c, ctx.class_names),
                    disabled=ids is not None, label_visibility="collapsed", placeholder="Choose classes",
                    **state.widget(f"attr_{end}_labels"))
