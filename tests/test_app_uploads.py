@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import pytest
 
@@ -93,3 +95,27 @@ def test_a_remembered_class_the_model_lacks_is_dropped_instead_of_breaking_the_a
     at.session_state["attr_b_labels"] = at.session_state["w:attr_b_labels"] = [42]
     at.run()
     assert not at.exception and any("at least one class" in i.value for i in at.info)
+
+
+def canvas_url(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode()
+
+
+def test_a_drawing_on_the_canvas_is_encoded_like_an_upload(media):  # noqa: F811
+    """AppTest cannot draw: it injects what the canvas sends when a stroke ends (a PNG data URL)."""
+    at = open_app(DIGITS, "My image")
+    at.session_state["drawing_canvas"] = {"drawn": canvas_url(encoded(dark_stroke_on_white()))}
+    at.run()
+    assert not at.exception and not at.error
+    assert any("Showing your drawing.png" in c.value for c in at.caption)
+    assert image_of(at, media, "reconstruction (decoded mu)").shape[0] >= 150
+
+
+@pytest.mark.parametrize("sent", ["data:text/html;base64,PGI+", "data:image/png;base64,@@@", 42,
+                                  "data:image/png;base64," + "A" * 8])
+def test_anything_else_from_the_canvas_is_ignored_or_refused_with_a_message(sent):
+    at = open_app(DIGITS, "My image")
+    at.session_state["drawing_canvas"] = {"drawn": sent}
+    at.run()
+    assert not at.exception
+    assert not any("Showing" in c.value for c in at.caption) or at.error

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, images, plots, presentation, state, uploads
+from explorer.app import canvas, compute, images, plots, presentation, state, uploads
 from explorer.app.context import PROJECTIONS, Context
 from explorer.app.map_view import edit_with_sliders
 from explorer.latent import nearest_neighbours
@@ -21,6 +21,7 @@ ENCODED = "upload_encoded"  # Encoded: the upload prepared and encoded for the o
 SEEN = "upload_seen"  # file id of the last file taken from the uploader, so each file is read once
 IMAGE_SIDE = 200  # pixels for the input, the prepared input and the reconstruction
 NEIGHBOURS = 8
+DRAWING = "your drawing.png"  # the name a canvas drawing goes by
 NEIGHBOUR_SIDE = 96
 
 
@@ -99,6 +100,11 @@ def render(ctx: Context) -> None:
         elif file.file_id != ss.get(SEEN):
             ss[SEEN] = file.file_id
             take(ctx, file.name, file.getvalue())
+        with st.expander("... or draw one", expanded=ss.get(state.UPLOAD) is None):
+            drawn = canvas.draw(dark_background(ctx))
+            st.caption("Draw with the mouse or a finger; each finished stroke is encoded.")
+        if drawn is not None:
+            take(ctx, DRAWING, drawn)
         encoded = current(ctx)
         if ss.get(UPLOAD_ERROR):
             still = f" Still showing {encoded.upload.name}." if encoded else ""
