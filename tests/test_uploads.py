@@ -81,6 +81,15 @@ def test_files_over_the_size_limit_are_refused_before_reading():
         prepare(GOOD["grey PNG"] + b"\0" * 2**20, MNIST_SHAPE, True, max_bytes=2**20)
 
 
+def test_a_small_digit_on_a_big_page_is_cropped_and_centred_like_mnist():
+    page = np.full((300, 400), 240, np.uint8)
+    page[40:100, 50:70] = 20  # a small dark bar in the top-left corner
+    image = prepare(encoded(Image.fromarray(page)), MNIST_SHAPE, True, ink_fraction=20 / 28).image[0]
+    rows, cols = np.nonzero(image > 0.5)
+    assert rows.min() >= 3 and rows.max() <= 24 and rows.max() - rows.min() >= 17  # 20 of 28 rows, centred
+    assert abs((cols.min() + cols.max()) / 2 - 13.5) <= 1.5 and border_mean(image[None]).mean() < 0.05
+
+
 def test_a_huge_jpeg_is_decoded_at_reduced_scale_and_says_so():
     notes = prepare(GOOD["10,000 x 10,000 JPEG"], MNIST_SHAPE, True).notes
     assert any("1/" in n and "scale" in n for n in notes) and 10_000**2 > MAX_PIXELS
@@ -119,10 +128,11 @@ def small_images(draw):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=small_images(), shape=st.sampled_from([MNIST_SHAPE, COLOUR_SHAPE, (1, 8, 8)]), dark=st.booleans())
-def test_any_small_file_gives_the_models_shape_in_unit_range_or_an_upload_error(data, shape, dark):
+@given(data=small_images(), shape=st.sampled_from([MNIST_SHAPE, COLOUR_SHAPE, (1, 8, 8)]), dark=st.booleans(),
+       ink=st.sampled_from([None, 1.0, 20 / 28]))
+def test_any_small_file_gives_the_models_shape_in_unit_range_or_an_upload_error(data, shape, dark, ink):
     try:
-        prepared = prepare(data, shape, dark)
+        prepared = prepare(data, shape, dark, ink)
     except UploadError as err:
         assert str(err)
         return

@@ -49,7 +49,8 @@ def dark_background(ctx: Context) -> bool:
 
 
 def _prepare(ctx: Context, data: bytes) -> uploads.PreparedUpload:
-    return uploads.prepare(data, ctx.checkpoint.model_config.image_shape, dark_background(ctx))
+    return uploads.prepare(data, ctx.checkpoint.model_config.image_shape, dark_background(ctx),
+                           uploads.INK_FRACTION.get(ctx.checkpoint.dataset))
 
 
 def take(ctx: Context, name: str, data: bytes) -> None:

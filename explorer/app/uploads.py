@@ -13,8 +13,9 @@ says what to do. The steps, in order:
    palette -> RGB(A), CMYK/YCbCr/... -> RGB. Shrink to ``WORKING_SIDE`` for speed.
 4. Composite transparency over the background that contrasts with the opaque pixels (dark strokes
    go on white, light strokes on black), so a drawing on a transparent canvas stays visible.
-5. Grey or RGB as the model reads; pad to a square with the border colour (no stretching); resize.
-6. For dark-background data (MNIST-like), invert an image whose border is light.
+5. Grey or RGB as the model reads. For dark-background data (MNIST-like), invert an image whose
+   border is light, and (when the dataset's framing is known) crop to the shape and centre it with
+   the dataset's margin; otherwise pad to a square with the border colour (no stretching). Resize.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ WORKING_SIDE = 512  # large images are shrunk to this before the float work: the
 BORDER_FRACTION = 1 / 16  # the band (of each side) whose mean decides the background
 UINT8_MAX, UINT16_MAX = 255.0, 65535.0
 DARK_BACKGROUND_DATASETS = frozenset({"digits", "mnist", "fashion-mnist"})  # light strokes on black
+# How much of the side the shape fills in these datasets: MNIST's digits sit in a 20x20 box inside 28x28;
+# scikit-learn's digits and Fashion-MNIST's items fill their frame.
+INK_FRACTION = {"mnist": 20 / 28, "digits": 1.0, "fashion-mnist": 1.0}
+INK_THRESHOLD = 0.3  # a pixel is part of the shape above this share of the way from background to peak
+MIN_INK_CONTRAST = 0.1  # below this, the image has no shape to crop to
 # Modes Pillow decodes to something this module reads directly, and what every other mode becomes.
 DIRECT_MODES = frozenset({"L", "LA", "RGB", "RGBA", "I", "F"})
 CONVERT_TO = {"1": "L", "La": "LA", "RGBa": "RGBA", "PA": "RGBA"}
@@ -202,9 +208,30 @@ def _pad_square(values: np.ndarray, notes: list[str]) -> np.ndarray:
     return out
 
 
-def prepare(data: bytes, image_shape: tuple[int, int, int], dark_background: bool,
+def _fit_ink(values: np.ndarray, fraction: float, notes: list[str]) -> np.ndarray:
+    """Crop a dark-background (C, h, w) image to its light shape and centre it on a dark square, the shape
+    filling ``fraction`` of the side. An image with no clear shape is only padded to a square."""
+    grey = values.mean(axis=0)
+    low, peak = float(np.median(grey)), float(grey.max())
+    if peak - low < MIN_INK_CONTRAST:
+        return _pad_square(values, notes)
+    ys, xs = np.nonzero(grey > low + INK_THRESHOLD * (peak - low))
+    crop = values[:, ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    side = int(np.ceil(max(crop.shape[1:]) / fraction))
+    out = np.zeros((values.shape[0], side, side), np.float32)  # the dark background
+    top, left = (side - crop.shape[1]) // 2, (side - crop.shape[2]) // 2
+    out[:, top : top + crop.shape[1], left : left + crop.shape[2]] = crop
+    notes.append(f"Cropped to the shape and centred, filling {fraction:.0%} of the side like the training images.")
+    return out
+
+
+def prepare(data: bytes, image_shape: tuple[int, int, int], dark_background: bool, ink_fraction: float | None = None,
             max_bytes: int = MAX_UPLOAD_MB * 2**20) -> PreparedUpload:
-    """Bytes of an image file -> the model's input (see the module docstring). Raises UploadError."""
+    """Bytes of an image file -> the model's input (see the module docstring). Raises UploadError.
+
+    ``ink_fraction`` (dark-background data only): crop to the shape and scale it to fill this share of
+    the side, centred, as the dataset was made (``INK_FRACTION``); None keeps the whole picture.
+    """
     notes: list[str] = []
     image = _open(data, max_bytes)
     source_size = image.size
@@ -220,13 +247,14 @@ def prepare(data: bytes, image_shape: tuple[int, int, int], dark_background: boo
     preview = preview[0] if len(preview) == 1 else preview.transpose(1, 2, 0)
 
     channels, height, width = image_shape
-    values = _pad_square(_to_channels(values, channels, notes), notes)
-    if values.shape[1:] != (height, width):
-        notes.append(f"Resized to {width}x{height}, the model's size (the file is {source_size[0]}x{source_size[1]}).")
-        values = resize_image(np.ascontiguousarray(values), (height, width))
+    values = _to_channels(values, channels, notes)
     if dark_background and float(border_mean(values).mean()) > 0.5:
         values = 1.0 - values
         notes.append("Inverted: the model was trained on light shapes on a dark background, and this image's "
                      "border is light.")
+    values = _fit_ink(values, ink_fraction, notes) if dark_background and ink_fraction else _pad_square(values, notes)
+    if values.shape[1:] != (height, width):
+        notes.append(f"Resized to {width}x{height}, the model's size (the file is {source_size[0]}x{source_size[1]}).")
+        values = resize_image(np.ascontiguousarray(values), (height, width))
     return PreparedUpload(np.ascontiguousarray(np.clip(values, 0.0, 1.0), dtype=np.float32), preview, tuple(notes),
                           source_size)
