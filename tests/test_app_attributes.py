@@ -50,3 +50,9 @@ def test_an_empty_group_asks_for_a_choice_instead_of_failing():
     at = open_app(DIGITS, "Attributes")
     at.multiselect(key="w:attr_a_labels").set_value([]).run()
     assert any("at least one class" in i.value for i in at.info) and not at.exception
+
+
+def test_the_interpolations_a_can_be_moved_along_the_direction():
+    at = open_app(DIGITS, "Attributes")
+    at.radio(key="w:attr_start").set_value("end_a").run()
+    assert any("A = test image #0" in c for im in at.get("image") for c in im.captions)

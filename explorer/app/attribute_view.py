@@ -6,14 +6,15 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.app import attributes, compute, images, my_image, plots, presentation, state
+from explorer.app import attributes, compute, images, interpolate, my_image, plots, presentation, state
 from explorer.app.context import Context
 
 AMOUNT_RANGE = (-1.5, 2.5)  # multiples of the direction: 0 is the start, 1 adds all of B - A
 STRIP_AMOUNTS = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)
 IMAGE_SIDE = 300
 STRIP_HEIGHT = 96
-STARTS = {"a_mean": "group A's mean", "pick": "the picked test image", "upload": "your image"}
+STARTS = {"a_mean": "group A's mean", "pick": "the picked test image", "end_a": "interpolation A",
+          "upload": "your image"}
 
 
 def _use_selection(end: str) -> None:
@@ -55,7 +56,7 @@ def _start(ctx: Context, group_a: np.ndarray) -> tuple[np.ndarray, str]:
     """The point to move, as chosen: (D,) code and its description."""
     ss = st.session_state
     pick, encoded = ss[state.PICK], my_image.current(ctx)
-    options = ["a_mean"] + (["pick"] if pick is not None else []) + (["upload"] if encoded else [])
+    options = ["a_mean"] + (["pick"] if pick is not None else []) + ["end_a"] + (["upload"] if encoded else [])
     if ss["attr_start"] not in options:
         state.set_value("attr_start", "a_mean")
     labels = {**STARTS, "pick": f"test image #{pick}"}
@@ -64,6 +65,9 @@ def _start(ctx: Context, group_a: np.ndarray) -> tuple[np.ndarray, str]:
         return ctx.embedding.mu[pick], f"test image #{pick}"
     if start == "upload":
         return encoded.mu, my_image.description(encoded.upload)
+    if start == "end_a":
+        z, described = interpolate.endpoint(ctx, "a")
+        return z, f"A = {described}"
     return ctx.embedding.mu[group_a].mean(axis=0), "group A's mean"
 
 
