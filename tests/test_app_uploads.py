@@ -6,7 +6,9 @@ import base64
 
 import numpy as np
 import pytest
+from PIL import Image
 
+from explorer.app.my_image import KEEP_BYTES
 from explorer.app.uploads import MAX_UPLOAD_MB
 from tests.app_support import DIGITS, open_app
 from tests.test_app import image_of, media  # noqa: F401  (the fixture)
@@ -119,3 +121,10 @@ def test_anything_else_from_the_canvas_is_ignored_or_refused_with_a_message(sent
     at.run()
     assert not at.exception
     assert not any("Showing" in c.value for c in at.caption) or at.error
+
+
+def test_a_large_upload_is_kept_small_in_the_session():
+    photo = encoded(Image.fromarray(np.random.default_rng(0).integers(0, 256, (1500, 1500, 3), dtype=np.uint8)))
+    assert len(photo) > KEEP_BYTES
+    at = upload(open_app(DIGITS, "My image"), "noise.png", photo)
+    assert not at.error and len(at.session_state["upload"].data) <= KEEP_BYTES

@@ -22,6 +22,7 @@ SEEN = "upload_seen"  # file id of the last file taken from the uploader, so eac
 IMAGE_SIDE = 200  # pixels for the input, the prepared input and the reconstruction
 NEIGHBOURS = 8
 DRAWING = "your drawing.png"  # the name a canvas drawing goes by
+KEEP_BYTES = 2**20  # a larger file is kept as its decoded preview (<= 512 px, PNG): sessions stay small
 NEIGHBOUR_SIDE = 96
 
 
@@ -61,7 +62,7 @@ def take(ctx: Context, name: str, data: bytes) -> None:
     except uploads.UploadError as err:
         ss[UPLOAD_ERROR] = f"{name}: {err}"
         return
-    upload = Upload(name, data)
+    upload = Upload(name, data if len(data) <= KEEP_BYTES else images.png_bytes(prepared.preview))
     ss[state.UPLOAD], ss[UPLOAD_ERROR] = upload, None
     ss[ENCODED] = Encoded(ctx.path, upload, prepared, compute.encode(ctx.checkpoint.model, prepared.image)[0][0])
 
