@@ -50,3 +50,22 @@ def test_next_point_moves_the_inspector_to_the_next_point_on_the_map():
     assert button.proto.shortcut.lower() == presentation.SHORTCUTS["next"].lower()
     button.click().run()
     assert "#42" in at.markdown[0].value
+
+
+def test_saved_views_make_a_tour_that_the_t_key_steps_through():
+    at = click_map(open_app(DIGITS), 5)
+    at.button(key="tour_save").click().run()
+    at.session_state["view"] = "Interpolate"
+    at.run()
+    at.segmented_control(key="w:a_kind").set_value("random from prior").run()
+    at.button(key="tour_save").click().run()
+    assert len(at.session_state["tour"]) == 2
+    next_view = at.button(key="tour_next")
+    assert next_view.proto.shortcut.lower() == "t"
+    next_view.click().run()
+    assert at.session_state["view"] == "Map" and at.session_state["pick"] == 5
+    assert at.session_state["a_kind"] == "data point"
+    at.button(key="tour_next").click().run()
+    assert at.session_state["view"] == "Interpolate" and at.session_state["a_kind"] == "random from prior"
+    at.button(key="tour_next").click().run()  # round again
+    assert at.session_state["view"] == "Map"

@@ -105,12 +105,14 @@ def main() -> None:
         return
     state.init(path, checkpoint.model_config.latent_dim)
     latent_dim = checkpoint.model_config.latent_dim
-    ignored = share.restore(latent_dim, len(embedding.mu), ("pca", "tsne") + (("latent",) if latent_dim == 2 else ()))
+    projections = ("pca", "tsne") + (("latent",) if latent_dim == 2 else ())
+    ignored = share.restore(latent_dim, len(embedding.mu), projections)
     if ignored:
         st.sidebar.warning("Ignored in the link (not valid for this model): " + "; ".join(ignored))
     projection = choose_projection(checkpoint.model_config.latent_dim, embedding.tsne is not None)
     points, perplexity = choose_map_settings(len(embedding.mu), projection)
     presentation.sidebar_toggle()
+    presentation.tour_controls(latent_dim, len(embedding.mu), projections)
     ctx = Context(path, checkpoint, embedding, projection, points, perplexity)
     st.sidebar.caption(f"{checkpoint.dataset} · latent dim {ctx.latent_dim} · {len(embedding.mu):,} test images")
     tabs = st.tabs(state.VIEWS, key=state.VIEW, on_change=_sync_map_mark)

@@ -120,7 +120,17 @@ def restore(latent_dim: int, n_points: int, projections: tuple[str, ...]) -> lis
     if ss.get(RESTORED):
         return []
     ss[RESTORED] = True
-    values, ignored = from_params(st.query_params.to_dict(), latent_dim, n_points, projections, state.VIEWS)
+    return apply(st.query_params.to_dict(), latent_dim, n_points, projections, "the shared link's values")
+
+
+def apply(params: Mapping[str, str], latent_dim: int, n_points: int, projections: tuple[str, ...],
+          origin: str) -> list[str]:
+    """Set the session to the view ``params`` describe (from a callback, or before widgets are drawn).
+
+    ``origin`` names the slider values' source for the sliders' caption. Returns what was ignored.
+    """
+    ss = st.session_state
+    values, ignored = from_params(params, latent_dim, n_points, projections, state.VIEWS)
     if "view" in values:
         ss[state.VIEW] = values.pop("view")
     if "projection" in values:
@@ -132,7 +142,7 @@ def restore(latent_dim: int, n_points: int, projections: tuple[str, ...]) -> lis
         state.set_value("inspect_index", values.pop("pick"))
     if "z" in values:
         z = values.pop("z")
-        ss[state.SLIDER_BASE], ss[state.SLIDER_FROM] = z, "the shared link's values"
+        ss[state.SLIDER_BASE], ss[state.SLIDER_FROM] = z, origin
         for i, v in enumerate(z):
             state.set_value(state.dim_key(i), v)
     for name, value in values.items():
