@@ -102,7 +102,8 @@ def render(ctx: Context) -> None:
         elif file.file_id != ss.get(SEEN):
             ss[SEEN] = file.file_id
             take(ctx, file.name, file.getvalue())
-        with st.expander("... or draw one", expanded=ss.get(state.UPLOAD) is None):
+        kept = ss.get(state.UPLOAD)
+        with st.expander("... or draw one", expanded=kept is None or kept.name == DRAWING):  # open while drawing
             drawn = canvas.draw(dark_background(ctx))
             st.caption("Draw with the mouse or a finger; each finished stroke is encoded.")
         if drawn is not None:
