@@ -32,6 +32,14 @@ def png_claiming(width: int, height: int) -> bytes:
         chunk(b"IEND", b"")
 
 
+def jpeg_claiming(width: int, height: int) -> bytes:
+    """A tiny JPEG whose frame header claims width x height pixels."""
+    data = bytearray(encoded(Image.new("L", (16, 16)), "JPEG"))
+    start = data.find(b"\xff\xc0")  # baseline frame header: length (2), precision (1), height, width
+    data[start + 5 : start + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
 def dark_stroke_on_white(mode: str = "L", size: tuple[int, int] = (60, 60)) -> Image.Image:
     values = np.full(size[::-1], 255, np.uint8)
     values[size[1] // 4 : 3 * size[1] // 4, size[0] // 2 - 3 : size[0] // 2 + 3] = 0  # a vertical bar: a "1"
@@ -56,6 +64,12 @@ BAD = {
     "decompression bomb": (png_claiming(50_000, 50_000), "too large"),
     "10,000 x 10,000 PNG": (encoded(Image.new("1", (10_000, 10_000))), "decodes at most"),
     "1x1 image": (encoded(Image.new("L", (1, 1))), "too small"),
+    "SVG": (b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><rect width="9" height="9"/></svg>',
+            "not an image"),
+    "float TIFF outside [0, 1]": (encoded(Image.fromarray(np.full((9, 9), 7.5, np.float32)), "TIFF"), "finite values in"),
+    "negative 32-bit TIFF": (encoded(Image.fromarray(np.full((9, 9), -5, np.int32)), "TIFF"), "0..65535"),
+    "4,097 x 4,097 PNG": (encoded(Image.new("1", (4097, 4097))), "decodes at most"),
+    "JPEG claiming 20,000 x 20,000": (jpeg_claiming(20_000, 20_000), "too large to decode safely"),
 }
 
 
@@ -74,6 +88,17 @@ def test_each_kind_of_bad_file_gets_a_message_that_says_what_is_wrong(name):
     data, message = BAD[name]
     with pytest.raises(UploadError, match=message):
         prepare(data, MNIST_SHAPE, dark_background=True)
+
+
+@pytest.mark.parametrize("data, note", [
+    (encoded(dark_stroke_on_white("RGB").convert("LAB"), "TIFF"), "LAB image: converted to RGB"),
+    (encoded(dark_stroke_on_white("P"), "GIF", save_all=True,
+             append_images=[Image.new("P", (60, 60), 1), Image.new("P", (60, 60), 2)]), "Animated or multi-page file: used its first"),
+    (encoded(dark_stroke_on_white(size=(400, 40))), "Padded from"),
+], ids=["LAB TIFF", "animated GIF", "wide PNG"])
+def test_unusual_but_readable_images_are_used_and_the_user_is_told_how(data, note):
+    prepared = prepare(data, MNIST_SHAPE, dark_background=True)
+    assert prepared.image.shape == MNIST_SHAPE and any(note in n for n in prepared.notes)
 
 
 def test_files_over_the_size_limit_are_refused_before_reading():
