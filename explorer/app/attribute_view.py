@@ -91,7 +91,8 @@ def render(ctx: Context) -> None:
                   "closer in pixel space to group B's mean decoded image than before. Chance: the same share for "
                   f"random directions of the same length ({100 * chance:.0f}%).")
         st.caption(f"{len(group_a):,} points in A, {len(group_b):,} in B; direction length {np.linalg.norm(d):.2f}. "
-                   "Near chance means the direction is not a meaningful attribute.")
+                   "Consistency: the share of group A whose decoded image, moved by B − A, gets closer in pixel "
+                   "space to B's mean decoded image. Near chance, the direction is not a meaningful attribute.")
 
     left, right = st.columns([1, 2], gap="large")
     with left:
