@@ -20,6 +20,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.browser import app_server, browser_page, click_map_point, open_tab, wait_idle  # noqa: E402
 
 SAVED_WIDTH = 1200  # pixels: README-sized, still legible
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+
+
+def handwritten_three(path: Path) -> Path:
+    """A 'photo' of a digit: dark ink on white paper, off-centre and not square, as a user would upload."""
+    from PIL import ImageDraw, ImageFont
+
+    image = Image.new("RGB", (360, 300), (245, 243, 236))
+    font = ImageFont.truetype(str(FONT), 220) if FONT.exists() else ImageFont.load_default()
+    ImageDraw.Draw(image).text((110, 20), "3", fill=(30, 30, 40), font=font)
+    image.save(path, quality=90)
+    return path
 
 
 def save(page, path: Path) -> None:
@@ -36,6 +48,8 @@ def main() -> None:
     parser.add_argument("--model", default="digits")
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--prefix", default="")
+    parser.add_argument("--views", choices=("all", "own"), default="all",
+                        help="own: only the upload, attribute and presentation-mode views")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with app_server() as url, browser_page(url) as page:
@@ -43,6 +57,9 @@ def main() -> None:
             page.locator('[data-testid="stSelectbox"]').first.click()
             page.get_by_role("option", name=re.compile(f"^{re.escape(args.model)}( |$)")).click()
             wait_idle(page)
+        if args.views == "own":
+            own_views(page, args.out, args.prefix)
+            return
         click_map_point(page)
         page.get_by_text("Nearest neighbours in latent space").wait_for()
         save(page, args.out / f"{args.prefix}map.png")
@@ -54,6 +71,32 @@ def main() -> None:
             open_tab(page, tab)
             page.wait_for_timeout(1500)  # plotly charts draw after the script finishes
             save(page, args.out / f"{args.prefix}{name}.png")
+        own_views(page, args.out, args.prefix)
+
+
+def own_views(page, out: Path, prefix: str) -> None:
+    """Your own image (uploaded), an attribute vector moved by its slider, and presentation mode."""
+    open_tab(page, "My image")
+    photo = handwritten_three(out / ".upload-three.jpg")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(photo))
+    photo.unlink()
+    page.get_by_text("reconstruction (decoded mu)").wait_for(timeout=30_000)
+    wait_idle(page)
+    page.wait_for_timeout(1500)
+    save(page, out / f"{prefix}my-image.png")
+    open_tab(page, "Attributes")
+    amount = page.locator('[data-testid="stMain"] [data-testid="stSlider"] [role="slider"]').first
+    amount.focus()
+    for _ in range(20):  # 20 steps of 0.05: the whole difference B - A
+        page.keyboard.press("ArrowRight")
+    wait_idle(page)
+    page.wait_for_timeout(1000)
+    save(page, out / f"{prefix}attributes.png")
+    page.get_by_text("Presentation mode").click()
+    wait_idle(page)
+    open_tab(page, "Interpolate")
+    page.wait_for_timeout(1500)
+    save(page, out / f"{prefix}presentation.png")
 
 
 if __name__ == "__main__":

@@ -68,17 +68,22 @@ class MediaRecorder:
 
     def __init__(self) -> None:
         self.files: dict[str, tuple[bytes, str]] = {}
+        self.names: dict[str, str | None] = {}  # file id -> the download's file name
 
     def wrap(self, original):
         def load_and_get_id(storage, path_or_data, mimetype, kind, filename=None):
             file_id = original(storage, path_or_data, mimetype, kind, filename)
             if isinstance(path_or_data, bytes):
                 self.files[file_id] = (path_or_data, mimetype)
+                self.names[file_id] = filename
             return file_id
         return load_and_get_id
 
     def by_url(self, url: str) -> bytes:
         return self.files[url.rsplit("/", 1)[-1].split(".", 1)[0]][0]
+
+    def name_by_url(self, url: str) -> str | None:
+        return self.names[url.rsplit("/", 1)[-1].split(".", 1)[0]]
 
     def of_type(self, mimetype: str) -> list[bytes]:
         return [data for data, kind in self.files.values() if kind == mimetype]

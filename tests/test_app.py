@@ -31,7 +31,7 @@ from tests.app_support import (
 
 TRAINED = DIGITS.parent
 SHIPPED = ("digits", "fashion-mnist-d16", "fashion-mnist-d2")  # every checkpoint in trained/
-VIEWS = ("Map", "Sliders", "Interpolate", "Samples", "Decoded plane", "Model card")
+VIEWS = ("Map", "Sliders", "Interpolate", "My image", "Attributes", "Samples", "Decoded plane", "Model card")
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def download(at, media, label: str) -> bytes:
 def test_every_view_renders_without_errors(models, model, view):
     at = open_app(models[model], view)
     assert not at.error, [e.value for e in at.error]
-    assert at.get("image") or at.get("plotly_chart") or at.get("metric")
+    assert at.get("image") or at.get("plotly_chart") or at.get("metric") or at.get("file_uploader")
 
 
 def test_the_app_opens_on_the_digits_model_with_its_class_names():

@@ -86,7 +86,8 @@ def test_kl_falls_back_to_the_posterior_when_metrics_lack_it(embedding):
 
 def test_the_core_and_the_pure_app_helpers_never_import_streamlit():
     modules = ["explorer.checkpoint", "explorer.embedding", "explorer.latent", "explorer.train", "explorer.cli",
-               "explorer.data", "explorer.evaluate", "explorer.app.images", "explorer.app.compute", "explorer.app.plots"]
+               "explorer.data", "explorer.evaluate", "explorer.app.images", "explorer.app.compute", "explorer.app.plots",
+               "explorer.app.uploads", "explorer.app.attributes", "explorer.app.exports"]
     code = f"import sys; [__import__(m) for m in {modules!r}]; print('streamlit' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "False", result.stderr

@@ -35,6 +35,14 @@ def reconstruct(model: VAE, images: np.ndarray) -> np.ndarray:
     return model.decode(mu).numpy()
 
 
+@torch.no_grad()
+def encode(model: VAE, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(M, C, H, W) or (C, H, W) images -> posterior mu and logvar, each (M, D)."""
+    x = np.array(images, dtype=np.float32)
+    mu, logvar = model.encode(torch.from_numpy(x[None] if x.ndim == 3 else x))
+    return mu.numpy(), logvar.numpy()
+
+
 def prior_sample(latent_dim: int, seed: int, temperature: float = 1.0) -> np.ndarray:
     """One seeded draw from N(0, temperature^2 I): (D,)."""
     return (temperature * np.random.default_rng(seed).standard_normal(latent_dim)).astype(np.float32)

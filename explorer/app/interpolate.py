@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, images, live, plots, state
+from explorer.app import compute, exports, images, live, my_image, plots, presentation, state
 from explorer.app.context import PROJECTIONS, Context
 from explorer.latent import INTERPOLATIONS, interpolate
 
-KINDS = ("data point", "random from prior")
-KIND_LABELS = {"data point": "test image", "random from prior": "prior draw"}
+KINDS = ("data point", "random from prior", "my image")
+KIND_LABELS = {"data point": "test image", "random from prior": "prior draw", "my image": "my image"}
 MAX_STEPS = 32
 STRIP_HEIGHT = 112  # pixels per filmstrip frame
 ANIMATION_SIDE = 240
@@ -24,6 +26,11 @@ def endpoint(ctx: Context, end: str) -> tuple[np.ndarray, str]:
         index = int(ss[f"{end}_index"])
         label = plots.class_name(int(ctx.embedding.labels[index]), ctx.class_names)
         return ctx.embedding.mu[index], f"test image #{index} ({label})"
+    if ss[f"{end}_kind"] == "my image":
+        encoded = my_image.current(ctx)
+        if encoded is not None:
+            return encoded.mu, my_image.description(encoded.upload)
+        return np.zeros(ctx.latent_dim, np.float32), "the origin (no image uploaded yet)"
     seed = int(ss[f"{end}_seed"])
     return compute.prior_sample(ctx.latent_dim, seed), f"prior draw, seed {seed}"
 
@@ -35,6 +42,10 @@ def _endpoint_inputs(ctx: Context, end: str) -> None:
                                 format_func=KIND_LABELS.get, **state.widget(f"{end}_kind"))
     if kind == "data point":
         st.number_input(f"{end.upper()}: test image #", 0, n - 1, step=1, **state.widget(f"{end}_index"))
+    elif kind == "my image":
+        upload = st.session_state.get(state.UPLOAD)
+        st.caption(upload.name if upload else "No image uploaded yet: upload one in the My image tab. Using the "
+                   "origin meanwhile.")
     else:
         st.number_input(f"{end.upper()}: seed", 0, 2**31 - 1, step=1, **state.widget(f"{end}_seed"))
 
@@ -44,6 +55,42 @@ def frames(ctx: Context) -> tuple[np.ndarray, np.ndarray, str, str]:
     (za, desc_a), (zb, desc_b) = endpoint(ctx, "a"), endpoint(ctx, "b")
     path = interpolate(za, zb, int(st.session_state["interp_steps"]), st.session_state["interp_mode"])
     return path, compute.decode(ctx.checkpoint.model, path), desc_a, desc_b
+
+
+def _file_stem(ctx: Context, steps: int) -> str:
+    """'digits-interpolation-test0-to-prior-seed2-linear-10-steps': model, endpoints, mode and steps."""
+    ss, upload = st.session_state, st.session_state.get(state.UPLOAD)
+    ends = [exports.endpoint_slug(ss[f"{e}_kind"], int(ss[f"{e}_index"]), int(ss[f"{e}_seed"]),
+                                  upload.name if upload else None) for e in ("a", "b")]
+    return exports.file_name(Path(ctx.path).name, "interpolation", ends[0], "to", ends[1], ss["interp_mode"],
+                             f"{steps}-steps", ext="x")[:-2]
+
+
+def _toggle_play() -> None:
+    st.session_state["interp_playing"] = not st.session_state["interp_playing"]
+
+
+def _step(count: int) -> None:
+    """Pause on the next frame (wrapping round): the S key walks through the interpolation in a talk."""
+    ss = st.session_state
+    ss["interp_frame"] = (ss["interp_frame"] + 1) % count if not ss["interp_playing"] else 0
+    ss["interp_playing"] = False
+
+
+def _player(decoded: np.ndarray, gif: bytes) -> None:
+    """The animation while playing; one still frame while paused. P and S are keyboard shortcuts."""
+    ss = st.session_state
+    if ss["interp_playing"]:
+        st.image(gif, caption="played as an animation (A → B → A)")
+    else:
+        frame = min(ss["interp_frame"], len(decoded) - 1)
+        st.image(images.display(decoded[frame], presentation.side(ANIMATION_SIDE)),
+                 caption=f"paused: frame {frame + 1} of {len(decoded)}")
+    p1, p2 = st.columns(2)
+    p1.button("Pause" if ss["interp_playing"] else "Play", on_click=_toggle_play, width="stretch",
+              shortcut=presentation.SHORTCUTS["play"], key="interp_play")
+    p2.button("Step", on_click=_step, args=(len(decoded),), width="stretch", key="interp_step",
+              shortcut=presentation.SHORTCUTS["step"], help="Pause and show the next frame.")
 
 
 def render(ctx: Context) -> None:
@@ -61,18 +108,21 @@ def render(ctx: Context) -> None:
     path, decoded, desc_a, desc_b = frames(ctx)
     side = decoded.shape[-2]
     st.markdown(f"**{len(decoded)} frames** from A = {desc_a} to B = {desc_b}")
-    filmstrip = images.strip(decoded, factor=images.scale_factor(side, STRIP_HEIGHT))
+    filmstrip = images.strip(decoded, factor=images.scale_factor(side, presentation.side(STRIP_HEIGHT)))
     st.image(filmstrip, caption="filmstrip, A on the left")
     scrubbed = _scrubber(ctx, path)
-    gif = images.gif_bytes(decoded, factor=images.scale_factor(side, ANIMATION_SIDE))
+    gif = images.gif_bytes(decoded, factor=images.scale_factor(side, presentation.side(ANIMATION_SIDE)))
 
     animation, on_map = st.columns([1, 2], gap="large")
     with animation:
-        st.image(gif, caption="played as an animation (A → B → A)")
+        _player(decoded, gif)
+        stem = _file_stem(ctx, len(decoded))
         d1, d2 = st.columns(2)
-        d1.download_button("Download GIF", gif, file_name="interpolation.gif", mime="image/gif", width="stretch")
-        d2.download_button("Download PNG strip", images.png_bytes(filmstrip), file_name="interpolation.png",
+        d1.download_button("Download GIF", gif, file_name=f"{stem}.gif", mime="image/gif", width="stretch")
+        d2.download_button("Download PNG strip", images.png_bytes(filmstrip), file_name=f"{stem}.png",
                            mime="image/png", width="stretch")
+        if not exports.can_write_mp4():
+            st.caption("MP4 is not offered: imageio-ffmpeg, its writer, is not installed.")
     with on_map:
         approximate = ctx.projection == "tsne"
         shown = ctx.shown
@@ -81,7 +131,7 @@ def render(ctx: Context) -> None:
         tsne = ctx.coords if approximate else None
         plots.add_path(fig, compute.place_on_map(path, ctx.embedding, ctx.projection, tsne), approximate)
         if scrubbed is not None:
-            plots.add_marker(fig, compute.place_on_map(scrubbed, ctx.embedding, ctx.projection, tsne)[0], "scrubbed")
+            plots.add_release_marker(fig, compute.place_on_map(scrubbed, ctx.embedding, ctx.projection, tsne)[0], "scrubbed")
         st.plotly_chart(fig, key="interp_map", config={"displaylogo": False})
         st.caption(f"The path on the {PROJECTIONS[ctx.projection]} map. " + (
             "Approximate: t-SNE cannot place new points, so each step sits among its nearest encoded points."

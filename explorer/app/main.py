@@ -7,7 +7,8 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from explorer.app import compute, interpolate, live, map_view, model_card, resources, samples, sliders, state
+from explorer.app import (attribute_view, compute, interpolate, live, map_view, model_card, my_image,
+                          presentation, resources, samples, share, sliders, state)
 from explorer.app.context import PROJECTIONS, Context
 from explorer.errors import ExplorerError
 
@@ -17,6 +18,8 @@ VIEW_RENDERERS = {
     "Map": map_view.render,
     "Sliders": sliders.render,
     "Interpolate": interpolate.render,
+    "My image": my_image.render,
+    "Attributes": attribute_view.render,
     "Samples": samples.render_samples,
     "Decoded plane": samples.render_plane,
     "Model card": model_card.render,
@@ -102,8 +105,15 @@ def main() -> None:
         return
     state.init(path, checkpoint.model_config.latent_dim)
     live.mount_loader(path)  # the decoder's weights go to the page once per model, for the live views
+    latent_dim = checkpoint.model_config.latent_dim
+    projections = ("pca", "tsne") + (("latent",) if latent_dim == 2 else ())
+    ignored = share.restore(latent_dim, len(embedding.mu), projections)
+    if ignored:
+        st.sidebar.warning("Ignored in the link (not valid for this model): " + "; ".join(ignored))
     projection = choose_projection(checkpoint.model_config.latent_dim, embedding.tsne is not None)
     points, perplexity = choose_map_settings(len(embedding.mu), projection)
+    presentation.sidebar_toggle()
+    presentation.tour_controls(latent_dim, len(embedding.mu), projections)
     ctx = Context(path, checkpoint, embedding, projection, points, perplexity)
     st.sidebar.caption(f"{checkpoint.dataset} · latent dim {ctx.latent_dim} · {len(embedding.mu):,} test images")
     tabs = st.tabs(state.VIEWS, key=state.VIEW, on_change=_sync_map_mark)
@@ -111,3 +121,4 @@ def main() -> None:
         if tab.open:
             with tab:
                 VIEW_RENDERERS[name](ctx)
+    share.publish(latent_dim)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
-from explorer.app import compute, images, live, plots, state
+from explorer.app import compute, exports, images, live, plots, presentation, state
 from explorer.app.context import PROJECTIONS, Context
 from explorer.latent import nearest_neighbours
 
@@ -35,6 +38,7 @@ def take_selection() -> None:
     ids = _selection_ids(ss.get(state.MAP_EVENT))
     if ids and ids != ss.get("map_seen"):
         ss["map_seen"] = ids
+        ss[state.MAP_SELECTION] = list(ids)
         ss[state.PICK] = ids[0]
         state.set_value("inspect_index", ids[0])
 
@@ -50,6 +54,13 @@ def _pick_typed_index() -> None:
     pick(int(st.session_state[state.widget_key("inspect_index")]))
 
 
+def _pick_next(shown: np.ndarray) -> None:
+    """The next point on the map after the picked one (N in a talk), wrapping round."""
+    current = st.session_state[state.PICK]
+    after = shown[shown > current] if current is not None else shown
+    pick(int(after[0] if len(after) else shown[0]))
+
+
 def _pick_random(n: int) -> None:
     rng = np.random.default_rng()
     pick(int(rng.integers(n)))
@@ -60,10 +71,14 @@ def use_as(end: str, index: int) -> None:
     state.set_value(f"{end}_index", index)
 
 
-def edit_with_sliders(mu: np.ndarray, ranges: np.ndarray) -> None:
-    """Start the sliders at ``mu`` (clipped into each slider's range) and open the sliders tab."""
+def edit_with_sliders(mu: np.ndarray, ranges: np.ndarray, origin: str | None = None) -> None:
+    """Start the sliders at ``mu`` (clipped into each slider's range) and open the sliders tab.
+
+    ``origin`` says in words what ``mu`` is, for the sliders' caption.
+    """
     start = np.clip(mu, ranges[:, 0], ranges[:, 1])
     st.session_state[state.SLIDER_BASE] = start.tolist()
+    st.session_state[state.SLIDER_FROM] = origin
     for i, value in enumerate(start):
         state.set_value(state.dim_key(i), float(value))
     st.session_state[state.VIEW] = state.SLIDERS_VIEW
@@ -76,12 +91,15 @@ def render(ctx: Context) -> None:
         return
     left, right = st.columns([11, 9], gap="large")
     with left:
-        render_map(ctx)
+        fig = render_map(ctx)
+        with st.expander("Export the map", expanded=False):
+            render_exports(ctx, fig)
     with right:
         render_inspector(ctx)
 
 
-def render_map(ctx: Context) -> None:
+def render_map(ctx: Context) -> go.Figure:
+    """The map of the shown points, clickable; returns its figure for the exports."""
     shown = ctx.shown
     fig = plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.projection,
                            ctx.embedding.pca_explained_variance_ratio, marked=st.session_state[state.MAP_MARKED],
@@ -93,6 +111,7 @@ def render_map(ctx: Context) -> None:
     of_all = "" if len(shown) == len(ctx.coords) else f" (a fixed random subset of {len(ctx.coords):,})"
     st.caption(f"{PROJECTIONS[ctx.projection]} of {len(shown):,} test images{of_all}. {note} "
                "Click a point to inspect it; scroll to zoom.")
+    return fig
 
 
 def _probe_toggle(ctx: Context) -> bool:
@@ -129,12 +148,34 @@ def render_probe(ctx: Context) -> None:
                "Turn the probe off to click points and inspect them.")
 
 
+def render_exports(ctx: Context, fig) -> None:
+    """The map's points as CSV (with the current selection and pick), and its figure as PNG or HTML."""
+    ss, shown = st.session_state, ctx.shown
+    model = Path(ctx.path).name
+    data = exports.map_csv(shown, ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names,
+                           ss.get(state.MAP_SELECTION) or [], ss[state.PICK])
+    c1, c2 = st.columns(2)
+    c1.download_button("Download CSV", data, mime="text/csv", width="stretch",
+                       file_name=exports.file_name(model, ctx.projection, f"{len(shown)}-points", ext="csv"))
+    ext = "png" if exports.can_write_png() else "html"
+    c2.download_button(f"Download the map ({ext.upper()})", lambda: exports.figure_file(fig)[0], width="stretch",
+                       mime="image/png" if ext == "png" else "text/html", on_click="ignore",
+                       file_name=exports.file_name(model, ctx.projection, f"{len(shown)}-points", "map", ext=ext))
+    selected = len(ss.get(state.MAP_SELECTION) or [])
+    st.caption(f"CSV: id, label, class, x, y, and whether each point is in the current selection ({selected:,} "
+               "points) or picked. " + ("" if ext == "png" else "The map is saved as an interactive HTML file "
+                                        "(plotly.js inlined, opens offline): kaleido, needed for PNG, is not "
+                                        "installed."))
+
+
 def render_inspector(ctx: Context) -> None:
     n = len(ctx.embedding.mu)
-    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+    c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
     c1.number_input("Inspect test image #", min_value=0, max_value=n - 1, step=1,
                     **{**state.widget("inspect_index"), "on_change": _pick_typed_index, "args": ()})
-    c2.button("Random point", on_click=_pick_random, args=(n,), width="stretch")
+    c2.button("Next", on_click=_pick_next, args=(ctx.shown,), width="stretch", key="next_point",
+              shortcut=presentation.SHORTCUTS["next"], help="The next point on the map.")
+    c3.button("Random", on_click=_pick_random, args=(n,), width="stretch", key="random_point")
     index = st.session_state[state.PICK]
     if index is None:
         st.info("Click a point on the map (or type an index) to see its image, reconstruction and neighbours.")
@@ -145,19 +186,21 @@ def render_inspector(ctx: Context) -> None:
     st.markdown(f"### #{index} · <span style='color:{plots.class_colour(label)}'>■</span> "
                 f"{plots.class_name(label, ctx.class_names)}", unsafe_allow_html=True)
     model = ctx.checkpoint.model
+    side = presentation.side(INSPECTOR_SIDE)
     original, recon = st.columns(2)
     if ctx.images is not None:
-        original.image(images.display(ctx.images[index], INSPECTOR_SIDE), caption="original")
-        recon.image(images.display(compute.reconstruct(model, ctx.images[index : index + 1]), INSPECTOR_SIDE),
+        original.image(images.display(ctx.images[index], side), caption="original")
+        recon.image(images.display(compute.reconstruct(model, ctx.images[index : index + 1]), side),
                     caption="reconstruction (decoded mu)")
     else:
         original.warning(ctx.images_message)
-        recon.image(images.display(compute.decode(model, mu), INSPECTOR_SIDE), caption="decoded mu")
+        recon.image(images.display(compute.decode(model, mu), side), caption="decoded mu")
 
     b1, b2, b3 = st.columns(3)
     b1.button("Use as A", on_click=use_as, args=("a", index), width="stretch")
     b2.button("Use as B", on_click=use_as, args=("b", index), width="stretch")
-    b3.button("Edit with sliders", on_click=edit_with_sliders, args=(mu, ctx.ranges), type="primary",
+    b3.button("Edit with sliders", on_click=edit_with_sliders, args=(mu, ctx.ranges, f"test image #{index}"),
+              type="primary",
               width="stretch")
 
     order = ctx.dim_order

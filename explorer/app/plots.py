@@ -86,10 +86,19 @@ def add_path(fig: go.Figure, xy: np.ndarray, approximate: bool) -> go.Figure:
     return fig
 
 
-def add_marker(fig: go.Figure, xy: np.ndarray, name: str) -> go.Figure:
+def add_release_marker(fig: go.Figure, xy: np.ndarray, name: str) -> go.Figure:
     """One hollow marker at ``xy`` (2,): where a live view was last released."""
     fig.add_trace(go.Scatter(x=[xy[0]], y=[xy[1]], mode="markers", name=name, hoverinfo="skip",
                              marker=dict(size=20, color="rgba(0,0,0,0)", line=dict(color=PATH_COLOUR, width=3))))
+    return fig
+
+
+def add_marker(fig: go.Figure, xy: np.ndarray, text: str, approximate: bool) -> go.Figure:
+    """A large labelled star at (2,) map position ``xy``: the user's own image on the map."""
+    name = f"{text} (approximate: t-SNE cannot place new points)" if approximate else text
+    fig.add_trace(go.Scatter(x=[xy[0]], y=[xy[1]], mode="markers+text", text=[text], textposition="top center",
+                             textfont=dict(size=20, color=PATH_COLOUR), name=name, hoverinfo="skip",
+                             marker=dict(symbol="star", size=26, color="white", line=dict(color=PATH_COLOUR, width=3))))
     return fig
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, images, plots, resources, state
+from explorer.app import compute, exports, images, plots, resources, state
 from explorer.app.context import Context
 
 GRID_PIXELS = 640  # the samples grid's width on screen
@@ -31,8 +33,9 @@ def render_samples(ctx: Context) -> None:
     mosaic = images.grid(decoded, cols=side, factor=images.scale_factor(h * side, GRID_PIXELS), gap=2)
     with grid_col:
         st.image(mosaic, caption=f"{side * side} samples, seed {seed}, temperature {temperature:.1f}")
-        st.download_button("Download PNG", images.png_bytes(mosaic), file_name=f"samples-seed{seed}.png",
-                           mime="image/png")
+        st.download_button("Download PNG", images.png_bytes(mosaic), mime="image/png",
+                           file_name=exports.file_name(Path(ctx.path).name, "samples", f"seed{seed}",
+                                                       f"T{temperature:.1f}", f"{side}x{side}", ext="png"))
 
 
 @st.cache_data(max_entries=16, show_spinner="Decoding the plane...")
@@ -69,4 +72,5 @@ def render_plane(ctx: Context) -> None:
                              ctx.embedding.pca_explained_variance_ratio, show_points=bool(show_points))
     with figure_col:
         st.plotly_chart(fig, key="plane_map", config={"displaylogo": False})
-        st.download_button("Download the mosaic (PNG)", png, file_name="decoded-plane.png", mime="image/png")
+        st.download_button("Download the mosaic (PNG)", png, mime="image/png", file_name=exports.file_name(
+            Path(ctx.path).name, "decoded-plane", projection, f"{side}x{side}", ext="png"))

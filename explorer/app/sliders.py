@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, images, live, plots, resources, state
+from explorer.app import compute, images, live, plots, presentation, resources, share, state
 from explorer.app.context import Context
 from explorer.latent import ACTIVE_KL, nearest_neighbours
 
@@ -120,8 +120,9 @@ def _sliders(path: str, projection: str) -> None:
             st.caption(f"{collapsed} collapsed dimension(s) hidden; they keep their values.")
     with image_col:
         z = current_z(ctx.latent_dim)
-        st.image(images.display(compute.decode(ctx.checkpoint.model, z), IMAGE_SIDE),
+        st.image(images.display(compute.decode(ctx.checkpoint.model, z), presentation.side(IMAGE_SIDE)),
                  caption="decoded from the sliders' z")
-        pick = st.session_state[state.PICK]
-        st.caption(f"Started from test image #{pick}." if pick is not None else
+        pick, origin = st.session_state[state.PICK], st.session_state.get(state.SLIDER_FROM)
+        st.caption(f"Started from {origin}." if origin else f"Started from test image #{pick}." if pick is not None else
                    "Started from the origin. Pick a point on the map and press \"Edit with sliders\" to start there.")
+    share.publish(ctx.latent_dim)  # a fragment rerun skips main's publish: keep the link's slider values current

@@ -19,6 +19,9 @@ MODEL = "model"  # path (str) of the checkpoint the state below belongs to
 PICK = "pick"  # index of the picked data point, or None
 MAP_MARKED = "map_marked"  # the pick baked into the map figure (changes only when a rerender is fine)
 SLIDER_BASE = "slider_base"  # latent vector the sliders start from and "reset" returns to
+SLIDER_FROM = "slider_from"  # what SLIDER_BASE is, in words ("test image #7", "your image a.png"), or None
+MAP_SELECTION = "map_selection"  # ids of the points in the map's last selection (a click, box or lasso)
+UPLOAD = "upload"  # the user's own image: uploads.Upload, kept across models (re-prepared for each), or None
 # Keys of widgets that are always drawn (no copy needed).
 VIEW = "view"  # the open tab
 MAP_EVENT = "map_event"  # the plotly chart's selection state
@@ -28,17 +31,19 @@ PROJECTION = "projection"
 MAP_POINTS = "map_points"  # remembered: how many test points the map shows (set to all when a model opens)
 TSNE_PERPLEXITY = "tsne_perplexity"  # remembered: the t-SNE map's perplexity
 
-VIEWS = ("Map", "Sliders", "Interpolate", "Samples", "Decoded plane", "Model card")
+VIEWS = ("Map", "Sliders", "Interpolate", "My image", "Attributes", "Samples", "Decoded plane", "Model card")
 MAP_VIEW, SLIDERS_VIEW, INTERPOLATE_VIEW = VIEWS[:3]
 
 # Remembered widget values: name -> default, reset when another model is opened.
 DEFAULTS: dict[str, Any] = {
     "a_kind": "data point", "a_index": 0, "a_seed": 1,
     "b_kind": "data point", "b_index": 1, "b_seed": 2,
-    "interp_mode": "linear", "interp_steps": 10,
+    "interp_mode": "linear", "interp_steps": 10, "interp_playing": True, "interp_frame": 0,
     "sample_seed": 0, "sample_temperature": 1.0, "sample_side": 8,
     "plane_side": 15, "plane_points": False,
     "show_collapsed": False, "inspect_index": 0,
+    "attr_a_labels": [0], "attr_b_labels": [1], "attr_a_ids": None, "attr_b_ids": None, "attr_amount": 0.0,
+    "attr_start": "a_mean",
     MAP_POINTS: None, TSNE_PERPLEXITY: DEFAULT_PERPLEXITY,
     "slider_engine": "live", "map_probe": False,
 }
@@ -65,8 +70,10 @@ def init(model_path: str, latent_dim: int) -> None:
     ss[PICK] = None
     ss[MAP_MARKED] = None
     ss[SLIDER_BASE] = [0.0] * latent_dim
+    ss[SLIDER_FROM] = None
+    ss[MAP_SELECTION] = []
     for name, value in DEFAULTS.items():
-        ss[name] = value
+        ss[name] = list(value) if isinstance(value, list) else value  # a copy: never share a default list
     for i in range(latent_dim):
         ss[dim_key(i)] = 0.0
 

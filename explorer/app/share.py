@@ -1,0 +1,160 @@
+"""Shareable views: the state that matters lives in the URL's query parameters.
+
+``to_params`` and ``from_params`` are pure (plain dicts in and out) and tested on their own;
+``restore`` applies a URL once, when a session starts, and ``publish`` writes only the parameters that
+changed, so a rerun that changes nothing sends nothing to the browser. The model itself is the
+``model`` parameter that ``main.choose_model`` reads. An uploaded image cannot travel in a URL: a
+link whose endpoint is "mine" opens with that end at the origin until the viewer uploads their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from explorer.app import state
+from explorer.latent import INTERPOLATIONS
+
+Z_DECIMALS = 3  # slider values in the URL: finer than a slider step, short enough to read
+END_KINDS = {"test": "data point", "prior": "random from prior", "mine": "my image"}
+MAX_STEPS = 32  # as interpolate.MAX_STEPS (not imported: that module imports this one's callers)
+RESTORED = "restored_from_url"  # set once per session: the URL is applied when the session starts only
+
+
+def _end(kind: str, index: int, seed: int) -> str:
+    if kind == "data point":
+        return f"test:{index}"
+    if kind == "random from prior":
+        return f"prior:{seed}"
+    return "mine"
+
+
+def to_params(values: Mapping[str, Any]) -> dict[str, str]:
+    """Session values (see ``current_values``) -> query parameters; None values are left out."""
+    params = {
+        "model": values["model"], "view": values["view"], "proj": values["projection"],
+        "pick": None if values["pick"] is None else str(values["pick"]),
+        "a": _end(values["a_kind"], values["a_index"], values["a_seed"]),
+        "b": _end(values["b_kind"], values["b_index"], values["b_seed"]),
+        "interp": values["interp_mode"], "steps": str(values["interp_steps"]),
+        "present": "1" if values.get("present") else None,
+        "z": ",".join(f"{v:.{Z_DECIMALS}f}".rstrip("0").rstrip(".") for v in values["z"]),
+    }
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def _int(text: str, low: int, high: int) -> int | None:
+    try:
+        value = int(text)
+    except ValueError:
+        return None
+    return value if low <= value <= high else None
+
+
+def from_params(params: Mapping[str, str], latent_dim: int, n_points: int, projections: tuple[str, ...],
+                views: tuple[str, ...]) -> tuple[dict[str, Any], list[str]]:
+    """Query parameters -> (session values to set, the parameters that were ignored and why).
+
+    Every value is checked: a URL typed by hand, or made for another model, never breaks the page.
+    """
+    values: dict[str, Any] = {}
+    ignored: list[str] = []
+    if "view" in params:
+        values["view"] = params["view"] if params["view"] in views else ignored.append(f"view={params['view']}")
+    if "proj" in params:
+        values["projection"] = params["proj"] if params["proj"] in projections else \
+            ignored.append(f"proj={params['proj']}")
+    if "pick" in params:
+        values["pick"] = _int(params["pick"], 0, n_points - 1)
+        if values["pick"] is None:
+            ignored.append(f"pick={params['pick']} (this model has {n_points} points)")
+    for end in ("a", "b"):
+        if end not in params:
+            continue
+        kind, _, number = params[end].partition(":")
+        if kind not in END_KINDS:
+            ignored.append(f"{end}={params[end]}")
+            continue
+        values[f"{end}_kind"] = END_KINDS[kind]
+        if kind != "mine":
+            parsed = _int(number, 0, n_points - 1 if kind == "test" else 2**31 - 1)
+            if parsed is None:
+                del values[f"{end}_kind"]
+                ignored.append(f"{end}={params[end]}")
+            else:
+                values[f"{end}_index" if kind == "test" else f"{end}_seed"] = parsed
+    if "interp" in params:
+        values["interp_mode"] = params["interp"] if params["interp"] in INTERPOLATIONS else \
+            ignored.append(f"interp={params['interp']}")
+    if "steps" in params:
+        values["interp_steps"] = _int(params["steps"], 2, MAX_STEPS) or ignored.append(f"steps={params['steps']}")
+    if "present" in params:
+        values["present"] = params["present"] == "1"
+    if "z" in params:
+        try:
+            z = [float(v) for v in params["z"].split(",")]
+        except ValueError:
+            z = []
+        if len(z) == latent_dim and all(abs(v) < 1e6 for v in z):
+            values["z"] = z
+        else:
+            ignored.append(f"z ({latent_dim} numbers expected)")
+    return {k: v for k, v in values.items() if v is not None}, ignored
+
+
+def current_values(latent_dim: int) -> dict[str, Any]:
+    ss = st.session_state
+    keys = ("a_kind", "a_index", "a_seed", "b_kind", "b_index", "b_seed", "interp_mode", "interp_steps")
+    return {"model": Path(ss[state.MODEL]).name, "view": ss.get(state.VIEW) or state.VIEWS[0],
+            "projection": ss[state.PROJECTION], "pick": ss[state.PICK], "present": ss.get("present", False),
+            **{k: ss[k] for k in keys},
+            "z": [float(ss[state.dim_key(i)]) for i in range(latent_dim)]}
+
+
+def restore(latent_dim: int, n_points: int, projections: tuple[str, ...]) -> list[str]:
+    """Apply the URL's parameters once per session (before any widget is drawn); returns what was ignored."""
+    ss = st.session_state
+    if ss.get(RESTORED):
+        return []
+    ss[RESTORED] = True
+    return apply(st.query_params.to_dict(), latent_dim, n_points, projections, "the shared link's values")
+
+
+def apply(params: Mapping[str, str], latent_dim: int, n_points: int, projections: tuple[str, ...],
+          origin: str) -> list[str]:
+    """Set the session to the view ``params`` describe (from a callback, or before widgets are drawn).
+
+    ``origin`` names the slider values' source for the sliders' caption. Returns what was ignored.
+    """
+    ss = st.session_state
+    values, ignored = from_params(params, latent_dim, n_points, projections, state.VIEWS)
+    if "view" in values:
+        ss[state.VIEW] = values.pop("view")
+    if "projection" in values:
+        ss[state.PROJECTION] = values.pop("projection")
+    if "present" in values:
+        ss["present"] = values.pop("present")  # the presentation toggle's key
+    if "pick" in values:
+        ss[state.PICK] = ss[state.MAP_MARKED] = values["pick"]
+        state.set_value("inspect_index", values.pop("pick"))
+    if "z" in values:
+        z = values.pop("z")
+        ss[state.SLIDER_BASE], ss[state.SLIDER_FROM] = z, origin
+        for i, v in enumerate(z):
+            state.set_value(state.dim_key(i), v)
+    for name, value in values.items():
+        state.set_value(name, value)
+    return ignored
+
+
+def publish(latent_dim: int) -> None:
+    """Write the parameters that differ from the URL's (a rerun that changed nothing writes nothing)."""
+    wanted = to_params(current_values(latent_dim))
+    for key, value in wanted.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+    for key in [k for k in st.query_params if k not in wanted]:
+        del st.query_params[key]

@@ -1,0 +1,93 @@
+"""Shareable views: the URL's query parameters restore a view in a fresh session, and stay cheap to keep."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.runtime.state.query_params_proxy import QueryParamsProxy
+from streamlit.testing.v1 import AppTest
+
+from explorer.app import share
+from tests.app_support import APP, DIGITS, click_map, open_app
+
+VIEWS = ("Map", "Sliders", "Interpolate")
+PROJECTIONS = ("pca", "tsne")
+
+
+def fresh(**params) -> AppTest:
+    """A new session opened from a URL carrying ``params``."""
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_parameters_round_trip_through_the_url():
+    values = {"model": "digits", "view": "Interpolate", "projection": "tsne", "pick": 12, "a_kind": "data point",
+              "a_index": 3, "a_seed": 1, "b_kind": "random from prior", "b_index": 0, "b_seed": 9,
+              "interp_mode": "spherical", "interp_steps": 5, "z": [0.25, -1.5, 0.0]}
+    params = share.to_params(values)
+    assert params["a"] == "test:3" and params["b"] == "prior:9" and params["z"] == "0.25,-1.5,0"
+    restored, ignored = share.from_params(params, 3, 100, PROJECTIONS, VIEWS)
+    assert not ignored
+    assert restored == {"view": "Interpolate", "projection": "tsne", "pick": 12, "a_kind": "data point", "a_index": 3,
+                        "b_kind": "random from prior", "b_seed": 9, "interp_mode": "spherical", "interp_steps": 5,
+                        "z": [0.25, -1.5, 0.0]}
+
+
+@pytest.mark.parametrize("params, why", [({"pick": "5000"}, "pick=5000"), ({"a": "test:x"}, "a=test:x"),
+                                         ({"z": "1,2"}, "z (3 numbers"), ({"steps": "999"}, "steps=999"),
+                                         ({"proj": "umap"}, "proj=umap"), ({"view": "Nope"}, "view=Nope"),
+                                         ({"b": "rm -rf"}, "b=rm -rf"), ({"interp": "cubic"}, "interp=cubic")])
+def test_bad_parameters_are_ignored_and_named(params, why):
+    restored, ignored = share.from_params(params, 3, 100, PROJECTIONS, VIEWS)
+    assert restored == {} and any(why in i for i in ignored)
+
+
+def test_a_shared_url_restores_model_view_pick_endpoints_and_interpolation():
+    at = fresh(model="digits", view="Interpolate", pick="42", a="prior:5", b="test:3", interp="spherical", steps="7")
+    assert at.session_state["view"] == "Interpolate" and at.session_state["pick"] == 42
+    assert any("**7 frames** from A = prior draw, seed 5 to B = test image #3" in m.value for m in at.markdown)
+    assert at.segmented_control(key="w:interp_mode").value == "spherical"
+    at.session_state["view"] = "Map"
+    at.run()
+    assert "#42" in at.markdown[0].value  # the inspector shows the shared pick
+
+
+def test_a_shared_url_restores_slider_values_and_projection():
+    at = fresh(model="fashion-mnist-d2", view="Sliders", proj="latent", z="1.25,-0.5")
+    assert at.radio(key="projection").value == "latent"
+    values = {s.label.split(" ")[0]: s.value for s in at.slider}
+    assert values["z1"] == pytest.approx(1.25) and values["z2"] == pytest.approx(-0.5)
+    assert any("shared link" in c.value for c in at.caption)
+
+
+def test_the_url_follows_the_view_and_a_copy_of_it_opens_the_same_view():
+    at = click_map(open_app(DIGITS), 17)
+    top = open_app(DIGITS, "Sliders").slider[0].label.split(" ")[0]
+    at.session_state["view"] = "Sliders"
+    at.run()
+    at.slider[0].set_value(at.slider[0].max).run()
+    url = dict(at.query_params)
+    assert url["pick"] == "17" and url["view"] == "Sliders" and url["model"] == "digits"
+    copy = fresh(**url)
+    assert copy.session_state["pick"] == 17
+    assert {s.label: s.value for s in copy.slider} == pytest.approx({s.label: s.value for s in at.slider}, abs=1e-3)
+    assert copy.slider[0].label.startswith(top)
+
+
+def test_a_bad_link_warns_and_opens_the_rest(monkeypatch):
+    at = fresh(model="digits", pick="99999", view="Sliders")
+    assert any("pick=99999" in w.value for w in at.sidebar.warning)
+    assert at.session_state["view"] == "Sliders" and at.session_state["pick"] is None
+
+
+def test_a_rerun_that_changes_nothing_writes_nothing_to_the_url(monkeypatch):
+    at = open_app(DIGITS)
+    writes = []
+    real = QueryParamsProxy.__setitem__
+    monkeypatch.setattr(QueryParamsProxy, "__setitem__", lambda self, k, v: writes.append(k) or real(self, k, v))
+    at.run()
+    assert writes == []
+    at.number_input(key="w:inspect_index").set_value(5).run()
+    assert writes == ["pick"]
