@@ -68,6 +68,8 @@ def test_the_upload_can_be_interpolated_to_and_edited_with_the_sliders(media):  
     at.run()
     at.button(key="upload_sliders").click().run()
     assert at.session_state["view"] == "Sliders"
+    assert any("Started from your image one.png" in c.value for c in at.caption)  # the live view says it too
+    at.segmented_control(key="w:slider_engine").set_value("server").run()
     assert any("Started from your image one.png" in c.value for c in at.caption)
     recon = image_of(at, media, "decoded from the sliders' z")
     assert recon.shape[0] >= 400 and np.ptp(recon) > 50  # a shape, not a flat image

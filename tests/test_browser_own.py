@@ -13,11 +13,11 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install -y chromium"),
     pytest.mark.skipif(importlib.util.find_spec("playwright") is None, reason="needs Playwright: pip install playwright"),
 ]
-SLIDERS = '[data-testid="stMain"] [data-testid="stSlider"] [role="slider"]'
+SLIDERS = '[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]'
 
 
 def slider_values(page) -> list[str]:
-    return [s.get_attribute("aria-valuenow") for s in page.locator(SLIDERS).all()]
+    return [s.input_value() for s in page.locator(SLIDERS).all()]
 
 
 def test_a_copied_url_restores_pick_and_slider_values_in_a_fresh_browser_context():
@@ -33,6 +33,8 @@ def test_a_copied_url_restores_pick_and_slider_values_in_a_fresh_browser_context
             picked = page.locator('[data-testid="stMain"] h3').first.inner_text().split(" ")[0]  # "#123"
             page.get_by_role("button", name="Edit with sliders").click()
             wait_idle(page)
+            page.get_by_text("Server: decode on release").click()  # Streamlit's own sliders
+            wait_idle(page)
             page.locator(SLIDERS).first.focus()
             for _ in range(5):
                 page.keyboard.press("ArrowRight")
@@ -43,6 +45,8 @@ def test_a_copied_url_restores_pick_and_slider_values_in_a_fresh_browser_context
 
             fresh = browser.new_context(viewport={"width": 1600, "height": 900}).new_page()
             fresh.goto(shared)
+            wait_idle(fresh)
+            fresh.get_by_text("Server: decode on release").click()
             wait_idle(fresh)
             fresh.get_by_text("decoded from the sliders").wait_for()
             assert slider_values(fresh) == values

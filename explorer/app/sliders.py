@@ -89,8 +89,9 @@ def _nearest_note(ctx: Context, z: np.ndarray) -> None:
     picture, text = st.columns([1, 12], vertical_alignment="center")
     shown = ctx.images[j] if ctx.images is not None else compute.decode(ctx.checkpoint.model, ctx.embedding.mu[j])
     picture.image(images.display(shown, NEIGHBOUR_SIDE))
-    pick = st.session_state[state.PICK]
-    start = f"Started from test image #{pick}." if pick is not None else "Started from the origin."
+    pick, origin = st.session_state[state.PICK], st.session_state.get(state.SLIDER_FROM)
+    start = (f"Started from {origin}." if origin else
+             f"Started from test image #{pick}." if pick is not None else "Started from the origin.")
     text.caption(f"On release the server gets z: its nearest test image is #{j} ({name}), "
                  f"{float(np.linalg.norm(ctx.embedding.mu[j] - z)):.2f} away. {start}")
 
