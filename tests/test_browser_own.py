@@ -13,11 +13,11 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install -y chromium"),
     pytest.mark.skipif(importlib.util.find_spec("playwright") is None, reason="needs Playwright: pip install playwright"),
 ]
-SLIDERS = '[data-testid="stMain"] [data-testid="stSlider"] [role="slider"]'
+SLIDERS = '[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]'
 
 
 def slider_values(page) -> list[str]:
-    return [s.get_attribute("aria-valuenow") for s in page.locator(SLIDERS).all()]
+    return [s.input_value() for s in page.locator(SLIDERS).all()]
 
 
 def test_a_copied_url_restores_pick_and_slider_values_in_a_fresh_browser_context():
