@@ -77,15 +77,15 @@ def main() -> None:
 def own_views(page, out: Path, prefix: str) -> None:
     """Your own image (uploaded), an attribute vector moved by its slider, and presentation mode."""
     open_tab(page, "My image")
-    photo = handwritten_three(out / ".upload-three.jpg")
+    photo = handwritten_three(out / "three.jpg")
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(photo))
+    page.get_by_text(f"Showing {photo.name}").wait_for(timeout=30_000)
     photo.unlink()
-    page.get_by_text("reconstruction (decoded mu)").wait_for(timeout=30_000)
     wait_idle(page)
     page.wait_for_timeout(1500)
     save(page, out / f"{prefix}my-image.png")
     open_tab(page, "Attributes")
-    amount = page.locator('[data-testid="stMain"] [data-testid="stSlider"] [role="slider"]').first
+    amount = page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]').first
     amount.focus()
     for _ in range(20):  # 20 steps of 0.05: the whole difference B - A
         page.keyboard.press("ArrowRight")

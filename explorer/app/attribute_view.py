@@ -11,7 +11,7 @@ from explorer.app.context import Context
 
 AMOUNT_RANGE = (-1.5, 2.5)  # multiples of the direction: 0 is the start, 1 adds all of B - A
 STRIP_AMOUNTS = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)
-IMAGE_SIDE = 300
+IMAGE_SIDE = 240
 STRIP_HEIGHT = 96
 STARTS = {"a_mean": "group A's mean", "pick": "the picked test image", "end_a": "interpolation A",
           "upload": "your image"}

@@ -12,7 +12,7 @@ from explorer.app.context import PROJECTIONS, Context
 from explorer.latent import INTERPOLATIONS, interpolate
 
 KINDS = ("data point", "random from prior", "my image")
-KIND_LABELS = {"data point": "test image", "random from prior": "prior draw", "my image": "my image"}
+KIND_LABELS = {"data point": "test image", "random from prior": "prior", "my image": "mine"}  # short: 3 fit a column
 MAX_STEPS = 32
 STRIP_HEIGHT = 112  # pixels per filmstrip frame
 ANIMATION_SIDE = 240
@@ -94,7 +94,7 @@ def _player(decoded: np.ndarray, gif: bytes) -> None:
 
 
 def render(ctx: Context) -> None:
-    controls, a_col, b_col = st.columns([2, 1, 1], gap="large")
+    controls, a_col, b_col = st.columns([4, 3, 3], gap="large")
     with controls:
         st.segmented_control("Interpolation", tuple(INTERPOLATIONS), required=True,
                              format_func={"linear": "linear", "spherical": "spherical (slerp)"}.get,

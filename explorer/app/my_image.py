@@ -126,10 +126,10 @@ def _show_images(ctx: Context, encoded: Encoded) -> None:
     side = presentation.side(IMAGE_SIDE)
     c1, c2, c3 = st.columns(3)
     c1.image(prepared.preview, caption=f"your upload ({prepared.source_size[0]}x{prepared.source_size[1]})",
-             width=side)
-    c2.image(images.display(prepared.image, side), width=side,
+             width="stretch")  # "stretch": each fits its column, so the three never overlap
+    c2.image(images.display(prepared.image, side), width="stretch",
              caption=f"prepared for the model ({'x'.join(map(str, prepared.image.shape[1:]))})")
-    c3.image(images.display(compute.decode(ctx.checkpoint.model, encoded.mu), side), width=side,
+    c3.image(images.display(compute.decode(ctx.checkpoint.model, encoded.mu), side), width="stretch",
              caption="reconstruction (decoded mu)")
     with st.expander("What was done to it", expanded=False):
         st.markdown("\n".join(f"- {note}" for note in prepared.notes) or "Nothing: it already had the model's form.")

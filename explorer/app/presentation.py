@@ -99,9 +99,8 @@ def tour_controls(latent_dim: int, n_points: int, projections: tuple[str, ...]) 
     """Sidebar: save the current view, step through the saved ones (T), or let them play by themselves."""
     args = (latent_dim, n_points, projections)
     with st.sidebar.expander(f"Tour: {len(st.session_state.get(TOUR, []))} saved view(s)", expanded=is_on()):
-        c1, c2 = st.columns(2)
-        c1.button("Save this view", on_click=_save_view, args=(latent_dim,), key="tour_save", width="stretch")
-        c2.button("Next view", on_click=next_stop, args=args, key="tour_next", width="stretch",
+        st.button("Save this view", on_click=_save_view, args=(latent_dim,), key="tour_save", width="stretch")
+        st.button("Next view", on_click=next_stop, args=args, key="tour_next", width="stretch",
                   shortcut=SHORTCUTS["tour"], disabled=not st.session_state.get(TOUR))
         st.toggle(f"Autoplay, {TOUR_SECONDS} s a view", key=TOUR_AUTOPLAY, on_change=_start_autoplay,
                   disabled=not st.session_state.get(TOUR))
