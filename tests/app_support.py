@@ -91,3 +91,10 @@ class MediaRecorder:
 
 def pixels(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("L"))
+
+
+def server_sliders(at: AppTest) -> AppTest:
+    """Switch the Sliders tab from the live (in-page) view to Streamlit's own sliders, which AppTest can read."""
+    at.segmented_control(key="w:slider_engine").set_value("server").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.app_support import DIGITS, click_map, open_app
+from tests.app_support import DIGITS, open_app
 from tests.test_app import image_of, media  # noqa: F401  (the fixture)
 
 MOVED = "× (B − A)"

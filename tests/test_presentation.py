@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from explorer.app import presentation
-from tests.app_support import DIGITS, click_map, open_app
+from tests.app_support import DIGITS, click_map, open_app, server_sliders
 from tests.test_app import image_of, media  # noqa: F401  (the fixture)
 from tests.test_share import fresh
 
@@ -13,7 +13,7 @@ def styles(at) -> list[str]:
 
 
 def test_the_toggle_hides_the_chrome_and_enlarges_images(media):  # noqa: F811
-    at = open_app(DIGITS, "Sliders")
+    at = server_sliders(open_app(DIGITS, "Sliders"))
     normal = image_of(at, media, "decoded from the sliders' z").shape[0]
     assert not styles(at)
     at.sidebar.toggle(key="present").set_value(True).run()

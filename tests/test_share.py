@@ -7,7 +7,7 @@ from streamlit.runtime.state.query_params_proxy import QueryParamsProxy
 from streamlit.testing.v1 import AppTest
 
 from explorer.app import share
-from tests.app_support import APP, DIGITS, click_map, open_app
+from tests.app_support import APP, DIGITS, click_map, open_app, server_sliders
 
 VIEWS = ("Map", "Sliders", "Interpolate")
 PROJECTIONS = ("pca", "tsne")
@@ -55,7 +55,7 @@ def test_a_shared_url_restores_model_view_pick_endpoints_and_interpolation():
 
 
 def test_a_shared_url_restores_slider_values_and_projection():
-    at = fresh(model="fashion-mnist-d2", view="Sliders", proj="latent", z="1.25,-0.5")
+    at = server_sliders(fresh(model="fashion-mnist-d2", view="Sliders", proj="latent", z="1.25,-0.5"))
     assert at.radio(key="projection").value == "latent"
     values = {s.label.split(" ")[0]: s.value for s in at.slider}
     assert values["z1"] == pytest.approx(1.25) and values["z2"] == pytest.approx(-0.5)
@@ -64,13 +64,14 @@ def test_a_shared_url_restores_slider_values_and_projection():
 
 def test_the_url_follows_the_view_and_a_copy_of_it_opens_the_same_view():
     at = click_map(open_app(DIGITS), 17)
-    top = open_app(DIGITS, "Sliders").slider[0].label.split(" ")[0]
+    top = server_sliders(open_app(DIGITS, "Sliders")).slider[0].label.split(" ")[0]
     at.session_state["view"] = "Sliders"
     at.run()
+    server_sliders(at)
     at.slider[0].set_value(at.slider[0].max).run()
     url = dict(at.query_params)
     assert url["pick"] == "17" and url["view"] == "Sliders" and url["model"] == "digits"
-    copy = fresh(**url)
+    copy = server_sliders(fresh(**url))
     assert copy.session_state["pick"] == 17
     assert {s.label: s.value for s in copy.slider} == pytest.approx({s.label: s.value for s in at.slider}, abs=1e-3)
     assert copy.slider[0].label.startswith(top)
