@@ -14,6 +14,8 @@ import time
 
 from tests.browser import open_tab, wait_idle
 
+SETTLE_MS = 1000
+
 COUNT_RUNS = """() => {
     if (window.__runCounter) return;
     const app = document.querySelector('[data-testid="stApp"]');
@@ -56,6 +58,11 @@ def open_live(page, tab: str, selector: str, timeout_ms: int = 60_000) -> None:
         open_tab(page, tab)
     page.locator(selector).first.wait_for(timeout=timeout_ms)
     page.wait_for_function("() => (window.__latentExplorer?.frames || 0) > 0", timeout=timeout_ms)
+    # A rerun still on its way (the URL of a shared view being written) would remount the view under the
+    # pointer and swallow the release: let the page settle before anyone drags.
+    wait_idle(page)
+    page.wait_for_timeout(SETTLE_MS)
+    wait_idle(page)
     page.evaluate(COUNT_RUNS)
 
 
