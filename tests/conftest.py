@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from explorer.config import ModelConfig, TrainConfig
 from explorer.data import load_dataset
+from tests.app_support import MediaRecorder
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"  # read by tests only, never at run time
 
@@ -25,3 +27,12 @@ def tiny_model_config():
 @pytest.fixture
 def tiny_train_config():
     return TrainConfig(dataset="digits", epochs=3, batch_size=64, embed_tsne=False, device="cpu")
+
+
+@pytest.fixture
+def media(monkeypatch):
+    """Every image and download the app hands to Streamlit, by media id (AppTest cannot fetch them)."""
+    recorder = MediaRecorder()
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id",
+                        recorder.wrap(MemoryMediaFileStorage.load_and_get_id))
+    return recorder

@@ -12,7 +12,6 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from explorer.checkpoint import load
@@ -21,7 +20,6 @@ from explorer.latent import slider_ranges
 from tests.app_support import (
     APP,
     DIGITS,
-    MediaRecorder,
     click_map,
     open_app,
     pixels,
@@ -48,13 +46,6 @@ def models(models_root, monkeypatch):
     shipped = {name: TRAINED / name for name in SHIPPED}
     return {**shipped, "tiny": models_root / "tiny-fashion", "no-data": models_root / "tiny-fashion-no-data"}
 
-
-@pytest.fixture
-def media(monkeypatch):
-    recorder = MediaRecorder()
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id",
-                        recorder.wrap(MemoryMediaFileStorage.load_and_get_id))
-    return recorder
 
 
 def server_sliders(at: AppTest) -> AppTest:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tests.app_support import DIGITS, open_app
-from tests.test_app import image_of, media  # noqa: F401  (the fixture)
+from tests.test_app import image_of
 
 MOVED = "× (B − A)"
 

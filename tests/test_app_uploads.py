@@ -11,7 +11,7 @@ from PIL import Image
 from explorer.app.my_image import KEEP_BYTES
 from explorer.app.uploads import MAX_UPLOAD_MB
 from tests.app_support import DIGITS, open_app
-from tests.test_app import image_of, media  # noqa: F401  (the fixture)
+from tests.test_app import image_of
 from tests.test_uploads import BAD, GOOD, dark_stroke_on_white, encoded
 
 FASHION = DIGITS.parent / "fashion-mnist-d16"

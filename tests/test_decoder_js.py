@@ -17,10 +17,10 @@ import torch
 from torch import nn
 
 from explorer import model as model_module
+from explorer.app.weights_blob import MAGIC, UnsupportedDecoder, pack, unpack_header, unsupported_reason
 from explorer.checkpoint import load
 from explorer.config import ModelConfig
 from explorer.model import VAE
-from explorer.app.weights_blob import MAGIC, UnsupportedDecoder, pack, unpack_header, unsupported_reason
 
 ROOT = Path(__file__).resolve().parents[1]
 DECODER_JS = ROOT / "explorer" / "app" / "pad" / "decoder.mjs"

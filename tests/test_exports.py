@@ -12,7 +12,6 @@ from PIL import Image
 from explorer.app import exports, plots
 from explorer.embedding import load_embedding
 from tests.app_support import DIGITS, click_map, open_app
-from tests.test_app import media  # noqa: F401  (the fixture)
 
 
 def download(at, media, label):  # noqa: F811

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from explorer.app import presentation
 from tests.app_support import DIGITS, click_map, open_app, server_sliders
-from tests.test_app import image_of, media  # noqa: F401  (the fixture)
+from tests.test_app import image_of
 from tests.test_share import fresh
 
 

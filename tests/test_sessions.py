@@ -26,13 +26,12 @@ import numpy as np
 import pytest
 import torch
 from streamlit.runtime.caching.cache_utils import CachedFunc
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 import explorer.app
 from explorer import checkpoint as ckpt
 from explorer.app import compute, images, resources, sliders
 from explorer.latent import dimension_order, slider_ranges
-from tests.app_support import DIGITS, ROOT, MediaRecorder, click_map, open_app, pixels
+from tests.app_support import DIGITS, ROOT, click_map, open_app, pixels
 
 D2 = DIGITS.parent / "fashion-mnist-d2"
 SESSIONS = 24
@@ -83,13 +82,6 @@ def expected_image(model, pick: int, dim: int, value: float) -> np.ndarray:
     z[dim] = value
     return images.display(compute.decode(checkpoint.model, z), sliders.IMAGE_SIDE)
 
-
-@pytest.fixture
-def media(monkeypatch):
-    recorder = MediaRecorder()
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id",
-                        recorder.wrap(MemoryMediaFileStorage.load_and_get_id))
-    return recorder
 
 
 def parameters(model: torch.nn.Module) -> dict[str, torch.Tensor]:
