@@ -11,7 +11,7 @@ from explorer.config import ModelConfig, TrainConfig
 from explorer.data import load_dataset
 from tests.app_support import MediaRecorder
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"  # read by tests only, never at run time
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist-t10k"  # tests only, never at run time
 
 
 @pytest.fixture(scope="session")

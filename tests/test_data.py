@@ -18,8 +18,8 @@ from explorer.data import BUILTIN_DATASETS, FASHION_MNIST_CLASSES, Dataset, load
 from explorer.download import ENV_VAR, TRAIN_IMAGES, TRAIN_LABELS
 from explorer.errors import DataError, DatasetNotFoundError
 from explorer.idx import encode_idx
+from tests.conftest import SHARED_MNIST
 
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist-t10k"
 SYSTEM_DATASETS = Path("/usr/share/datasets")
 SIDE = 4  # pixels of the small test images
 

@@ -11,8 +11,8 @@ import pytest
 from explorer.download import REMOTE_DATASETS, TEST_IMAGES, TEST_LABELS, verify_file
 from explorer.errors import DataError
 from explorer.idx import encode_idx, read_idx, read_idx_pair, sha256_of_decompressed
+from tests.conftest import SHARED_MNIST
 
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist-t10k"
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, size=(5, 4, 3), dtype=np.uint8)  # (N, H, W)
 LABELS = RNG.integers(0, 10, size=5, dtype=np.uint8)  # (N,)
