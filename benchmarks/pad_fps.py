@@ -85,7 +85,7 @@ def main() -> None:
     report = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "browser": chromium_version(),
                           "headless": True},
               "method": "Playwright mouse drag (press, sweep, release) in headless Chromium against a local "
-                        "`streamlit run`; runs counted from the app's script-state attribute; images from the "
+                        "`streamlit run`; runs counted from the server's ScriptFinished messages on the websocket; images from the "
                         "live views' paint counter; decode time = performance.now() around the JS decode.",
               "results": results}
     text = json.dumps(report, indent=2)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import weakref
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,11 +73,44 @@ def browser_page(url: str, width: int = 1600, height: int = 900):
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
+            _WIRES[page] = Wire(page)
             page.goto(url)
             wait_idle(page)
             yield page
         finally:
             browser.close()
+
+
+class Wire:
+    """What goes over a page's websocket: bytes received, and the server's script runs, full or fragment.
+
+    Runs are counted from the server's own ScriptFinished messages, not from the page's script-state
+    attribute: a fragment run takes ~20 ms on the server, and the page may batch "running" and "finished"
+    into one render, so the attribute can skip "running" altogether (a run the tests would not see).
+    Counts are up to date after any Playwright call on the page (events arrive while Playwright waits).
+    """
+
+    def __init__(self, page) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # here: only browser tests need it
+
+        self._decode = ForwardMsg.FromString
+        self.received = 0
+        self.runs = 0
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload) -> None:
+        self.received += len(payload)
+        if isinstance(payload, bytes) and self._decode(payload).WhichOneof("type") == "script_finished":
+            self.runs += 1
+
+
+_WIRES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def wire(page) -> Wire:
+    """The websocket counters of a page opened by browser_page (they count from before its first load)."""
+    page.wait_for_timeout(0)  # let events that already arrived be delivered
+    return _WIRES[page]
 
 
 def wait_idle(page, timeout_ms: int = 60_000) -> None:

@@ -1,44 +1,23 @@
 """Drive the live views in Chromium: count painted images, server runs and bytes while dragging.
 
-Shared by tests/test_live_browser.py and benchmarks/pad_fps.py. Server runs are counted in the page:
-a MutationObserver on the app's ``data-test-script-state`` counts every switch to "running" (full runs
-and fragment runs alike). Painted images and decode times come from the counters the live views keep
+Shared by tests/test_live_browser.py and benchmarks/pad_fps.py. Server runs (full and fragment) and bytes
+are counted on the websocket (tests.browser.Wire). Painted images and decode times come from the counters the live views keep
 on ``window.__latentExplorer`` (see explorer/app/pad/pad_core.js).
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 
-from tests.browser import open_tab, wait_idle
+from tests.browser import open_tab, wait_idle, wire
 
 SETTLE_MS = 1000
 
-COUNT_RUNS = """() => {
-    if (window.__runCounter) return;
-    const app = document.querySelector('[data-testid="stApp"]');
-    window.__runCounter = { runs: 0 };
-    new MutationObserver(() => {
-        if (app.getAttribute('data-test-script-state') === 'running') window.__runCounter.runs += 1;
-    }).observe(app, { attributes: true, attributeFilter: ['data-test-script-state'] });
-}"""
-
-
-class Traffic:
-    """Bytes the server sends to this page over its websocket (what a rerun costs on the wire)."""
-
-    def __init__(self, page) -> None:
-        self.received = 0
-        page.on("websocket", lambda ws: ws.on("framereceived", self._count))
-
-    def _count(self, payload) -> None:
-        self.received += len(payload)
-
 
 def runs(page) -> int:
-    return page.evaluate("() => window.__runCounter.runs")
+    """Server script runs (full and fragment) since the page was opened."""
+    return wire(page).runs
 
 
 def stats(page) -> dict:
@@ -63,7 +42,6 @@ def open_live(page, tab: str, selector: str, timeout_ms: int = 60_000) -> None:
     wait_idle(page)
     page.wait_for_timeout(SETTLE_MS)
     wait_idle(page)
-    page.evaluate(COUNT_RUNS)
 
 
 def image_data_url(page, selector: str) -> str:
@@ -103,12 +81,11 @@ def release(page, settle_ms: int = 1000, timeout_ms: int = 20_000) -> int:
 
     Waits for the first run however long a busy machine makes it, then long enough for a second one to show.
     """
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # here: tests skip without playwright
-
     before = runs(page)
     page.mouse.up()
-    with contextlib.suppress(PlaywrightTimeoutError):  # no run at all: the caller's assertion says so
-        page.wait_for_function("(n) => window.__runCounter.runs > n", arg=before, timeout=timeout_ms)
+    deadline = time.monotonic() + timeout_ms / 1000
+    while runs(page) == before and time.monotonic() < deadline:  # no run at all: the caller's assertion says so
+        page.wait_for_timeout(50)
     wait_idle(page)
     page.wait_for_timeout(settle_ms)
     wait_idle(page)

@@ -11,8 +11,8 @@ import importlib.util
 
 import pytest
 
-from tests.browser import CHROMIUM, app_server, browser_page, open_tab, wait_idle
-from tests.live_browser import Traffic, drag, image_data_url, open_live, release, runs, stats
+from tests.browser import CHROMIUM, app_server, browser_page, open_tab, wait_idle, wire
+from tests.live_browser import drag, image_data_url, open_live, release, runs, stats
 
 pytestmark = [
     pytest.mark.browser,
@@ -27,9 +27,6 @@ IMAGE = ".le-sliders canvas.le-image"
 
 def test_dragging_a_slider_repaints_live_and_reruns_the_server_once_on_release():
     with app_server() as url, browser_page(url) as page:
-        traffic = Traffic(page)
-        page.reload()  # so the websocket that Traffic counts is this page's
-        wait_idle(page)
         open_live(page, "Sliders", SLIDER)
         assert page.get_by_text("Live decoding in this page").is_visible()
         before = image_data_url(page, IMAGE)
@@ -47,15 +44,16 @@ def test_dragging_a_slider_repaints_live_and_reruns_the_server_once_on_release()
         assert on_release == 1
 
         # Reruns (tab switches are full runs) do not send the weights again.
-        received, run_count = traffic.received, runs(page)
+        received, run_count = wire(page).received, runs(page)
         for tab in ("Map", "Sliders", "Map", "Sliders"):
             open_tab(page, tab)
         page.locator(SLIDER).first.wait_for()
         assert runs(page) - run_count >= 4
         assert stats(page)["loads"] == 1
         blob_bytes = int(page.locator(".le-loader").first.get_attribute("data-bytes"))
-        print(f"{traffic.received - received:,} bytes over 4 full runs; the weights are {blob_bytes:,} bytes")
-        assert traffic.received - received < blob_bytes  # not even once more
+        sent = wire(page).received - received
+        print(f"{sent:,} bytes over 4 full runs; the weights are {blob_bytes:,} bytes")
+        assert sent < blob_bytes  # not even once more
 
         # The released z is the app's z: Streamlit's own sliders open where the drag ended.
         dragged_to = page.locator(".le-sliders output").first.inner_text()
