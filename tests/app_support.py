@@ -69,6 +69,7 @@ class MediaRecorder:
     def __init__(self) -> None:
         self.files: dict[str, tuple[bytes, str]] = {}
         self.names: dict[str, str | None] = {}  # file id -> the download's file name
+        self.deferred: dict[str, dict] = {}  # file id -> a download made on click: its callable, name and type
 
     def wrap(self, original):
         def load_and_get_id(storage, path_or_data, mimetype, kind, filename=None):
@@ -78,6 +79,21 @@ class MediaRecorder:
                 self.names[file_id] = filename
             return file_id
         return load_and_get_id
+
+    def wrap_deferred(self, original):
+        def add_deferred(manager, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+            file_id = original(manager, data_callable, mimetype, coordinates, file_name, **kwargs)
+            self.deferred[file_id] = {"callable": data_callable, "name": file_name, "mime": mimetype}
+            return file_id
+        return add_deferred
+
+    def download(self, button) -> tuple[bytes, str | None, str]:
+        """(bytes, file name, MIME type) of a download button, as a click would fetch them (on-click ones run)."""
+        if button.proto.deferred_file_id:
+            entry = self.deferred[button.proto.deferred_file_id]
+            return entry["callable"](), entry["name"], entry["mime"]
+        file_id = button.proto.url.rsplit("/", 1)[-1].split(".", 1)[0]
+        return self.files[file_id][0], self.names[file_id], self.files[file_id][1]
 
     def by_url(self, url: str) -> bytes:
         return self.files[url.rsplit("/", 1)[-1].split(".", 1)[0]][0]

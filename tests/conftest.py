@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from explorer.config import ModelConfig, TrainConfig
@@ -35,4 +36,5 @@ def media(monkeypatch):
     recorder = MediaRecorder()
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id",
                         recorder.wrap(MemoryMediaFileStorage.load_and_get_id))
+    monkeypatch.setattr(MediaFileManager, "add_deferred", recorder.wrap_deferred(MediaFileManager.add_deferred))
     return recorder

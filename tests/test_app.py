@@ -156,9 +156,9 @@ def test_interpolation_yields_the_requested_frames_and_valid_downloads(models, m
     at = open_app(DIGITS, "Interpolate")
     at.slider(key="w:interp_steps").set_value(steps).run()
     assert any(f"{steps} frames" in m.value for m in at.markdown)
-    gif = Image.open(io.BytesIO(download(at, media, "Download GIF")))
+    gif = Image.open(io.BytesIO(download(at, media, "GIF")))
     assert gif.format == "GIF" and gif.n_frames == max(steps, 2 * steps - 2)  # played A -> B -> A
-    strip = Image.open(io.BytesIO(download(at, media, "Download PNG strip")))
+    strip = Image.open(io.BytesIO(download(at, media, "Strip")))
     assert strip.format == "PNG"
     frame = gif.size[0] * 0 + strip.size[1]  # square frames: as wide as the strip is high
     assert abs(strip.size[0] - steps * frame) <= 2 * steps  # steps frames side by side, thin gaps
@@ -166,9 +166,9 @@ def test_interpolation_yields_the_requested_frames_and_valid_downloads(models, m
 
 def test_interpolating_from_a_random_prior_draw_differs_from_a_data_point(models, media):
     at = open_app(DIGITS, "Interpolate")
-    before = pixels(download(at, media, "Download PNG strip"))
+    before = pixels(download(at, media, "Strip"))
     at.segmented_control(key="w:a_kind").set_value("random from prior").run()
-    after = pixels(download(at, media, "Download PNG strip"))
+    after = pixels(download(at, media, "Strip"))
     assert before.shape == after.shape and not np.array_equal(before, after)
 
 

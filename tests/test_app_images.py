@@ -6,6 +6,8 @@ import dataclasses
 import io
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -47,6 +49,27 @@ def test_png_and_gif_bytes_decode_to_the_frames_given():
     assert gif.n_frames == 8 and gif.size == (12, 12) and gif.info.get("loop") == 0
     gif.seek(4)  # the last frame going forward is image 4
     assert np.asarray(gif.convert("L"))[0, 0] == images.to_uint8(ramp(5))[4, 0, 0]
+
+
+@pytest.mark.skipif(not images.can_write_mp4(), reason="needs imageio-ffmpeg (in requirements.txt)")
+@pytest.mark.parametrize("shape", [(5, 1, 7, 7), (3, 3, 8, 8)])
+def test_mp4_bytes_play_back_as_the_frames_given(shape):
+    import imageio_ffmpeg
+
+    frames = np.random.default_rng(0).random(shape, dtype=np.float32)
+    data = images.mp4_bytes(frames, factor=8)
+    path = Path(tempfile.mkdtemp()) / "clip.mp4"
+    path.write_bytes(data)
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = reader.__next__()
+    decoded = [np.frombuffer(f, np.uint8).reshape(meta["size"][1], meta["size"][0], 3) for f in reader]
+    side = shape[-1] * 8
+    assert tuple(meta["size"]) == (side + side % 2, side + side % 2)  # H.264 4:2:0 wants even sides
+    assert len(decoded) == 2 * shape[0] - 2  # forward then back, as the GIF
+    want = images.upscale(images.to_uint8(frames[-1:])[0], 8).astype(float)
+    got = decoded[shape[0] - 1][:side, :side].astype(float)
+    got = got.mean(axis=-1) if want.ndim == 2 else got
+    assert np.abs(got - want).mean() < 6  # the last frame going forward is the last image (lossy, close)
 
 
 def test_colour_images_keep_their_channels():

@@ -57,4 +57,4 @@ def test_click_inspect_slide_and_interpolate():
         wait_idle(page)
         page.get_by_text("13 frames").wait_for(timeout=30_000)
         assert page.get_by_text("filmstrip, A on the left").is_visible()
-        assert page.get_by_role("button", name="Download GIF").is_visible()
+        assert page.get_by_role("button", name="GIF").is_visible()

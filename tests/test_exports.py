@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.app import exports, plots
+from explorer.app import exports, images, plots
 from explorer.embedding import load_embedding
 from tests.app_support import DIGITS, click_map, open_app
 
 
 def download(at, media, label):  # noqa: F811
     [button] = [b for b in at.get("download_button") if b.proto.label == label]
-    return media.by_url(button.proto.url), media.name_by_url(button.proto.url)
+    data, name, _ = media.download(button)
+    return data, name
 
 
 def test_the_map_csv_has_one_row_per_point_with_its_selection_and_pick():
@@ -37,41 +38,56 @@ def test_file_names_are_safe_and_say_what_they_hold():
     assert exports.endpoint_slug("random from prior", 0, 5, None) == "prior-seed5"
 
 
-def test_the_map_figure_exports_as_png_with_kaleido_or_else_as_standalone_html():
+def test_the_map_figure_exports_as_offline_html_and_as_png_where_a_browser_renders_it():
     fig = plots.map_figure(np.random.default_rng(0).random((20, 2)), np.arange(20) % 3, ("a", "b", "c"), "pca",
                            np.array([0.5, 0.2]))
-    data, ext, mime = exports.figure_file(fig)
-    if exports.can_write_png():
-        assert ext == "png" and Image.open(io.BytesIO(data)).format == "PNG"
-    else:
-        assert ext == "html" and mime == "text/html"
-        text = data.decode()
-        assert text.lstrip().lower().startswith(("<!doctype html", "<html")) and "Plotly.newPlot" in text
-        assert '<script src="http' not in text  # plotly.js is inlined: the file opens offline
+    text = exports.figure_html(fig, "a test map").decode()
+    assert text.lstrip().lower().startswith(("<!doctype html", "<html")) and "Plotly.newPlot" in text
+    assert '<script src="http' not in text  # plotly.js is inlined: the file opens offline
+    assert "a test map" in text
+    if exports.png_writer_missing() is not None:
+        pytest.skip(exports.png_writer_missing())
+    png = Image.open(io.BytesIO(exports.figure_png(fig, "a test map")))
+    assert png.format == "PNG" and png.size == exports.MAP_PNG_SIZE
+    assert len(np.unique(np.asarray(png.convert("RGB")).reshape(-1, 3), axis=0)) > 10  # drawn, not a blank page
+
+
+def test_without_kaleido_the_png_button_is_not_offered_and_the_app_says_why(monkeypatch):
+    monkeypatch.setattr(exports, "png_writer_missing", lambda: "kaleido is not installed (pip install kaleido)")
+    at = open_app(DIGITS)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Map (PNG)" not in labels and "Map (HTML)" in labels
+    assert any("No PNG button: kaleido is not installed" in c.value for c in at.caption)
 
 
 def test_the_app_exports_the_map_as_csv_named_by_model_projection_and_count(media):  # noqa: F811
     at = click_map(open_app(DIGITS), 42)
-    data, name = download(at, media, "Download CSV")
+    data, name = download(at, media, "Points (CSV)")
     rows = list(csv.DictReader(io.StringIO(data.decode())))
     assert len(rows) == len(load_embedding(DIGITS / "embedding.npz").mu) and name == f"digits-pca-{len(rows)}-points.csv"
     assert [r["id"] for r in rows if r["picked"] == "1"] == ["42"]
     assert [r["id"] for r in rows if r["selected"] == "1"] == ["42"]
-    label = "Download the map (PNG)" if exports.can_write_png() else "Download the map (HTML)"
-    assert [b for b in at.get("download_button") if b.proto.label == label]
+    html, html_name = download(at, media, "Map (HTML)")
+    assert html_name == f"digits-pca-{len(rows)}-points-map.html" and b"Plotly.newPlot" in html
+    if exports.png_writer_missing() is None:
+        png, png_name = download(at, media, "Map (PNG)")
+        assert png_name == f"digits-pca-{len(rows)}-points-map.png" and Image.open(io.BytesIO(png)).format == "PNG"
 
 
 @pytest.mark.parametrize("kind, end", [("data point", "test1"), ("random from prior", "prior-seed2")])
 def test_interpolation_downloads_name_model_endpoints_and_steps(media, kind, end):  # noqa: F811
     at = open_app(DIGITS, "Interpolate")
     at.segmented_control(key="w:b_kind").set_value(kind).run()
-    gif, name = download(at, media, "Download GIF")
+    gif, name = download(at, media, "GIF")
     assert name == f"digits-interpolation-test0-to-{end}-linear-10-steps.gif"
     assert Image.open(io.BytesIO(gif)).format == "GIF"
-    png, png_name = download(at, media, "Download PNG strip")
+    png, png_name = download(at, media, "Strip")
     assert png_name == name.replace(".gif", ".png") and Image.open(io.BytesIO(png)).format == "PNG"
-    if not exports.can_write_mp4():
+    if not images.can_write_mp4():
         assert any("MP4 is not offered" in c.value for c in at.caption)
+        return
+    mp4, mp4_name = download(at, media, "MP4")
+    assert mp4_name == name.replace(".gif", ".mp4") and mp4[4:8] == b"ftyp"  # an ISO media file: MP4
 
 
 def test_sample_grid_and_decoded_plane_downloads_say_what_they_hold(media):  # noqa: F811

@@ -1,13 +1,15 @@
 """Files to download: the map as CSV, the map's figure as PNG (or HTML), and names that say what a file holds.
 
-No streamlit here. PNG of a plotly figure needs kaleido; without it the figure is exported as a
-self-contained HTML file (plotly.js inlined, so it opens offline). MP4 needs imageio-ffmpeg; without
-it only GIF is offered.
+No streamlit here. PNG of a plotly figure needs kaleido and a Chromium-based browser on the machine
+(kaleido drives it; we never let it download one); without them the PNG button is not offered and the
+map's own camera button (plotly.js, in the page) still saves a PNG. The interactive HTML file (plotly.js
+inlined, so it opens offline) needs nothing.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import importlib.util
 import io
 import re
@@ -26,9 +28,14 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "untitled"
 
 
+def file_stem(*parts: object) -> str:
+    """'digits-pca-1797-points' from ('digits', 'pca', '1797-points'): a file name before its extension."""
+    return "-".join(slug(str(p)) for p in parts if str(p))
+
+
 def file_name(*parts: object, ext: str) -> str:
     """'digits-pca-1797-points.csv' from ('digits', 'pca', '1797-points', ext='csv')."""
-    return "-".join(slug(str(p)) for p in parts if str(p)) + f".{ext}"
+    return f"{file_stem(*parts)}.{ext}"
 
 
 def map_csv(ids: np.ndarray, xy: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...],
@@ -44,20 +51,38 @@ def map_csv(ids: np.ndarray, xy: np.ndarray, labels: np.ndarray, class_names: tu
     return buffer.getvalue().encode("utf-8")
 
 
-def can_write_png() -> bool:
-    return importlib.util.find_spec("kaleido") is not None
+MAP_PNG_SIZE = (1600, 1000)  # pixels: sharp on a 1080p projector and in a slide
 
 
-def can_write_mp4() -> bool:
-    return importlib.util.find_spec("imageio_ffmpeg") is not None
+@functools.cache
+def png_writer_missing() -> str | None:
+    """Why a figure cannot be saved as PNG here (None when it can): kaleido, or a browser for it, is missing."""
+    if importlib.util.find_spec("kaleido") is None:
+        return "kaleido is not installed (pip install kaleido)"
+    from choreographer.browsers.chromium import Chromium  # kaleido's browser driver; finds, never downloads
+
+    if Chromium.find_browser(skip_local=False) is None:
+        return "kaleido needs Chrome or Chromium on this machine (or BROWSER_PATH set to one)"
+    return None
 
 
-def figure_file(fig: go.Figure) -> tuple[bytes, str, str]:
-    """(file bytes, extension, MIME type): PNG through kaleido when installed, else standalone HTML."""
-    if can_write_png():
-        return fig.to_image(format="png", width=1600, height=1000, scale=1), "png", "image/png"
-    html = fig.to_html(include_plotlyjs=True, full_html=True, config={"displaylogo": False})
-    return html.encode("utf-8"), "html", "text/html"
+def titled(fig: go.Figure, title: str) -> go.Figure:
+    """A copy of ``fig`` with ``title`` on top: a file out of context still says what it shows."""
+    out = go.Figure(fig)
+    out.update_layout(title={"text": title, "x": 0.01, "xanchor": "left"}, margin={"t": 60})
+    return out
+
+
+def figure_png(fig: go.Figure, title: str) -> bytes:
+    """The figure as a PNG of MAP_PNG_SIZE, rendered by kaleido in a headless browser (one to two seconds)."""
+    width, height = MAP_PNG_SIZE
+    return titled(fig, title).to_image(format="png", width=width, height=height, scale=1)
+
+
+def figure_html(fig: go.Figure, title: str) -> bytes:
+    """The figure as one self-contained, interactive HTML file: plotly.js inlined, so it opens offline."""
+    return titled(fig, title).to_html(include_plotlyjs=True, full_html=True,
+                                      config={"displaylogo": False}).encode("utf-8")
 
 
 def endpoint_slug(kind: str, index: int, seed: int, upload_name: str | None) -> str:

@@ -62,8 +62,8 @@ def _file_stem(ctx: Context, steps: int) -> str:
     ss, upload = st.session_state, st.session_state.get(state.UPLOAD)
     ends = [exports.endpoint_slug(ss[f"{e}_kind"], int(ss[f"{e}_index"]), int(ss[f"{e}_seed"]),
                                   upload.name if upload else None) for e in ("a", "b")]
-    return exports.file_name(Path(ctx.path).name, "interpolation", ends[0], "to", ends[1], ss["interp_mode"],
-                             f"{steps}-steps", ext="x")[:-2]
+    return exports.file_stem(Path(ctx.path).name, "interpolation", ends[0], "to", ends[1], ss["interp_mode"],
+                             f"{steps}-steps")
 
 
 def _toggle_play() -> None:
@@ -117,12 +117,19 @@ def render(ctx: Context) -> None:
     with animation:
         _player(decoded, gif)
         stem = _file_stem(ctx, len(decoded))
-        d1, d2 = st.columns(2)
-        d1.download_button("Download GIF", gif, file_name=f"{stem}.gif", mime="image/gif", width="stretch")
-        d2.download_button("Download PNG strip", images.png_bytes(filmstrip), file_name=f"{stem}.png",
-                           mime="image/png", width="stretch")
-        if not exports.can_write_mp4():
-            st.caption("MP4 is not offered: imageio-ffmpeg, its writer, is not installed.")
+        d1, d2, d3 = st.columns(3)
+        icon = ":material/download:"
+        d1.download_button("GIF", gif, file_name=f"{stem}.gif", mime="image/gif", width="stretch", icon=icon,
+                           help="The animation (A → B → A) as a looping GIF")
+        d2.download_button("Strip", images.png_bytes(filmstrip), file_name=f"{stem}.png", mime="image/png",
+                           width="stretch", icon=icon, help="The filmstrip as one PNG, A on the left")
+        if images.can_write_mp4():  # encoded on click only: ffmpeg is a process start away
+            factor = images.scale_factor(side, presentation.side(ANIMATION_SIDE))
+            d3.download_button("MP4", lambda: images.mp4_bytes(decoded, factor=factor), on_click="ignore",
+                               file_name=f"{stem}.mp4", mime="video/mp4", width="stretch", icon=icon,
+                               help="The animation as an H.264 video, for slides")
+        else:
+            st.caption("MP4 is not offered: imageio-ffmpeg, its writer, is not installed (pip install imageio-ffmpeg).")
     with on_map:
         approximate = ctx.projection == "tsne"
         shown = ctx.shown

@@ -104,8 +104,9 @@ def render_map(ctx: Context) -> go.Figure:
     fig = plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.projection,
                            ctx.embedding.pca_explained_variance_ratio, marked=st.session_state[state.MAP_MARKED],
                            ids=shown)
+    camera = {"format": "png", "filename": _map_file_stem(ctx), "scale": 2}  # plotly adds ".png"
     st.plotly_chart(fig, key=state.MAP_EVENT, on_select=take_selection, selection_mode=("points", "box", "lasso"),
-                    config={"displaylogo": False, "scrollZoom": True})
+                    config={"displaylogo": False, "scrollZoom": True, "toImageButtonOptions": camera})
     note = "t-SNE keeps neighbours together; distances and cluster sizes mean little." \
         if ctx.projection == "tsne" else "Posterior means of the test set; distances are latent distances projected."
     of_all = "" if len(shown) == len(ctx.coords) else f" (a fixed random subset of {len(ctx.coords):,})"
@@ -148,24 +149,32 @@ def render_probe(ctx: Context) -> None:
                "Turn the probe off to click points and inspect them.")
 
 
+def _map_file_stem(ctx: Context) -> str:
+    """'digits-pca-359-points-map': model, projection and point count."""
+    return exports.file_stem(Path(ctx.path).name, ctx.projection, f"{len(ctx.shown)}-points", "map")
+
+
 def render_exports(ctx: Context, fig) -> None:
-    """The map's points as CSV (with the current selection and pick), and its figure as PNG or HTML."""
+    """The map's points as CSV (with the current selection and pick), its figure as PNG and as HTML."""
     ss, shown = st.session_state, ctx.shown
-    model = Path(ctx.path).name
+    stem = _map_file_stem(ctx)
     data = exports.map_csv(shown, ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names,
                            ss.get(state.MAP_SELECTION) or [], ss[state.PICK])
-    c1, c2 = st.columns(2)
-    c1.download_button("Download CSV", data, mime="text/csv", width="stretch",
-                       file_name=exports.file_name(model, ctx.projection, f"{len(shown)}-points", ext="csv"))
-    ext = "png" if exports.can_write_png() else "html"
-    c2.download_button(f"Download the map ({ext.upper()})", lambda: exports.figure_file(fig)[0], width="stretch",
-                       mime="image/png" if ext == "png" else "text/html", on_click="ignore",
-                       file_name=exports.file_name(model, ctx.projection, f"{len(shown)}-points", "map", ext=ext))
+    title = f"{Path(ctx.path).name}: {PROJECTIONS[ctx.projection]} of {len(shown):,} test images"
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Points (CSV)", data, mime="text/csv", width="stretch",
+                       file_name=stem.removesuffix("-map") + ".csv")
+    missing = exports.png_writer_missing()
+    if missing is None:  # rendered on click only: a headless browser takes a second or two
+        c2.download_button("Map (PNG)", lambda: exports.figure_png(fig, title), on_click="ignore",
+                           width="stretch", mime="image/png", file_name=f"{stem}.png")
+    c3.download_button("Map (HTML)", lambda: exports.figure_html(fig, title), on_click="ignore",
+                       width="stretch", mime="text/html", file_name=f"{stem}.html")
     selected = len(ss.get(state.MAP_SELECTION) or [])
     st.caption(f"CSV: id, label, class, x, y, and whether each point is in the current selection ({selected:,} "
-               "points) or picked. " + ("" if ext == "png" else "The map is saved as an interactive HTML file "
-                                        "(plotly.js inlined, opens offline): kaleido, needed for PNG, is not "
-                                        "installed."))
+               "points) or picked. HTML: the map with zoom and hover, opens offline. "
+               + ("" if missing is None else f"No PNG button: {missing}. ")
+               + "The camera icon above the map saves exactly what you see as a PNG.")
 
 
 def render_inspector(ctx: Context) -> None:
