@@ -25,6 +25,9 @@ from explorer.errors import DataError
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+# The only Pillow decoders that ever see a user's file: the formats above. Pillow has ~40 more (PSD, FITS,
+# DDS, ...), with a history of memory-safety bugs; a file in one of them is refused, not parsed.
+IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
 HIDDEN_PREFIX = "."
 UINT16_MAX = 65535
 RGB_CHANNELS = 3
@@ -62,7 +65,7 @@ def _unreadable(path: Path, exc: BaseException) -> DataError:
 def _image_size(path: Path) -> tuple[int, int]:
     """(H, W) from the header only, without decoding the pixels."""
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=IMAGE_FORMATS) as image:
             width, height = image.size
     except IMAGE_ERRORS as exc:
         raise _unreadable(path, exc) from exc
@@ -83,7 +86,7 @@ def _wide_values(values: np.ndarray, mode: str, path: Path) -> np.ndarray:
 def _pixels(path: Path) -> np.ndarray:
     """(C, H, W) float32 in [0, 1], C = 1 (grey) or 3 (RGB), alpha composited over black."""
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=IMAGE_FORMATS) as image:
             if image.mode in WIDE_MODES:
                 target = image.mode
             elif image.mode == "P":  # a palette may carry transparency

@@ -218,6 +218,13 @@ def test_corrupt_image_named_in_error(tmp_path):
         load_dataset(str(tmp_path))
 
 
+def test_a_file_in_another_pillow_format_behind_an_image_name_is_refused_not_parsed(tmp_path):
+    save(tmp_path / "good.png", Image.fromarray(GREY))
+    Image.fromarray(GREY).save(tmp_path / "disguised.png", format="TGA")  # Pillow reads TGA; we do not
+    with pytest.raises(DataError, match="disguised.png.*remove it"):
+        load_dataset(str(tmp_path))
+
+
 def test_huge_images_need_image_size(tmp_path):
     for index in range(2):
         save(tmp_path / f"{index}.png", Image.new("L", (1100, 2)))

@@ -66,6 +66,8 @@ BAD = {
     "1x1 image": (encoded(Image.new("L", (1, 1))), "too small"),
     "SVG": (b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><rect width="9" height="9"/></svg>',
             "not an image"),
+    "a PPM (a format Pillow reads, but not one of ours)": (encoded(dark_stroke_on_white(), "PPM"), "not an image"),
+    "a TGA": (encoded(dark_stroke_on_white(), "TGA"), "not an image"),
     "float TIFF outside [0, 1]": (encoded(Image.fromarray(np.full((9, 9), 7.5, np.float32)), "TIFF"), "finite values in"),
     "negative 32-bit TIFF": (encoded(Image.fromarray(np.full((9, 9), -5, np.int32)), "TIFF"), "0..65535"),
     "4,097 x 4,097 PNG": (encoded(Image.new("1", (4097, 4097))), "decodes at most"),

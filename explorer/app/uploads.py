@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from explorer.data_arrays import resize_image
+from explorer.data_folder import IMAGE_FORMATS
 from explorer.errors import ExplorerError
 
 MAX_UPLOAD_MB = 50  # as [server] maxUploadSize in .streamlit/config.toml
@@ -79,7 +80,7 @@ def _open(data: bytes, max_bytes: int) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own pixel limit decides
-            return Image.open(io.BytesIO(data))  # reads the header only
+            return Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)  # reads the header only
     except Image.DecompressionBombError as err:
         raise UploadError(f"The image is too large to decode safely ({err}). Downscale it first.") from err
     except (OSError, SyntaxError, ValueError) as err:
@@ -87,8 +88,8 @@ def _open(data: bytes, max_bytes: int) -> Image.Image:
         if kind:
             raise UploadError(f"This file starts like a {kind} image but its header is damaged or cut short "
                               "(truncated file?). Upload the complete file.") from err
-        raise UploadError("This file is not an image Pillow can read (tried PNG, JPEG, GIF, BMP, TIFF, WebP and "
-                          "others). Upload a PNG or JPEG.") from err
+        raise UploadError("This file is not an image in a format the app reads (PNG, JPEG, GIF, BMP, TIFF or "
+                          "WebP). Save it as PNG or JPEG and upload that.") from err
 
 
 def _limit_pixels(image: Image.Image, notes: list[str]) -> None:
