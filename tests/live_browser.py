@@ -1,8 +1,8 @@
 """Drive the live views in Chromium: count painted images, server runs and bytes while dragging.
 
 Shared by tests/test_live_browser.py and benchmarks/pad_fps.py. Server runs (full and fragment) and bytes
-are counted on the websocket (tests.browser.Wire). Painted images and decode times come from the counters the live views keep
-on ``window.__latentExplorer`` (see explorer/app/pad/pad_core.js).
+are counted on the websocket (tests.browser.Wire). Painted images and decode times come from the counters
+the live views keep on ``window.__latentExplorer`` (see explorer/app/pad/pad_core.js).
 """
 
 from __future__ import annotations

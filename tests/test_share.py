@@ -35,10 +35,31 @@ def test_parameters_round_trip_through_the_url():
                         "z": [0.25, -1.5, 0.0]}
 
 
+def test_attribute_groups_amount_and_start_round_trip_and_defaults_stay_out_of_the_url():
+    base = {"model": "digits", "view": "Map", "projection": "pca", "pick": 7, "a_kind": "data point",
+            "a_index": 0, "a_seed": 0, "b_kind": "data point", "b_index": 1, "b_seed": 0, "interp_mode": "linear",
+            "interp_steps": 10, "z": [0.0]}
+    defaults = {"attr_a_labels": [0], "attr_b_labels": [1], "attr_a_ids": None, "attr_b_ids": None,
+                "attr_amount": 0.0, "attr_start": "a_mean"}
+    assert not {"ga", "gb", "amount", "start"} & set(share.to_params({**base, **defaults}))
+    chosen = {"attr_a_labels": [3, 5], "attr_b_labels": [1], "attr_a_ids": None, "attr_b_ids": [4, 17, 60],
+              "attr_amount": -0.75, "attr_start": "pick"}
+    params = share.to_params({**base, **chosen})
+    assert params["ga"] == "c:3,5" and params["gb"] == "ids:4,17,60" and params["amount"] == "-0.75"
+    restored, ignored = share.from_params(params, 1, 100, PROJECTIONS, VIEWS)
+    assert not ignored
+    expected = {k: v for k, v in chosen.items() if k != "attr_b_labels"}  # B is a selection: its classes stay
+    assert {k: restored[k] for k in chosen if k in restored} == expected
+
+
 @pytest.mark.parametrize("params, why", [({"pick": "5000"}, "pick=5000"), ({"a": "test:x"}, "a=test:x"),
                                          ({"z": "1,2"}, "z (3 numbers"), ({"steps": "999"}, "steps=999"),
                                          ({"proj": "umap"}, "proj=umap"), ({"view": "Nope"}, "view=Nope"),
-                                         ({"b": "rm -rf"}, "b=rm -rf"), ({"interp": "cubic"}, "interp=cubic")])
+                                         ({"b": "rm -rf"}, "b=rm -rf"), ({"interp": "cubic"}, "interp=cubic"),
+                                         ({"ga": "ids:1,100"}, "ga ("), ({"gb": "c:x"}, "gb ("),
+                                         ({"ga": "pwn"}, "ga ("),
+                                         ({"amount": "9"}, "amount=9"), ({"amount": "nan"}, "amount=nan"),
+                                         ({"start": "eval"}, "start=eval")])
 def test_bad_parameters_are_ignored_and_named(params, why):
     restored, ignored = share.from_params(params, 3, 100, PROJECTIONS, VIEWS)
     assert restored == {} and any(why in i for i in ignored)
@@ -52,6 +73,17 @@ def test_a_shared_url_restores_model_view_pick_endpoints_and_interpolation():
     at.session_state["view"] = "Map"
     at.run()
     assert "#42" in at.markdown[0].value  # the inspector shows the shared pick
+
+
+def test_a_shared_url_restores_the_attribute_groups_and_the_amount():
+    at = fresh(model="digits", view="Attributes", ga="c:3", gb="ids:" + ",".join(map(str, range(30, 70))),
+               amount="1.5")
+    assert at.multiselect(key="w:attr_a_labels").value == [3]
+    assert any("40 points selected on the map" in c.value for c in at.caption)
+    assert at.slider(key="w:attr_amount").value == 1.5
+    assert any("+ 1.50 × (B − A)" in c for im in at.get("image") for c in im.captions)
+    at.slider(key="w:attr_amount").set_value(0.5).run()
+    assert at.query_params["amount"] == "0.5" and at.query_params["ga"] == "c:3"
 
 
 def test_a_shared_url_restores_slider_values_and_projection():

@@ -21,6 +21,12 @@ from explorer.latent import INTERPOLATIONS
 Z_DECIMALS = 3  # slider values in the URL: finer than a slider step, short enough to read
 END_KINDS = {"test": "data point", "prior": "random from prior", "mine": "my image"}
 MAX_STEPS = 32  # as interpolate.MAX_STEPS (not imported: that module imports this one's callers)
+# Attribute vectors (attribute_view): the defaults stay out of the URL; the rest is checked on the way in.
+GROUP_DEFAULTS = {"a": [0], "b": [1]}
+AMOUNT_RANGE = (-1.5, 2.5)  # as attribute_view.AMOUNT_RANGE
+ATTRIBUTE_STARTS = ("a_mean", "pick", "end_a", "upload")  # as attribute_view.STARTS
+MAX_GROUP_IDS = 2000  # a lasso over more points than this is not put in the URL (it would be ~10 kB)
+MAX_CLASS = 10_000
 RESTORED = "restored_from_url"  # set once per session: the URL is applied when the session starts only
 
 
@@ -32,8 +38,30 @@ def _end(kind: str, index: int, seed: int) -> str:
     return "mine"
 
 
+def _group(labels: list[int], ids: list[int] | None, default: list[int]) -> str | None:
+    """An attribute group as a parameter: 'c:3,5' (classes) or 'ids:4,17,230' (a map selection)."""
+    if ids is not None:
+        return "ids:" + ",".join(str(i) for i in ids) if len(ids) <= MAX_GROUP_IDS else None
+    return None if list(labels) == default else "c:" + ",".join(str(c) for c in labels)
+
+
+def _parse_group(text: str, n_points: int) -> tuple[list[int] | None, list[int] | None] | None:
+    """'c:3,5' -> ([3, 5], None); 'ids:4,17' -> (None, [4, 17]); None when malformed or out of range."""
+    kind, _, listed = text.partition(":")
+    try:
+        numbers = [int(v) for v in listed.split(",")] if listed else []
+    except ValueError:
+        return None
+    if kind == "c" and all(0 <= c <= MAX_CLASS for c in numbers):
+        return numbers, None
+    if kind == "ids" and numbers and len(numbers) <= MAX_GROUP_IDS and all(0 <= i < n_points for i in numbers):
+        return None, numbers
+    return None
+
+
 def to_params(values: Mapping[str, Any]) -> dict[str, str]:
     """Session values (see ``current_values``) -> query parameters; None values are left out."""
+    amount = float(values.get("attr_amount", 0.0))
     params = {
         "model": values["model"], "view": values["view"], "proj": values["projection"],
         "pick": None if values["pick"] is None else str(values["pick"]),
@@ -42,6 +70,10 @@ def to_params(values: Mapping[str, Any]) -> dict[str, str]:
         "interp": values["interp_mode"], "steps": str(values["interp_steps"]),
         "present": "1" if values.get("present") else None,
         "z": ",".join(f"{v:.{Z_DECIMALS}f}".rstrip("0").rstrip(".") for v in values["z"]),
+        **{f"g{end}": _group(values.get(f"attr_{end}_labels", GROUP_DEFAULTS[end]), values.get(f"attr_{end}_ids"),
+                             GROUP_DEFAULTS[end]) for end in ("a", "b")},
+        "amount": None if amount == 0 else f"{amount:.2f}".rstrip("0").rstrip("."),
+        "start": None if values.get("attr_start", "a_mean") == "a_mean" else values["attr_start"],
     }
     return {k: v for k, v in params.items() if v is not None}
 
@@ -102,12 +134,36 @@ def from_params(params: Mapping[str, str], latent_dim: int, n_points: int, proje
             values["z"] = z
         else:
             ignored.append(f"z ({latent_dim} numbers expected)")
-    return {k: v for k, v in values.items() if v is not None}, ignored
+    for end in ("a", "b"):
+        if f"g{end}" in params:
+            group = _parse_group(params[f"g{end}"], n_points)
+            if group is None:
+                ignored.append(f"g{end} (classes as c:0,3, or up to {MAX_GROUP_IDS} point ids below {n_points} "
+                               "as ids:4,17)")
+            else:
+                labels, ids = group
+                values[f"attr_{end}_ids"] = ids
+                if labels is not None:
+                    values[f"attr_{end}_labels"] = labels
+    if "amount" in params:
+        try:
+            amount = float(params["amount"])
+        except ValueError:
+            amount = float("nan")
+        if AMOUNT_RANGE[0] <= amount <= AMOUNT_RANGE[1]:
+            values["attr_amount"] = amount
+        else:
+            ignored.append(f"amount={params['amount']} (from {AMOUNT_RANGE[0]} to {AMOUNT_RANGE[1]})")
+    if "start" in params:
+        values["attr_start"] = params["start"] if params["start"] in ATTRIBUTE_STARTS else \
+            ignored.append(f"start={params['start']}")
+    return {k: v for k, v in values.items() if v is not None or k.endswith("_ids")}, ignored
 
 
 def current_values(latent_dim: int) -> dict[str, Any]:
     ss = st.session_state
-    keys = ("a_kind", "a_index", "a_seed", "b_kind", "b_index", "b_seed", "interp_mode", "interp_steps")
+    keys = ("a_kind", "a_index", "a_seed", "b_kind", "b_index", "b_seed", "interp_mode", "interp_steps",
+            "attr_a_labels", "attr_b_labels", "attr_a_ids", "attr_b_ids", "attr_amount", "attr_start")
     return {"model": Path(ss[state.MODEL]).name, "view": ss.get(state.VIEW) or state.VIEWS[0],
             "projection": ss[state.PROJECTION], "pick": ss[state.PICK], "present": ss.get("present", False),
             **{k: ss[k] for k in keys},
@@ -145,6 +201,9 @@ def apply(params: Mapping[str, str], latent_dim: int, n_points: int, projections
         ss[state.SLIDER_BASE], ss[state.SLIDER_FROM] = z, origin
         for i, v in enumerate(z):
             state.set_value(state.dim_key(i), v)
+    for end in ("a", "b"):
+        if f"attr_{end}_ids" in values:  # not a widget: the group's map selection, or None for its classes
+            ss[f"attr_{end}_ids"] = values.pop(f"attr_{end}_ids")
     for name, value in values.items():
         state.set_value(name, value)
     return ignored
