@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +75,7 @@ class _Options:
     download: bool
     split_seed: int
     test_fraction: float
+    test_only: bool
 
 
 def split_indices(labels: np.ndarray, test_fraction: float, seed: int,
@@ -114,13 +115,17 @@ def _idx_split(images_path: Path, labels_path: Path, class_names: tuple[str, ...
     return ImageSplit(images_from_array(images, str(images_path), image_size), labels.astype(np.int64))
 
 
+def _empty_like(split: ImageSplit) -> ImageSplit:
+    return ImageSplit(np.empty((0, *split.images.shape[1:]), np.float32), np.empty(0, np.int64))
+
+
 def _load_idx(name: str, options: _Options) -> Dataset:
     paths = fetch_dataset(name, data_dir=options.data_dir, download=options.download)
     class_names = IDX_CLASS_NAMES[name]
-    return Dataset(name=name,
-                   train=_idx_split(paths[TRAIN_IMAGES], paths[TRAIN_LABELS], class_names, options.image_size),
-                   test=_idx_split(paths[TEST_IMAGES], paths[TEST_LABELS], class_names, options.image_size),
-                   class_names=class_names)
+    test = _idx_split(paths[TEST_IMAGES], paths[TEST_LABELS], class_names, options.image_size)
+    train = _empty_like(test) if options.test_only else \
+        _idx_split(paths[TRAIN_IMAGES], paths[TRAIN_LABELS], class_names, options.image_size)
+    return Dataset(name=name, train=train, test=test, class_names=class_names)
 
 
 def _load_path(name: str, options: _Options) -> Dataset:
@@ -145,19 +150,24 @@ BUILTIN_DATASETS = tuple(BUILTIN_LOADERS)
 
 
 def load_dataset(name: str, *, data_dir: str | Path | None = None, image_size: int | None = None,
-                 download: bool = True, split_seed: int = 0, test_fraction: float = 0.2) -> Dataset:
+                 download: bool = True, split_seed: int = 0, test_fraction: float = 0.2,
+                 test_only: bool = False) -> Dataset:
     """Load a built-in dataset by name, or the user's images from a path; see the module docstring.
 
     image_size resizes every image to image_size x image_size (any dataset); download=False raises
     DatasetNotFoundError instead of downloading. split_seed and test_fraction apply to datasets
-    without a standard split.
+    without a standard split. test_only=True leaves the train split empty (0 images of the same shape):
+    for evaluation and the app, which never look at it; Fashion-MNIST and MNIST then never decode their
+    60,000 training images (188 MB as float32).
     """
     if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1):
         raise DataError(f"image_size must be a positive whole number of pixels, got {image_size!r}.")
     if not 0 < test_fraction < 1:
         raise DataError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}.")
-    options = _Options(data_dir, image_size, download, split_seed, test_fraction)
+    options = _Options(data_dir, image_size, download, split_seed, test_fraction, test_only)
     dataset = BUILTIN_LOADERS.get(name, _load_path)(name, options)
+    if test_only and len(dataset.train.images):
+        dataset = replace(dataset, train=_empty_like(dataset.test))
     logger.info("Loaded %s: %d train and %d test images of shape %s", name, len(dataset.train.images),
                 len(dataset.test.images), dataset.image_shape)
     return dataset

@@ -83,7 +83,7 @@ def evaluate(
     dev = resolve_device(device)
     tc = checkpoint.train_config
     data = load_dataset(
-        checkpoint.dataset, data_dir=data_dir or tc.data_dir, image_size=tc.image_size, download=True
+        checkpoint.dataset, data_dir=data_dir or tc.data_dir, image_size=tc.image_size, download=True, test_only=True
     )
     model = checkpoint.model.to(dev)
     test = torch.as_tensor(data.test.images)

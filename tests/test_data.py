@@ -80,6 +80,15 @@ def test_fashion_mnist_from_system_folder(monkeypatch):
     assert np.bincount(dataset.train.labels).tolist() == [6000] * 10
 
 
+@pytest.mark.skipif(not (SYSTEM_DATASETS / "fashion-mnist").is_dir(), reason="dataset-fashion-mnist not installed")
+def test_test_only_reads_the_same_test_split_and_leaves_train_empty(monkeypatch):
+    monkeypatch.setattr(download, "SYSTEM_DATASETS_DIR", SYSTEM_DATASETS)
+    for name in ("fashion-mnist", "digits"):
+        full, lean = load_dataset(name, download=False), load_dataset(name, download=False, test_only=True)
+        assert np.array_equal(lean.test.images, full.test.images) and np.array_equal(lean.test.labels, full.test.labels)
+        assert lean.train.images.shape == (0, *full.image_shape) and lean.image_shape == full.image_shape
+
+
 @pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="shared MNIST test files not present")
 def test_mnist_from_data_dir(tmp_path, caplog):
     for path in SHARED_MNIST.iterdir():

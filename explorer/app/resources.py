@@ -84,7 +84,7 @@ def load_checkpoint(path: str) -> ckpt.Checkpoint:
 def _test_images(dataset: str, data_dir: str | None, image_size: int | None) -> np.ndarray:
     from explorer.data import load_dataset  # here, not at the top: it imports scikit-learn (~1 s at start-up)
 
-    data = load_dataset(dataset, data_dir=data_dir, image_size=image_size, download=False)
+    data = load_dataset(dataset, data_dir=data_dir, image_size=image_size, download=False, test_only=True)
     images = data.test.images
     images.flags.writeable = False  # shared by every session: nobody may change it
     return images
@@ -104,7 +104,8 @@ def _embedding(path: str, embedding_mtime: float) -> Embedding:
     from explorer.data import load_dataset  # imports scikit-learn: only when the embedding must be computed
 
     tc = checkpoint.train_config
-    test = load_dataset(checkpoint.dataset, data_dir=tc.data_dir, image_size=tc.image_size, download=False).test
+    test = load_dataset(checkpoint.dataset, data_dir=tc.data_dir, image_size=tc.image_size, download=False,
+                        test_only=True).test
     return compute_embedding(checkpoint.model, test.images, test.labels, tsne=False, seed=tc.seed)
 
 
