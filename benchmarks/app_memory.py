@@ -235,7 +235,7 @@ def main() -> None:
                 page.wait_for_timeout(1000)
             memory["after_every_view"] = memory_mb(server.pid)
             open_tab(page, "Map")
-            page.locator('[data-testid="stSidebar"]').get_by_text("t-SNE").click()
+            page.locator('[data-testid="stSidebar"]').get_by_text("t-SNE", exact=True).click()
             wait_idle(page)
             page.wait_for_function("() => window.__map.gd()._fullLayout.xaxis.title.text.includes('t-SNE')")
             memory["after_tsne_map"] = memory_mb(server.pid)
