@@ -21,6 +21,7 @@ Activation = Literal["relu", "silu"]
 Device = Literal["auto", "cpu", "cuda"]
 Precision = Literal["fp32", "bf16"]
 Schedule = Literal["constant", "cosine"]
+Compile = Literal["off", "default", "reduce-overhead", "max-autotune"]
 
 
 @dataclass(frozen=True)
@@ -68,12 +69,14 @@ class TrainConfig:
     seed: int = 0  # seeds the split, initialisation, batches and sampling
     device: Device = "auto"  # auto picks CUDA when present, else CPU
     precision: Precision = "fp32"  # bf16 runs forward/backward under autocast (CUDA or CPU)
+    compile: Compile = "off"  # torch.compile the training step (mode); reduce-overhead adds CUDA graphs on a GPU
     embed_tsne: bool = True  # compute the t-SNE map of the test split at the end (slow on large sets)
 
     def __post_init__(self) -> None:
         _check_literal(self, "lr_schedule", Schedule)
         _check_literal(self, "device", Device)
         _check_literal(self, "precision", Precision)
+        _check_literal(self, "compile", Compile)
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be at least 1")
         if not 0.0 < self.val_fraction < 1.0:

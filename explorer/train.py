@@ -135,6 +135,17 @@ def _train(
     steps_per_epoch = steps_in_epoch(n, batch_size, dist.world_size)
     total_steps = steps_per_epoch * train_config.epochs
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=train_config.precision == "bf16")
+
+    def forward_loss(x: torch.Tensor, beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The step's loss and the batch's summed reconstruction and KL: all that torch.compile may fuse."""
+        with autocast:
+            terms = net(x)
+        return (terms.recon + beta * terms.kl).mean(), terms.recon.sum(), terms.kl.sum()
+
+    # beta is a device tensor, so the KL warm-up changes a value, not the compiled graph (no recompiles).
+    step_loss = forward_loss if train_config.compile == "off" else \
+        torch.compile(forward_loss, mode=train_config.compile, dynamic=False)
+    beta_now, beta_held = torch.ones((), device=device), 1.0
     if dist.is_main:
         log.info("Training %s (%d parameters) on %s%s, %d images", model_config.architecture,
                  count_parameters(model), device_name(device),
@@ -157,17 +168,18 @@ def _train(
                 group["lr"] = train_config.lr * lr_factor(global_step, total_steps, train_config.lr_schedule)
             batch = dist.shard(perm[step * batch_size : (step + 1) * batch_size])
             x = train_x[batch].to(device, non_blocking=True)
-            with autocast:
-                terms = net(x)
-            loss = (terms.recon + beta * terms.kl).mean()
+            if beta != beta_held:
+                beta_now.fill_(beta)  # a launch with a scalar argument: no host sync
+                beta_held = beta
+            loss, recon_sum, kl_sum = step_loss(x, beta_now)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if train_config.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.grad_clip)
             optimizer.step()
             with torch.no_grad():
-                sums += torch.stack([loss.detach() * len(x), terms.recon.sum(), terms.kl.sum(),
-                                     torch.tensor(float(len(x)), device=device)]).double()
+                sums[:3] += torch.stack([loss.detach() * len(x), recon_sum.detach(), kl_sum.detach()]).double()
+                sums[3] += len(x)  # a scalar argument, not a host-to-device copy
             if step % LOG_EVERY == LOG_EVERY - 1 or step == steps_per_epoch - 1:
                 running = dist.sum(sums.clone()).cpu()  # the one host sync in LOG_EVERY steps, all ranks
                 _check_finite(float(running[0]), epoch, step, out, state)
