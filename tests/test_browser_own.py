@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 
 import pytest
 
@@ -79,3 +80,68 @@ def test_drawing_on_the_canvas_shows_a_reconstruction():
             assert page.get_by_text("Showing your drawing.png").is_visible()
         finally:
             browser.close()
+
+
+EDGE_PX = 3
+NUDGES = [(dx, dy) for dx in (-EDGE_PX, 0, EDGE_PX) for dy in (-EDGE_PX, 0, EDGE_PX)]
+# Every data point of the first plotly chart: [id, x, y] in page pixels (traces with customdata: the classes).
+MAP_POINTS_JS = """() => {
+    const gd = document.querySelectorAll('.js-plotly-plot')[0];
+    const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
+    const L = gd._fullLayout;
+    return gd._fullData.filter(t => t.customdata).flatMap(t => Array.from(t.x, (x, j) =>
+        [t.customdata[j], box.left + L.xaxis.d2p(x), box.top + L.yaxis.d2p(t.y[j])]));
+}"""
+
+
+def inside(polygon: list[tuple[float, float]], x: float, y: float) -> bool:
+    """Ray casting: is (x, y) inside the closed polygon?"""
+    hit = False
+    for (x0, y0), (x1, y1) in zip(polygon, polygon[1:] + polygon[:1]):
+        if (y0 > y) != (y1 > y) and x < x0 + (y - y0) * (x1 - x0) / (y1 - y0):
+            hit = not hit
+    return hit
+
+
+@pytest.mark.parametrize("tool", ["Box Select", "Lasso Select"])
+def test_a_box_or_lasso_on_the_map_selects_the_points_inside_and_becomes_an_attribute_group(tool):
+    from tests.browser import browser_page, open_tab
+
+    with app_server() as url, browser_page(url) as page:
+        page.locator(".js-plotly-plot").first.hover()  # the mode bar shows on hover
+        page.locator(f'.modebar-btn[data-title="{tool}"]').first.click()
+        area = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+        cx, cy = area["x"] + area["width"] * 0.65, area["y"] + area["height"] * 0.4
+        rx, ry = area["width"] * 0.15, area["height"] * 0.2
+        if tool == "Box Select":
+            path = [(cx - rx, cy - ry), (cx + rx, cy - ry), (cx + rx, cy + ry), (cx - rx, cy + ry)]
+            strokes = [path[0], path[2]]
+        else:  # a hexagon drawn stroke by stroke
+            path = [(cx + rx * c, cy + ry * s) for c, s in ((1, 0), (0.5, 0.87), (-0.5, 0.87), (-1, 0),
+                                                             (-0.5, -0.87), (0.5, -0.87))]
+            strokes = path + [path[0]]
+        points = page.evaluate(MAP_POINTS_JS)
+        # Plotly starts the shape where the drag passes its threshold, a pixel or two from the press: points
+        # within EDGE_PX of the outline may fall either way; all others must.
+        surely_in = sum(all(inside(path, x + dx, y + dy) for dx, dy in NUDGES) for _, x, y in points)
+        maybe_in = sum(any(inside(path, x + dx, y + dy) for dx, dy in NUDGES) for _, x, y in points)
+        assert surely_in >= 5  # the shape covers part of the cloud
+
+        page.mouse.move(*strokes[0])
+        page.mouse.down()
+        for start, end in zip(strokes, strokes[1:]):
+            for k in range(1, 11):
+                page.mouse.move(start[0] + (end[0] - start[0]) * k / 10, start[1] + (end[1] - start[1]) * k / 10)
+        page.mouse.up()
+        wait_idle(page)
+        page.get_by_text("Export the map").click()
+        wait_idle(page)
+        caption = page.get_by_text("current selection (").inner_text()
+        selected = int(re.search(r"current selection \(([\d,]+) points\)", caption).group(1).replace(",", ""))
+        assert surely_in <= selected <= maybe_in
+
+        open_tab(page, "Attributes")
+        page.get_by_role("button", name=f"Use the map's selection ({selected:,} points)").last.click()
+        wait_idle(page)
+        page.get_by_text(f"{selected:,} points selected on the map.").wait_for(timeout=30_000)
+        assert page.get_by_text("Consistency of the direction").is_visible()
