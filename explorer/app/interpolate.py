@@ -94,7 +94,7 @@ def _player(decoded: np.ndarray, gif: bytes) -> None:
 
 
 def render(ctx: Context) -> None:
-    controls, a_col, b_col = st.columns([4, 3, 3], gap="large")
+    controls, a_col, b_col = st.columns([3, 3.5, 3.5], gap="large")  # three end kinds fit in large type
     with controls:
         st.segmented_control("Interpolation", tuple(INTERPOLATIONS), required=True,
                              format_func={"linear": "linear", "spherical": "spherical (slerp)"}.get,
