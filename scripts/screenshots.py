@@ -62,6 +62,8 @@ def main() -> None:
             return
         click_map_point(page)
         page.get_by_text("Nearest neighbours in latent space").wait_for()
+        page.mouse.move(5, 5)  # the hover label of the clicked point would cover the legend
+        page.wait_for_timeout(500)
         save(page, args.out / f"{args.prefix}map.png")
         page.get_by_role("button", name="Edit with sliders").click()
         wait_idle(page)
