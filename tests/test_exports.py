@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import threading
+import time
 import io
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
@@ -97,3 +100,28 @@ def test_sample_grid_and_decoded_plane_downloads_say_what_they_hold(media):  # n
     at = open_app(DIGITS, "Decoded plane")
     png, name = download(at, media, "Download the mosaic (PNG)")
     assert name == "digits-decoded-plane-pca-15x15.png" and Image.open(io.BytesIO(png)).format == "PNG"
+
+
+def test_png_renders_queue_one_browser_at_a_time(monkeypatch):
+    """Each PNG starts a headless browser: a room clicking at once must not start one per person."""
+    running, most = 0, 0
+    guard = threading.Lock()
+
+    def fake_to_image(self, **kwargs):
+        nonlocal running, most
+        with guard:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with guard:
+            running -= 1
+        return b"\x89PNG"
+
+    monkeypatch.setattr(go.Figure, "to_image", fake_to_image)
+    fig = go.Figure()
+    threads = [threading.Thread(target=exports.figure_png, args=(fig, "t")) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most == 1

@@ -13,6 +13,7 @@ import functools
 import importlib.util
 import io
 import re
+import threading
 from collections.abc import Iterable
 
 import numpy as np
@@ -52,6 +53,7 @@ def map_csv(ids: np.ndarray, xy: np.ndarray, labels: np.ndarray, class_names: tu
 
 
 MAP_PNG_SIZE = (1600, 1000)  # pixels: sharp on a 1080p projector and in a slide
+_ONE_BROWSER = threading.Lock()
 
 
 @functools.cache
@@ -74,9 +76,14 @@ def titled(fig: go.Figure, title: str) -> go.Figure:
 
 
 def figure_png(fig: go.Figure, title: str) -> bytes:
-    """The figure as a PNG of MAP_PNG_SIZE, rendered by kaleido in a headless browser (one to two seconds)."""
+    """The figure as a PNG of MAP_PNG_SIZE, rendered by kaleido in a headless browser (one to two seconds).
+
+    One render at a time per server: each starts a browser (~200 MB), and a room that clicks at once
+    should queue for a few seconds, not start twenty.
+    """
     width, height = MAP_PNG_SIZE
-    return titled(fig, title).to_image(format="png", width=width, height=height, scale=1)
+    with _ONE_BROWSER:
+        return titled(fig, title).to_image(format="png", width=width, height=height, scale=1)
 
 
 def figure_html(fig: go.Figure, title: str) -> bytes:
