@@ -76,13 +76,13 @@ def drag(page, box: dict, seconds: float, along: str = "x", start: float = 0.5, 
             "reports_during_drag": after["reports"] - before["reports"]}
 
 
-def release(page, settle_ms: int = 1000, timeout_ms: int = 20_000) -> int:
-    """Let go of the mouse; return the server runs that followed (after they settled).
+def release(page, settle_ms: int = 1000, timeout_ms: int = 20_000, let_go=None) -> int:
+    """Let go of the mouse (or call ``let_go``); return the server runs that followed (after they settled).
 
     Waits for the first run however long a busy machine makes it, then long enough for a second one to show.
     """
     before = runs(page)
-    page.mouse.up()
+    (let_go or page.mouse.up)()
     deadline = time.monotonic() + timeout_ms / 1000
     while runs(page) == before and time.monotonic() < deadline:  # no run at all: the caller's assertion says so
         page.wait_for_timeout(50)
@@ -90,3 +90,8 @@ def release(page, settle_ms: int = 1000, timeout_ms: int = 20_000) -> int:
     page.wait_for_timeout(settle_ms)
     wait_idle(page)
     return runs(page) - before
+
+
+def release_key(page, key: str) -> int:
+    """Let go of a held key; return the server runs that followed (as ``release``)."""
+    return release(page, let_go=lambda: page.keyboard.up(key))

@@ -12,7 +12,7 @@ import importlib.util
 import pytest
 
 from tests.browser import CHROMIUM, app_server, browser_page, open_tab, wait_idle, wire
-from tests.live_browser import drag, image_data_url, open_live, release, runs, stats
+from tests.live_browser import drag, image_data_url, open_live, release, release_key, runs, stats
 
 pytestmark = [
     pytest.mark.browser,
@@ -81,6 +81,22 @@ def test_the_2d_pad_and_the_map_probe_follow_the_pointer():
         assert image_data_url(page, probe_image) != before and during["runs_during_drag"] == 0
         assert release(page) == 1
         page.get_by_role("button", name="Edit this spot with sliders").wait_for()
+
+
+def test_the_arrow_keys_move_the_pad_and_the_server_hears_once_when_the_key_is_let_go():
+    with app_server() as url, browser_page(url) as page:
+        open_live(page, "Sliders", ".le-sliders canvas.le-plane")
+        page.locator(".le-sliders canvas.le-plane").first.focus()
+        before, runs_before, frames_before = image_data_url(page, IMAGE), runs(page), stats(page)["frames"]
+        for _ in range(8):  # a held key: the browser repeats keydown, then one keyup
+            page.keyboard.down("ArrowRight")
+        page.keyboard.down("Shift")
+        page.keyboard.down("ArrowUp")
+        assert runs(page) == runs_before  # nothing reached the server while the keys were down
+        # Painting follows the display's frames, so quick repeats share one: at least one new image.
+        assert stats(page)["frames"] > frames_before and image_data_url(page, IMAGE) != before
+        page.keyboard.up("Shift")
+        assert release_key(page, "ArrowUp") == 1
 
 
 def test_the_interpolation_can_be_scrubbed_live():

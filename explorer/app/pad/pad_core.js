@@ -91,8 +91,13 @@ function reporter(setStateValue, name) {
   };
 }
 
+const KEY_STEPS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+const KEY_STEP = 0.02, KEY_STEP_SHIFT = 0.1;  // of the element's side per key press
+
 // Pointer dragging on an element: calls move(x, y) in element pixels while down, end() on release.
-function draggable(node, move, end) {
+// With where(w, h) (the marker's position in element pixels), the arrow keys move it too once the element
+// has the focus (Shift: larger steps); held keys repeat, and end() runs when the key is let go.
+function draggable(node, move, end, where) {
   let dragging = false;
   const at = (e) => {
     const box = node.getBoundingClientRect();
@@ -101,6 +106,7 @@ function draggable(node, move, end) {
   node.addEventListener("pointerdown", (e) => {
     dragging = true;
     node.setPointerCapture(e.pointerId);
+    if (where) node.focus({ preventScroll: true });  // the arrow keys carry on from where the pointer left it
     at(e);
     e.preventDefault();
   });
@@ -112,6 +118,25 @@ function draggable(node, move, end) {
   };
   node.addEventListener("pointerup", stop);
   node.addEventListener("pointercancel", stop);
+  if (!where) return;
+  let keyed = false;
+  node.tabIndex = 0;
+  node.addEventListener("keydown", (e) => {
+    const dir = KEY_STEPS[e.key];
+    if (!dir) return;
+    e.preventDefault();  // the arrows move the marker, not the page
+    const box = node.getBoundingClientRect();
+    const [px, py] = where(box.width, box.height);
+    const step = e.shiftKey ? KEY_STEP_SHIFT : KEY_STEP;
+    move(px + dir[0] * step * box.width, py + dir[1] * step * box.height, box.width, box.height);
+    keyed = true;
+  });
+  node.addEventListener("keyup", (e) => {
+    if (KEY_STEPS[e.key] && keyed) {
+      keyed = false;
+      end();
+    }
+  });
 }
 
 const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));

@@ -63,7 +63,7 @@ function slidersView(root, data, env) {
   // The 2-D pad: the map's PCA plane (mapped back with the inverse PCA), or any two latent dimensions.
   const dpr = window.devicePixelRatio || 1;
   const pad = el("canvas", { class: "le-plane", width: PAD_SIDE * dpr, height: PAD_SIDE * dpr,
-                             "aria-label": "2-D pad: drag to move through the plane" });
+                             "aria-label": "2-D pad: drag, or use the arrow keys, to move through the plane" });
   const planeChoice = el("select", { "aria-label": "plane" },
                          el("option", { value: "pca", text: "the map's PCA plane" }),
                          el("option", { value: "dims", text: "two latent dimensions" }));
@@ -116,7 +116,11 @@ function slidersView(root, data, env) {
     syncSliders();
     drawPad();
     paint();
-  }, release);
+  }, release, (w, h) => {
+    const [x0, x1, y0, y1] = padExtent();
+    const [x, y] = padPoint();
+    return [((x - x0) / (x1 - x0)) * w, ((y1 - y) / (y1 - y0)) * h];
+  });
   const onPlane = () => {
     dimPickers.hidden = planeChoice.value !== "dims";
     drawPad();
@@ -139,7 +143,8 @@ function slidersView(root, data, env) {
   return {
     setDecoder(d) {
       decoder = d;
-      status.textContent = "Decoded in this page while you drag; z goes to the server when you let go.";
+      status.textContent = "Decoded in this page while you drag; z goes to the server when you let go. "
+        + "The pad also takes the arrow keys (Shift: big steps).";
       paint();
     },
     update(next) {

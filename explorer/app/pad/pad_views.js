@@ -13,7 +13,7 @@ function probeView(root, data, env) {
   const dpr = window.devicePixelRatio || 1;
   const size = data.map_side;
   const map = el("canvas", { class: "le-map", width: size * dpr, height: size * dpr,
-                             "aria-label": "map: drag the probe" });
+                             "aria-label": "map: drag the probe, or use the arrow keys" });
   map.style.width = map.style.height = `${size}px`;
   const [x0, x1, y0, y1] = data.extent;
   const layer = scatterLayer(data.points, data.colours, data.extent, size, size, dpr, 2.2, 0.55);
@@ -31,7 +31,8 @@ function probeView(root, data, env) {
     xy = Float64Array.from([x0 + clamp(px / w, 0, 1) * (x1 - x0), y1 - clamp(py / h, 0, 1) * (y1 - y0)]);
     drawMap();
     paint();
-  }, () => report({ z: toLatent(), xy: Array.from(xy), source: "probe" }));
+  }, () => report({ z: toLatent(), xy: Array.from(xy), source: "probe" }),
+  (w, h) => [((xy[0] - x0) / (x1 - x0)) * w, ((y1 - xy[1]) / (y1 - y0)) * h]);
   const legend = el("div", { class: "le-legend" }, ...data.class_names.map((name, i) =>
     el("span", {}, el("i", { style: `background:${data.colours[i]}` }), name)));
   const axes = el("div", { class: "le-caption", text: `x: ${data.axis_titles[0]} · y: ${data.axis_titles[1]}` });
@@ -42,7 +43,8 @@ function probeView(root, data, env) {
   return {
     setDecoder(d) {
       decoder = d;
-      status.textContent = "Drag the marker: the image is decoded in this page at that spot of the map.";
+      status.textContent = "Drag the marker (or click the map and use the arrow keys, Shift for big steps): "
+        + "the image is decoded in this page at that spot.";
       paint();
     },
     update(next) {},  // the probe keeps its place until the view is reopened
