@@ -154,6 +154,7 @@ def small_images(draw):
     return data if cut is None else data[:cut]
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning", "ignore:Truncated File Read:UserWarning")
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=small_images(), shape=st.sampled_from([MNIST_SHAPE, COLOUR_SHAPE, (1, 8, 8)]), dark=st.booleans(),
        ink=st.sampled_from([None, 1.0, 20 / 28]))
