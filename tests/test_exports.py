@@ -72,9 +72,42 @@ def test_the_app_exports_the_map_as_csv_named_by_model_projection_and_count(medi
     assert [r["id"] for r in rows if r["selected"] == "1"] == ["42"]
     html, html_name = download(at, media, "Map (HTML)")
     assert html_name == f"digits-pca-{len(rows)}-points-map.html" and b"Plotly.newPlot" in html
-    if exports.png_writer_missing() is None:
+    if exports.png_writer_missing() is None:  # a real render: kaleido drives the machine's Chromium
+        make_png(at)
         png, png_name = download(at, media, "Map (PNG)")
         assert png_name == f"digits-pca-{len(rows)}-points-map.png" and Image.open(io.BytesIO(png)).format == "PNG"
+        assert not at.error
+
+
+def make_png(at):
+    [button] = [b for b in at.button if b.label == "Make the PNG"]
+    button.click().run()
+
+
+def test_a_png_render_that_fails_says_so_and_offers_the_other_ways(monkeypatch):
+    def broken(fig, title):
+        raise RuntimeError("the browser exited with code 1")
+
+    monkeypatch.setattr(exports, "png_writer_missing", lambda: None)
+    monkeypatch.setattr(exports, "figure_png", broken)
+    at = open_app(DIGITS)
+    make_png(at)
+    assert not at.exception
+    [error] = at.error
+    assert "could not be rendered as PNG" in error.value and "the browser exited" in error.value
+    assert "camera icon" in error.value and "Map (PNG)" not in [b.proto.label for b in at.get("download_button")]
+
+
+def test_a_rendered_png_is_offered_until_the_map_changes(monkeypatch):
+    renders = []
+    monkeypatch.setattr(exports, "png_writer_missing", lambda: None)
+    monkeypatch.setattr(exports, "figure_png", lambda fig, title: renders.append(title) or b"\x89PNG fake")
+    at = open_app(DIGITS)
+    make_png(at)
+    assert "Map (PNG)" in [b.proto.label for b in at.get("download_button")] and len(renders) == 1
+    at.radio(key="projection").set_value("tsne").run()  # another map: the PNG of the PCA one is not offered
+    assert "Map (PNG)" not in [b.proto.label for b in at.get("download_button")]
+    assert any(b.label == "Make the PNG" for b in at.button)
 
 
 @pytest.mark.parametrize("kind, end", [("data point", "test1"), ("random from prior", "prior-seed2")])

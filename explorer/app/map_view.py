@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,9 @@ import streamlit as st
 from explorer.app import compute, exports, images, live, plots, presentation, state
 from explorer.app.context import PROJECTIONS, Context
 from explorer.latent import nearest_neighbours
+
+log = logging.getLogger(__name__)
+MAP_PNG = "map_png"  # (what the figure showed, PNG bytes): the last map rendered as PNG in this session
 
 NEIGHBOURS = 8
 NEIGHBOUR_SIDE = 96  # pixels per neighbour thumbnail
@@ -165,9 +169,9 @@ def render_exports(ctx: Context, fig) -> None:
     c1.download_button("Points (CSV)", data, mime="text/csv", width="stretch",
                        file_name=stem.removesuffix("-map") + ".csv")
     missing = exports.png_writer_missing()
-    if missing is None:  # rendered on click only: a headless browser takes a second or two
-        c2.download_button("Map (PNG)", lambda: exports.figure_png(fig, title), on_click="ignore",
-                           width="stretch", mime="image/png", file_name=f"{stem}.png")
+    if missing is None:
+        with c2:
+            _png_button(fig, title, stem)
     c3.download_button("Map (HTML)", lambda: exports.figure_html(fig, title), on_click="ignore",
                        width="stretch", mime="text/html", file_name=f"{stem}.html")
     selected = len(ss.get(state.MAP_SELECTION) or [])
@@ -175,6 +179,34 @@ def render_exports(ctx: Context, fig) -> None:
                "points) or picked. HTML: the map with zoom and hover, opens offline. "
                + ("" if missing is None else f"No PNG button: {missing}. ")
                + "The camera icon above the map saves exactly what you see as a PNG.")
+
+
+def _png_button(fig: go.Figure, title: str, stem: str) -> None:
+    """'Make the PNG' (a headless browser renders it, a second or two), then 'Map (PNG)' to download it.
+
+    Two steps rather than a download made on click: a render that fails (a browser that will not start)
+    must be able to say so, and a download made on click has no way to show a message.
+    """
+    ss = st.session_state
+    key = (stem, title, ss[state.MAP_MARKED])  # the figure the PNG shows; another one makes it stale
+    held = ss.get(MAP_PNG)
+    if held is not None and held[0] == key:
+        st.download_button("Map (PNG)", held[1], file_name=f"{stem}.png", mime="image/png", width="stretch",
+                           on_click="ignore")
+        return
+    if not st.button("Make the PNG", width="stretch", help="Renders the map, titled, at 1600 x 1000 pixels"):
+        return
+    with st.spinner("Rendering the map as PNG..."):
+        try:
+            png = exports.figure_png(fig, title)
+        except Exception as err:  # noqa: BLE001  a browser process outside our code: any failure, one message
+            log.warning("The map PNG failed: %r", err)
+            why = err.args[0] if err.args else err  # the first line; kaleido appends install advice
+            st.error(f"The map could not be rendered as PNG ({type(err).__name__}: {why}). Save it with the "
+                     "camera icon above the map, or download the HTML file.")
+            return
+    ss[MAP_PNG] = (key, png)
+    st.rerun()
 
 
 def render_inspector(ctx: Context) -> None:
