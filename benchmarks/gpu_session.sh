@@ -10,10 +10,12 @@
 # The device machine has PyTorch but reaches no registry: prepare copies Fashion-MNIST and the
 # wheels the core needs beyond its image (platformdirs) into .gpu/, which .git/info/exclude ignores
 # and each run names in `carry`. Results go to $OUT (the device tool brings them back).
+# A dry run of any stage on the CPU, small: DEVICE=cpu EPOCHS=1 SPEED_EPOCHS=1 IWAE_K=5 bash ... STAGE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=${1:?stage: prepare, speed, retrain, iwae or ddp}
 OUT=${OUT:-/tmp/gpu-out}
+DEVICE=${DEVICE:-cuda} EPOCHS=${EPOCHS:-30} SPEED_EPOCHS=${SPEED_EPOCHS:-10} IWAE_K=${IWAE_K:-5000}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 LATENT_EXPLORER_DATA="$PWD/.gpu/fashion-mnist"
 FAST=(--batch-size 1024 --lr 3e-3 --lr-schedule cosine --precision bf16 --compile default)
@@ -32,29 +34,33 @@ fi
 
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .gpu/wheels/*.whl
 export PYTHONPATH=/tmp/site
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/gpu.txt"
-python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())" | tee -a "$OUT/gpu.txt"
+if [ "$DEVICE" = cuda ]; then
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/gpu.txt"
+    python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())" | tee -a "$OUT/gpu.txt"
+fi
 
 case "$stage" in
 speed)  # reference vs ours in one process; then the fast settings (bf16, large batch, compile)
-    python3 benchmarks/train_speed.py --device cuda --out "$OUT/train-speed-cuda.json" 2>&1 | tee "$OUT/speed.log"
-    python3 benchmarks/train_speed.py --device cuda --fast-batch-size 1024 --fast-lr 3e-3 --precision bf16 \
-        --compile default --out "$OUT/train-speed-cuda-fast.json" 2>&1 | tee "$OUT/speed-fast.log"
+    common=(--device "$DEVICE" --epochs "$SPEED_EPOCHS" --ours-epochs "$EPOCHS")
+    python3 benchmarks/train_speed.py "${common[@]}" --out "$OUT/train-speed-$DEVICE.json" 2>&1 | tee "$OUT/speed.log"
+    python3 benchmarks/train_speed.py "${common[@]}" --fast-batch-size 1024 --fast-lr 3e-3 --precision bf16 \
+        --compile default --out "$OUT/train-speed-$DEVICE-fast.json" 2>&1 | tee "$OUT/speed-fast.log"
     ;;
 retrain)  # goal: test neg ELBO <= 238 for d16 in under 60 s of training wall time
     for d in 16 2; do
-        python3 -m explorer train --dataset fashion-mnist --latent-dim "$d" --epochs 30 --device cuda "${FAST[@]}" \
-            --out "$OUT/fashion-mnist-d$d" 2>&1 | tee "$OUT/retrain-d$d.log"
-        python3 -m explorer evaluate "$OUT/fashion-mnist-d$d" --device cuda --json --save | tee "$OUT/eval-d$d.json"
+        python3 -m explorer train --dataset fashion-mnist --latent-dim "$d" --epochs "$EPOCHS" --device "$DEVICE" \
+            "${FAST[@]}" --out "$OUT/fashion-mnist-d$d" 2>&1 | tee "$OUT/retrain-d$d.log"
+        python3 -m explorer evaluate "$OUT/fashion-mnist-d$d" --device "$DEVICE" --iwae-k "$IWAE_K" --json --save \
+            | tee "$OUT/eval-d$d.json"
     done
     ;;
 iwae)  # goal: k = 5000 over the 10,000 test images in under 60 s
-    python3 -m explorer evaluate trained/fashion-mnist-d16 --device cuda --iwae-k 5000 --json \
-        | tee "$OUT/iwae-k5000.json"
+    python3 -m explorer evaluate trained/fashion-mnist-d16 --device "$DEVICE" --iwae-k "$IWAE_K" --json \
+        | tee "$OUT/iwae-k$IWAE_K.json"
     ;;
 ddp)  # NCCL path on one GPU (two ranks need two GPUs); gloo with 2 CPU ranks runs in CI
     torchrun --standalone --nproc_per_node=1 -m explorer train --dataset fashion-mnist --latent-dim 16 \
-        --epochs 2 --device cuda --out "$OUT/ddp-nccl" 2>&1 | tee "$OUT/ddp.log"
+        --epochs 2 --device "$DEVICE" --out "$OUT/ddp-$DEVICE" 2>&1 | tee "$OUT/ddp.log"
     ;;
 *) echo "unknown stage $stage" >&2; exit 2 ;;
 esac
