@@ -124,3 +124,12 @@ def test_a_rerun_that_changes_nothing_writes_nothing_to_the_url(monkeypatch):
     assert writes == []
     at.number_input(key="w:inspect_index").set_value(5).run()
     assert writes == ["pick"]
+
+
+def test_the_limits_share_keeps_in_step_with_the_views_they_mirror():
+    """share.py cannot import the views (they import it, through presentation), so it restates their limits."""
+    from explorer.app import attribute_view, interpolate, state
+
+    assert share.MAX_STEPS == interpolate.MAX_STEPS and share.AMOUNT_RANGE == attribute_view.AMOUNT_RANGE
+    assert set(share.ATTRIBUTE_STARTS) == set(attribute_view.STARTS)
+    assert share.GROUP_DEFAULTS == {end: state.DEFAULTS[f"attr_{end}_labels"] for end in ("a", "b")}
