@@ -15,7 +15,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from explorer.checkpoint import load
-from explorer.embedding import load_embedding
+from explorer.embedding import load_embedding, umap_available
 from explorer.latent import slider_ranges
 from tests.app_support import (
     APP,
@@ -105,6 +105,26 @@ def test_the_tsne_map_says_it_is_not_metric_and_the_legend_has_fashion_names(mod
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert "not metric" in figure["layout"]["xaxis"]["title"]["text"]
     assert "Ankle boot" in [trace["name"] for trace in figure["data"]]
+
+
+@pytest.mark.skipif(not umap_available(), reason="needs umap-learn (in requirements-dev.txt)")
+def test_the_umap_map_is_computed_once_marked_not_metric_and_places_new_points_approximately(models, monkeypatch):
+    from explorer.app import resources
+
+    calls = []
+    real = resources.fit_umap
+    monkeypatch.setattr(resources, "fit_umap", lambda mu, **kw: calls.append(len(mu)) or real(mu, **kw))
+    for _ in range(2):  # the second session finds the map in the cache
+        at = open_app(DIGITS, projection="umap")
+        assert not at.error and not at.exception
+    assert calls == [len(load_embedding(DIGITS / "embedding.npz").mu)]
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert figure["layout"]["xaxis"]["title"]["text"] == "UMAP 1 (not metric)"
+    assert any("UMAP keeps neighbours together" in c.value for c in at.caption)
+    assert any("UMAP has no inverse" in c.value for c in at.caption)  # no live probe on it
+    at.session_state["view"] = "Interpolate"
+    at.run()
+    assert any("Approximate: UMAP cannot place new points" in c.value for c in at.caption)
 
 
 def test_a_click_on_the_map_reaches_the_inspector(models, media):

@@ -6,7 +6,7 @@ import torch
 from sklearn.decomposition import PCA
 
 from explorer.config import ModelConfig
-from explorer.embedding import compute_embedding, fit_pca, load_embedding, save_embedding
+from explorer.embedding import compute_embedding, fit_pca, fit_umap, load_embedding, save_embedding, umap_available
 from explorer.errors import CheckpointError
 from explorer.model import VAE
 
@@ -49,3 +49,17 @@ def test_embedding_round_trip_and_corrupt_file(tmp_path):
     (tmp_path / "embedding.npz").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(CheckpointError, match="recomputed"):
         load_embedding(tmp_path / "embedding.npz")
+
+
+@pytest.mark.skipif(not umap_available(), reason="needs umap-learn (in requirements-dev.txt)")
+def test_umap_is_seeded_and_keeps_clusters_apart():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=8.0, size=(3, 6))
+    mu = np.concatenate([c + rng.normal(size=(60, 6)) for c in centres]).astype(np.float32)
+    a, b = fit_umap(mu, seed=1), fit_umap(mu, seed=1)
+    assert a.shape == (180, 2) and a.dtype == np.float32 and np.isfinite(a).all()
+    np.testing.assert_array_equal(a, b)
+    means = np.stack([a[k * 60 : (k + 1) * 60].mean(axis=0) for k in range(3)])
+    spread = max(np.linalg.norm(a[k * 60 : (k + 1) * 60] - means[k], axis=1).mean() for k in range(3))
+    gaps = [np.linalg.norm(means[i] - means[j]) for i in range(3) for j in range(i + 1, 3)]
+    assert min(gaps) > 2 * spread  # three separate clusters stay three clusters on the map

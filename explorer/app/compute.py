@@ -61,18 +61,17 @@ def kl_per_dim(metrics: dict, embedding: Embedding) -> np.ndarray:
     return kl_per_dim_from_posterior(embedding.mu, embedding.logvar)
 
 
-def place_on_map(z: np.ndarray, embedding: Embedding, projection: str, tsne: np.ndarray | None = None) -> np.ndarray:
-    """(M, D) latent points -> (M, 2) map positions. Exact for PCA and the latent plane; approximate on t-SNE.
-
-    t-SNE cannot place new points, so each is put at the mean t-SNE position of its nearest encoded points.
-    """
+def place_on_map(z: np.ndarray, embedding: Embedding, projection: str, fitted: np.ndarray | None = None) -> np.ndarray:
+    """(M, D) latent points -> (M, 2) map positions. Exact for PCA and the latent plane; approximate on t-SNE
+    and UMAP (``fitted``: their coordinates), which cannot place new points: each goes to the mean map
+    position of its nearest encoded points."""
     z = np.atleast_2d(z)
     if projection == "pca":
         return embedding.pca_transform(z)
     if projection == "latent":
         return z[:, :2]
-    coords = map_coords(embedding, projection, tsne)
-    placed = np.flatnonzero(np.isfinite(coords[:, 0]))  # a t-SNE of a subset places only its points
+    coords = map_coords(embedding, projection, fitted)
+    placed = np.flatnonzero(np.isfinite(coords[:, 0]))  # a map of a subset places only its points
     return np.stack([coords[placed[nearest_neighbours(embedding.mu[placed], q, TSNE_PLACEMENT_NEIGHBOURS)]].mean(axis=0)
                      for q in z])
 
@@ -89,15 +88,15 @@ def map_subset(n: int, points: int) -> np.ndarray:
     return np.sort(np.random.default_rng(MAP_SUBSET_SEED).permutation(n)[:points])
 
 
-def map_coords(embedding: Embedding, projection: str, tsne: np.ndarray | None = None) -> np.ndarray:
-    """(N, 2) coordinates of the encoded set in the chosen projection."""
+def map_coords(embedding: Embedding, projection: str, fitted: np.ndarray | None = None) -> np.ndarray:
+    """(N, 2) coordinates of the encoded set in the chosen projection (``fitted``: a t-SNE or UMAP map)."""
     if projection == "pca":
         return embedding.pca
     if projection == "latent":
         return embedding.mu[:, :2]
-    coords = tsne if tsne is not None else embedding.tsne
+    coords = fitted if fitted is not None else embedding.tsne if projection == "tsne" else None
     if coords is None:
-        raise ValueError("This embedding has no t-SNE coordinates; compute them first.")
+        raise ValueError(f"No {projection} coordinates were given or cached; compute them first.")
     return coords
 
 

@@ -14,7 +14,12 @@ from explorer.embedding import TSNE_PERPLEXITY, Embedding
 from explorer.errors import ExplorerError
 from explorer.latent import active_dimensions, dimension_order, slider_ranges
 
-PROJECTIONS = {"pca": "PCA", "tsne": "t-SNE (not metric)", "latent": "latent plane (z1, z2)"}
+PROJECTIONS = {"pca": "PCA", "tsne": "t-SNE (not metric)", "umap": "UMAP (not metric)",
+               "latent": "latent plane (z1, z2)"}
+# Maps fitted to the data alone: they cannot place a new point or be inverted, so new points sit among their
+# nearest encoded neighbours (labelled approximate) and the live probe is not offered.
+FITTED = ("tsne", "umap")
+SHORT_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP", "latent": "the latent plane"}
 
 
 @dataclass
@@ -42,9 +47,23 @@ class Context:
 
     @cached_property
     def coords(self) -> np.ndarray:
-        """(N, 2) map coordinates in the chosen projection; on a t-SNE of a subset, NaN off the map."""
-        tsne = resources.tsne(self.path, self.points, self.perplexity) if self.projection == "tsne" else None
-        return compute.map_coords(self.embedding, self.projection, tsne)
+        """(N, 2) map coordinates in the chosen projection; on a t-SNE or UMAP of a subset, NaN off the map."""
+        fitted = None
+        if self.projection == "tsne":
+            fitted = resources.tsne(self.path, self.points, self.perplexity)
+        elif self.projection == "umap":
+            fitted = resources.umap(self.path, self.points)
+        return compute.map_coords(self.embedding, self.projection, fitted)
+
+    @property
+    def map_name(self) -> str:
+        """'t-SNE', 'UMAP', 'PCA': the projection's name inside a sentence."""
+        return SHORT_NAMES[self.projection]
+
+    @property
+    def approximate(self) -> bool:
+        """Whether new points can only be placed among their neighbours on this map (t-SNE, UMAP)."""
+        return self.projection in FITTED
 
     @cached_property
     def kl(self) -> np.ndarray:

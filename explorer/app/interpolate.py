@@ -131,17 +131,19 @@ def render(ctx: Context) -> None:
         else:
             st.caption("MP4 is not offered: imageio-ffmpeg, its writer, is not installed (pip install imageio-ffmpeg).")
     with on_map:
-        approximate = ctx.projection == "tsne"
+        approximate = ctx.approximate
         shown = ctx.shown
         fig = plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.projection,
                                ctx.embedding.pca_explained_variance_ratio, opacity=0.35, height=440, ids=shown)
-        tsne = ctx.coords if approximate else None
-        plots.add_path(fig, compute.place_on_map(path, ctx.embedding, ctx.projection, tsne), approximate)
+        fitted = ctx.coords if approximate else None
+        plots.add_path(fig, compute.place_on_map(path, ctx.embedding, ctx.projection, fitted), approximate)
         if scrubbed is not None:
-            plots.add_release_marker(fig, compute.place_on_map(scrubbed, ctx.embedding, ctx.projection, tsne)[0], "scrubbed")
+            plots.add_release_marker(fig, compute.place_on_map(scrubbed, ctx.embedding, ctx.projection, fitted)[0],
+                                     "scrubbed")
         st.plotly_chart(fig, key="interp_map", config={"displaylogo": False})
         st.caption(f"The path on the {PROJECTIONS[ctx.projection]} map. " + (
-            "Approximate: t-SNE cannot place new points, so each step sits among its nearest encoded points."
+            f"Approximate: {ctx.map_name} cannot place new points, so each step sits "
+            "among its nearest encoded points."
             if approximate else "Exact: the path is projected like the data."))
 
 

@@ -10,6 +10,7 @@ import torch
 from explorer.app import (attribute_view, compute, interpolate, live, map_view, model_card, my_image,
                           presentation, resources, samples, share, sliders, state)
 from explorer.app.context import PROJECTIONS, Context
+from explorer.embedding import umap_available
 from explorer.errors import ExplorerError
 
 TYPED = "__typed__"  # the picker's "type a folder path" choice
@@ -62,10 +63,18 @@ def choose_model() -> str | None:
         return None
 
 
-def choose_projection(ctx_latent_dim: int, has_tsne: bool) -> str:
-    options = ["pca", "tsne"] + (["latent"] if ctx_latent_dim == 2 else [])
-    labels = {**PROJECTIONS, "tsne": "t-SNE" + ("" if has_tsne else " (computed on first use)")}
-    return st.sidebar.radio("Map projection", options, format_func=labels.get, key=state.PROJECTION)
+def projection_choices(latent_dim: int) -> tuple[str, ...]:
+    """The maps this model offers: UMAP where umap-learn is installed, the latent plane for 2-D models."""
+    return ("pca", "tsne") + (("umap",) if umap_available() else ()) + (("latent",) if latent_dim == 2 else ())
+
+
+def choose_projection(options: tuple[str, ...], has_tsne: bool) -> str:
+    labels = {**PROJECTIONS, "tsne": "t-SNE" + ("" if has_tsne else " (computed on first use)"),
+              "umap": "UMAP (computed on first use)"}
+    projection = st.sidebar.radio("Map projection", options, format_func=labels.get, key=state.PROJECTION)
+    if "umap" not in options:
+        st.sidebar.caption("UMAP as a third map: `pip install umap-learn`.")
+    return projection
 
 
 def choose_map_settings(n: int, projection: str) -> tuple[int, float]:
@@ -106,11 +115,11 @@ def main() -> None:
     state.init(path, checkpoint.model_config.latent_dim)
     live.mount_loader(path)  # the decoder's weights go to the page once per model, for the live views
     latent_dim = checkpoint.model_config.latent_dim
-    projections = ("pca", "tsne") + (("latent",) if latent_dim == 2 else ())
+    projections = projection_choices(latent_dim)
     ignored = share.restore(latent_dim, len(embedding.mu), projections)
     if ignored:
         st.sidebar.warning("Ignored in the link (not valid for this model): " + "; ".join(ignored))
-    projection = choose_projection(checkpoint.model_config.latent_dim, embedding.tsne is not None)
+    projection = choose_projection(projections, embedding.tsne is not None)
     points, perplexity = choose_map_settings(len(embedding.mu), projection)
     presentation.sidebar_toggle()
     presentation.tour_controls(latent_dim, len(embedding.mu), projections)

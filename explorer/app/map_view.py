@@ -111,8 +111,8 @@ def render_map(ctx: Context) -> go.Figure:
     camera = {"format": "png", "filename": _map_file_stem(ctx), "scale": 2}  # plotly adds ".png"
     st.plotly_chart(fig, key=state.MAP_EVENT, on_select=take_selection, selection_mode=("points", "box", "lasso"),
                     config={"displaylogo": False, "scrollZoom": True, "toImageButtonOptions": camera})
-    note = "t-SNE keeps neighbours together; distances and cluster sizes mean little." \
-        if ctx.projection == "tsne" else "Posterior means of the test set; distances are latent distances projected."
+    note = (f"{ctx.map_name} keeps neighbours together; distances and cluster sizes mean little." if ctx.approximate
+            else "Posterior means of the test set; distances are latent distances projected.")
     of_all = "" if len(shown) == len(ctx.coords) else f" (a fixed random subset of {len(ctx.coords):,})"
     st.caption(f"{PROJECTIONS[ctx.projection]} of {len(shown):,} test images{of_all}. {note} "
                "Click a point to inspect it; scroll to zoom.")
@@ -123,8 +123,9 @@ def _probe_toggle(ctx: Context) -> bool:
     """The live-probe switch; offered where the map can be inverted (PCA, a 2-D latent plane) and the page decodes."""
     weights = live.weights(ctx.path)
     invertible = ctx.projection in ("pca", "latent")
-    why_not = ("" if invertible else "The live probe is offered on the PCA map only: t-SNE has no inverse, so a spot "
-               "on it has no latent point. Switch the projection to PCA to use it.")
+    why_not = ("" if invertible else f"The live probe is offered on the PCA map only: "
+               f"{ctx.map_name} has no inverse, so a spot on it has no latent point. "
+               "Switch the projection to PCA to use it.")
     if weights.blob is None:
         why_not = f"The live probe needs the in-page decoder, which cannot run this model ({weights.unsupported})."
     on = st.toggle("Live probe: drag a marker over the map, the image at that spot follows",

@@ -142,7 +142,7 @@ def _show_images(ctx: Context, encoded: Encoded) -> None:
 
 
 def _show_on_map(ctx: Context, encoded: Encoded) -> None:
-    approximate = ctx.projection == "tsne"
+    approximate = ctx.approximate
     shown = ctx.shown
     fig = plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.projection,
                            ctx.embedding.pca_explained_variance_ratio, opacity=0.35, height=440, ids=shown)
@@ -151,7 +151,8 @@ def _show_on_map(ctx: Context, encoded: Encoded) -> None:
     st.plotly_chart(fig, key="upload_map", config={"displaylogo": False})
     st.caption(f"Your image on the {PROJECTIONS[ctx.projection]} map: " + (
         f"approximate, placed at the mean position of its {compute.TSNE_PLACEMENT_NEIGHBOURS} nearest test images "
-        "in latent space (t-SNE cannot place new points)." if approximate else "exact, projected like the data."))
+        f"in latent space ({ctx.map_name} cannot place new points)." if approximate
+        else "exact, projected like the data."))
     emb = ctx.embedding
     neighbours = nearest_neighbours(emb.mu, encoded.mu, NEIGHBOURS)
     st.markdown("**Nearest test images in latent space**")

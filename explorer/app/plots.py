@@ -38,7 +38,8 @@ def axis_titles(projection: str, explained: np.ndarray | None) -> tuple[str, str
         return tuple(f"PCA component {i + 1} ({100 * explained[i]:.0f}% of variance)" for i in range(2))
     if projection == "latent":
         return "z1 (latent dimension 1)", "z2 (latent dimension 2)"
-    return "t-SNE 1 (not metric)", "t-SNE 2 (not metric)"
+    name = "UMAP" if projection == "umap" else "t-SNE"
+    return f"{name} 1 (not metric)", f"{name} 2 (not metric)"
 
 
 def map_figure(xy: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], projection: str,
@@ -75,7 +76,7 @@ def map_figure(xy: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...],
 
 def add_path(fig: go.Figure, xy: np.ndarray, approximate: bool) -> go.Figure:
     """Draw an interpolation path (steps, 2) with A and B labelled on a map figure."""
-    name = "path (approximate: t-SNE cannot place new points)" if approximate else "path"
+    name = "path (approximate: this map cannot place new points)" if approximate else "path"
     fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines+markers", name=name,
                              line=dict(color=PATH_COLOUR, width=3, dash="dot" if approximate else "solid"),
                              marker=dict(size=8, color=PATH_COLOUR), hoverinfo="skip"))
@@ -95,7 +96,7 @@ def add_release_marker(fig: go.Figure, xy: np.ndarray, name: str) -> go.Figure:
 
 def add_marker(fig: go.Figure, xy: np.ndarray, text: str, approximate: bool) -> go.Figure:
     """A large labelled star at (2,) map position ``xy``: the user's own image on the map."""
-    name = f"{text} (approximate: t-SNE cannot place new points)" if approximate else text
+    name = f"{text} (approximate: this map cannot place new points)" if approximate else text
     fig.add_trace(go.Scatter(x=[xy[0]], y=[xy[1]], mode="markers+text", text=[text], textposition="top center",
                              textfont=dict(size=20, color=PATH_COLOUR), name=name, hoverinfo="skip",
                              marker=dict(symbol="star", size=26, color="white", line=dict(color=PATH_COLOUR, width=3))))

@@ -64,8 +64,8 @@ def render_plane(ctx: Context) -> None:
             st.markdown("Each tile is decoded at its point of the PCA plane, mapped back into latent space with the "
                         "inverse PCA (the plane through the data mean spanned by the two main axes). Empty regions "
                         "show what the decoder makes of places no test image went.")
-        if ctx.projection == "tsne":
-            st.caption("t-SNE cannot be inverted, so the plane uses PCA.")
+        if ctx.approximate:
+            st.caption(f"{ctx.map_name} cannot be inverted, so the plane uses PCA.")
     png, extent = _plane(ctx.path, projection, int(side))
     pctx = Context(ctx.path, ctx.checkpoint, ctx.embedding, projection)
     fig = plots.plane_figure(png, extent, pctx.coords, ctx.embedding.labels, ctx.class_names, projection,
