@@ -114,41 +114,41 @@ def embedding(path: str) -> Embedding:
     return _embedding(path, _mtime(Path(path) / ckpt.EMBEDDING_FILE))
 
 
-TSNE_SECONDS_PER_1000 = 6  # measured on 2 cores: about a minute for 10,000 points
+# Seconds per 1,000 points on 2 cores: t-SNE about a minute for 10,000; UMAP 44 s, numba's first compilation
+# included (at least 15 s whatever the size).
+FIT_SECONDS_PER_1000 = {"tsne": 6, "umap": 4}
+FIT_MIN_SECONDS = {"tsne": 1, "umap": 15}
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _tsne(path: str, embedding_mtime: float, points: int, perplexity: float, seed: int) -> np.ndarray:
+@st.cache_data(show_spinner=False, max_entries=16)  # t-SNE and UMAP maps together (8 of each before)
+def _fitted_map(path: str, embedding_mtime: float, method: str, points: int, seed: int,
+                perplexity: float) -> np.ndarray:
+    """(N, 2) t-SNE or UMAP coordinates of the map's subset of ``points``, NaN off the map, under a timed spinner."""
     mu = embedding(path).mu
     shown = compute.map_subset(len(mu), points)
-    estimate = max(1, round(len(shown) * TSNE_SECONDS_PER_1000 / 1000))
-    with st.spinner(f"Computing t-SNE of {len(shown):,} points, perplexity {perplexity:g} (about {estimate} s; "
-                    "done once, then cached for every session)...", show_time=True):
+    estimate = max(FIT_MIN_SECONDS[method], round(len(shown) * FIT_SECONDS_PER_1000[method] / 1000))
+    what = f"t-SNE of {len(shown):,} points, perplexity {perplexity:g}" if method == "tsne" else \
+        f"UMAP of {len(shown):,} points"
+    with st.spinner(f"Computing {what} (about {estimate} s; done once, then cached for every session)...",
+                    show_time=True):
         coords = np.full((len(mu), 2), np.nan, dtype=np.float32)  # NaN: not on this map
-        coords[shown] = fit_tsne(mu[shown], seed=seed, perplexity=perplexity)
+        if method == "tsne":
+            coords[shown] = fit_tsne(mu[shown], seed=seed, perplexity=perplexity)
+        else:
+            coords[shown] = fit_umap(mu[shown], seed=seed)
     return coords
 
 
-UMAP_SECONDS_PER_1000 = 4  # measured on 2 cores: 44 s for 10,000 points, numba's first compilation included
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _umap(path: str, embedding_mtime: float, points: int, seed: int) -> np.ndarray:
-    mu = embedding(path).mu
-    shown = compute.map_subset(len(mu), points)
-    estimate = max(15, round(len(shown) * UMAP_SECONDS_PER_1000 / 1000))
-    with st.spinner(f"Computing UMAP of {len(shown):,} points (about {estimate} s; done once, then cached for "
-                    "every session)...", show_time=True):
-        coords = np.full((len(mu), 2), np.nan, dtype=np.float32)  # NaN: not on this map
-        coords[shown] = fit_umap(mu[shown], seed=seed)
-    return coords
+def _fit(path: str, method: str, points: int, perplexity: float = 0.0) -> np.ndarray:
+    return _fitted_map(path, _mtime(Path(path) / ckpt.EMBEDDING_FILE), method, points,
+                       load_checkpoint(path).train_config.seed, float(perplexity))
 
 
 def umap(path: str, points: int | None = None) -> np.ndarray:
     """(N, 2) UMAP coordinates of the map's subset (NaN elsewhere), computed once per model and subset size."""
     emb = embedding(path)
     points = len(emb.mu) if points is None else min(points, len(emb.mu))
-    return _umap(path, _mtime(Path(path) / ckpt.EMBEDDING_FILE), points, load_checkpoint(path).train_config.seed)
+    return _fit(path, "umap", points)
 
 
 def tsne(path: str, points: int | None = None, perplexity: float = TSNE_PERPLEXITY) -> np.ndarray:
@@ -161,5 +161,4 @@ def tsne(path: str, points: int | None = None, perplexity: float = TSNE_PERPLEXI
     points = len(emb.mu) if points is None else min(points, len(emb.mu))
     if emb.tsne is not None and points == len(emb.mu) and perplexity == TSNE_PERPLEXITY:
         return emb.tsne
-    return _tsne(path, _mtime(Path(path) / ckpt.EMBEDDING_FILE), points, float(perplexity),
-                 load_checkpoint(path).train_config.seed)
+    return _fit(path, "tsne", points, perplexity)
