@@ -51,7 +51,7 @@ def test_png_and_gif_bytes_decode_to_the_frames_given():
     assert np.asarray(gif.convert("L"))[0, 0] == images.to_uint8(ramp(5))[4, 0, 0]
 
 
-@pytest.mark.skipif(not images.can_write_mp4(), reason="needs imageio-ffmpeg (in requirements.txt)")
+@pytest.mark.skipif(images.mp4_writer_problem() is not None, reason="needs a working imageio-ffmpeg")
 @pytest.mark.parametrize("shape", [(5, 1, 7, 7), (3, 3, 8, 8)])
 def test_mp4_bytes_play_back_as_the_frames_given(shape):
     import imageio_ffmpeg

@@ -119,11 +119,26 @@ def test_interpolation_downloads_name_model_endpoints_and_steps(media, kind, end
     assert Image.open(io.BytesIO(gif)).format == "GIF"
     png, png_name = download(at, media, "Strip")
     assert png_name == name.replace(".gif", ".png") and Image.open(io.BytesIO(png)).format == "PNG"
-    if not images.can_write_mp4():
+    if images.mp4_writer_problem() is not None:
         assert any("MP4 is not offered" in c.value for c in at.caption)
         return
     mp4, mp4_name = download(at, media, "MP4")
     assert mp4_name == name.replace(".gif", ".mp4") and mp4[4:8] == b"ftyp"  # an ISO media file: MP4
+
+
+@pytest.mark.parametrize("exe", ["/bin/false", "/no/such/ffmpeg"])
+def test_a_broken_video_encoder_is_named_instead_of_an_mp4_button_that_gives_nothing(monkeypatch, exe):
+    """The MP4 is encoded on click, where no error can be shown: the app must find out first and say so."""
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", exe)  # imageio-ffmpeg's own override of its binary
+    images.mp4_writer_problem.cache_clear()
+    try:
+        at = open_app(DIGITS, "Interpolate")
+        labels = [b.proto.label for b in at.get("download_button")]
+        assert "GIF" in labels and "MP4" not in labels
+        caption = next(c.value for c in at.caption if "MP4 is not offered" in c.value)
+        assert "ffmpeg" in caption and "GIF" in caption
+    finally:
+        images.mp4_writer_problem.cache_clear()  # the next test asks the real encoder again
 
 
 def test_sample_grid_and_decoded_plane_downloads_say_what_they_hold(media):  # noqa: F811

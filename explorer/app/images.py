@@ -6,6 +6,7 @@ them: (N, C, H, W) float in [0, 1]; they go out as (H, W) or (H, W, 3) uint8 arr
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import io
 import tempfile
@@ -96,9 +97,22 @@ def gif_bytes(images: np.ndarray, factor: int = 1, frame_ms: int = 120, bounce: 
     return buffer.getvalue()
 
 
-def can_write_mp4() -> bool:
-    """MP4 needs imageio-ffmpeg (it ships an ffmpeg binary); without it the app offers GIF only."""
-    return importlib.util.find_spec("imageio_ffmpeg") is not None
+@functools.cache
+def mp4_writer_problem() -> str | None:
+    """Why MP4 cannot be written here (None when it can), learnt once per process by encoding 2 frames.
+
+    The MP4 button encodes on click, and a download made on click cannot show an error: a broken
+    ffmpeg would give the user nothing, silently. So the app asks first (about 0.1 s, once) and says
+    why instead of offering a button that cannot work.
+    """
+    if importlib.util.find_spec("imageio_ffmpeg") is None:
+        return "imageio-ffmpeg, its writer, is not installed (pip install imageio-ffmpeg)"
+    try:
+        mp4_bytes(np.zeros((2, 1, 4, 4), np.float32))
+    except Exception as err:  # noqa: BLE001  a program outside our code: any failure, one message
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        return f"its encoder, ffmpeg, failed here ({type(err).__name__}: {first})"
+    return None
 
 
 def mp4_bytes(images: np.ndarray, factor: int = 1, frame_ms: int = 120, bounce: bool = True) -> bytes:
@@ -107,7 +121,7 @@ def mp4_bytes(images: np.ndarray, factor: int = 1, frame_ms: int = 120, bounce: 
     The same frames and timing as ``gif_bytes``. H.264 with 4:2:0 colour needs even sides, so an odd side
     gets one white pixel more (no resampling: the upscaled pixels stay crisp).
     """
-    import imageio_ffmpeg  # here: an optional dependency (see can_write_mp4)
+    import imageio_ffmpeg  # here: an optional dependency (see mp4_writer_problem)
 
     frames = [upscale(frame, factor) for frame in to_uint8(images)]
     if bounce and len(frames) > 2:
@@ -125,4 +139,6 @@ def mp4_bytes(images: np.ndarray, factor: int = 1, frame_ms: int = 120, bounce: 
         for frame in rgb:
             writer.send(np.ascontiguousarray(frame))
         writer.close()
+        if not path.is_file() or path.stat().st_size == 0:  # ffmpeg ran but wrote nothing (not ffmpeg?)
+            raise RuntimeError(f"{imageio_ffmpeg.get_ffmpeg_exe()} wrote no video")
         return path.read_bytes()

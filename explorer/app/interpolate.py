@@ -123,13 +123,14 @@ def render(ctx: Context) -> None:
                            help="The animation (A → B → A) as a looping GIF")
         d2.download_button("Strip", images.png_bytes(filmstrip), file_name=f"{stem}.png", mime="image/png",
                            width="stretch", icon=icon, help="The filmstrip as one PNG, A on the left")
-        if images.can_write_mp4():  # encoded on click only: ffmpeg is a process start away
+        mp4_problem = images.mp4_writer_problem()
+        if mp4_problem is None:  # encoded on click only: ffmpeg is a process start away
             factor = images.scale_factor(side, presentation.side(ANIMATION_SIDE))
             d3.download_button("MP4", lambda: images.mp4_bytes(decoded, factor=factor), on_click="ignore",
                                file_name=f"{stem}.mp4", mime="video/mp4", width="stretch", icon=icon,
                                help="The animation as an H.264 video, for slides")
         else:
-            st.caption("MP4 is not offered: imageio-ffmpeg, its writer, is not installed (pip install imageio-ffmpeg).")
+            st.caption(f"MP4 is not offered: {mp4_problem}. The GIF holds the same frames.")
     with on_map:
         approximate = ctx.approximate
         shown = ctx.shown
