@@ -36,7 +36,9 @@ log = logging.getLogger(__name__)
 
 LOG_EVERY = 50  # steps between host syncs for the progress bar and the non-finite check
 GPU_DATA_SHARE = 0.5  # keep the training set on the GPU when it needs at most this share of free memory
-RESUMABLE_OVERRIDES = ("epochs", "device")  # what --resume may change; the rest must match the run
+# What --resume may change; the rest must match the run. Compiling changes how the step runs, not what it
+# computes, so a run started eagerly on a CPU may go on compiled on a GPU.
+RESUMABLE_OVERRIDES = ("epochs", "device", "compile")
 ADAM_STATE = {"step", "exp_avg", "exp_avg_sq"}  # what AdamW keeps per parameter, saved for --resume
 RESUME_COMMAND = "continue with `python -m explorer train --resume --out {out}`"
 

@@ -133,6 +133,27 @@ def test_a_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(
     ckpt.load(tmp_path / "nan")
 
 
+def test_a_run_started_eagerly_resumes_compiled(tmp_path, digits, tiny_model_config, tiny_train_config, monkeypatch):
+    """A run begun on a laptop goes on where torch.compile pays: compiling is how the step runs, not what."""
+    real_save = train_module._save_resume_state
+
+    def save_then_die(*args, **kwargs):
+        real_save(*args, **kwargs)
+        raise KeyboardInterrupt  # Ctrl-C right after epoch 1 was saved
+
+    monkeypatch.setattr(train_module, "_save_resume_state", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_model_config, tiny_train_config, tmp_path / "run", progress=False, data=digits)
+    monkeypatch.setattr(train_module, "_save_resume_state", real_save)
+    modes = []  # the real compile takes ~20 s on this CPU and is tested above; here only the choice matters
+    monkeypatch.setattr(train_module.torch, "compile", lambda fn, mode, dynamic: modes.append(mode) or fn)
+    out = train(tiny_model_config, dataclasses.replace(tiny_train_config, compile="reduce-overhead"),
+                tmp_path / "run", resume=True, progress=False, data=digits)
+    assert modes == ["reduce-overhead"]
+    assert [r["epoch"] for r in json.loads((out / ckpt.METRICS_FILE).read_text())["history"]] == [1, 2, 3]
+    assert ckpt.load(out).train_config.compile == "reduce-overhead"  # the folder says how it went on
+
+
 def test_an_existing_run_is_never_overwritten(tmp_path, digits, tiny_model_config, tiny_train_config):
     out = train(tiny_model_config, dataclasses.replace(tiny_train_config, epochs=1), tmp_path / "run",
                 progress=False, data=digits)
