@@ -3,6 +3,7 @@
 #
 #   bash benchmarks/gpu_session.sh prepare        # here, on the CPU machine: fills .gpu/ (carry it)
 #   bash benchmarks/gpu_session.sh speed          # there: train_speed.py, eager and fast settings
+#   bash benchmarks/gpu_session.sh ladder         # there: train_ladder.py, one speed setting at a time
 #   bash benchmarks/gpu_session.sh retrain        # there: the shipped Fashion-MNIST checkpoints, timed
 #   bash benchmarks/gpu_session.sh iwae           # there: evaluate --iwae-k 5000 on the retrained d16
 #   bash benchmarks/gpu_session.sh ddp            # there: torchrun with NCCL on the one GPU
@@ -10,10 +11,10 @@
 # The device machine has PyTorch but reaches no registry: prepare copies Fashion-MNIST and the
 # wheels the core needs beyond its image (platformdirs) into .gpu/, which .git/info/exclude ignores
 # and each run names in `carry`. Results go to $OUT (the device tool brings them back).
-# A dry run of any stage on the CPU, small: DEVICE=cpu EPOCHS=1 SPEED_EPOCHS=1 IWAE_K=5 bash ... STAGE
+# A dry run of any stage on the CPU, small: DEVICE=cpu EPOCHS=1 SPEED_EPOCHS=1 IWAE_K=5 IWAE_IMAGES=20 bash ... STAGE
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stage=${1:?stage: prepare, speed, retrain, iwae or ddp}
+stage=${1:?stage: prepare, speed, ladder, retrain, iwae or ddp}
 OUT=${OUT:-/tmp/gpu-out}
 DEVICE=${DEVICE:-cuda} EPOCHS=${EPOCHS:-30} SPEED_EPOCHS=${SPEED_EPOCHS:-10} IWAE_K=${IWAE_K:-5000}
 mkdir -p "$OUT"
@@ -46,6 +47,12 @@ speed)  # reference vs ours in one process; then the fast settings (bf16, large 
     python3 benchmarks/train_speed.py "${common[@]}" --fast-batch-size 1024 --fast-lr 3e-3 --precision bf16 \
         --compile default --out "$OUT/train-speed-$DEVICE-fast.json" 2>&1 | tee "$OUT/speed-fast.log"
     ;;
+ladder)  # what each setting adds on its own (eager, bf16, batch 1024, compile, CUDA graphs), MLP then conv
+    for model in mlp conv; do
+        python3 benchmarks/train_ladder.py --device "$DEVICE" --epochs "$SPEED_EPOCHS" --model "$model" \
+            --out "$OUT/train-ladder-$model-$DEVICE.json" 2>&1 | tail -n 3
+    done
+    ;;
 retrain)  # goal: test neg ELBO <= 238 for d16 in under 60 s of training wall time
     for d in 16 2; do
         python3 -m explorer train --dataset fashion-mnist --latent-dim "$d" --epochs "$EPOCHS" --device "$DEVICE" \
@@ -54,9 +61,11 @@ retrain)  # goal: test neg ELBO <= 238 for d16 in under 60 s of training wall ti
             | tee "$OUT/eval-d$d.json"
     done
     ;;
-iwae)  # goal: k = 5000 over the 10,000 test images in under 60 s
+iwae)  # goal: k = 5000 over the 10,000 test images in under 60 s; then which batching is fastest there
     python3 -m explorer evaluate trained/fashion-mnist-d16 --device "$DEVICE" --iwae-k "$IWAE_K" --json \
         | tee "$OUT/iwae-k$IWAE_K.json"
+    python3 benchmarks/iwae_speed.py --device "$DEVICE" --k "$IWAE_K" --images "${IWAE_IMAGES:-1000}" \
+        --shapes 100x1000 500x1000 1000x1000 --out "$OUT/iwae-speed-$DEVICE.json"
     ;;
 ddp)  # NCCL path on one GPU (two ranks need two GPUs); gloo with 2 CPU ranks runs in CI
     torchrun --standalone --nproc_per_node=1 -m explorer train --dataset fashion-mnist --latent-dim 16 \
