@@ -20,6 +20,7 @@ from explorer.objectives import iwae_bound
 log = logging.getLogger(__name__)
 
 DEFAULT_IWAE_K = 500  # the floor the field reports; each doubling costs twice the time
+IWAE_BATCH = (100, 250)  # images per batch x samples per decoder call: 25,000 decoder rows (benchmarks/iwae_speed.py)
 
 
 @torch.no_grad()
@@ -54,8 +55,8 @@ def elbo_stats(
 
 @torch.no_grad()
 def iwae_nll(
-    model: VAE, images: torch.Tensor | np.ndarray, k: int, *, batch_size: int = 100, chunk_size: int = 250,
-    seed: int = 0, progress: bool = False,
+    model: VAE, images: torch.Tensor | np.ndarray, k: int, *, batch_size: int = IWAE_BATCH[0],
+    chunk_size: int = IWAE_BATCH[1], seed: int = 0, progress: bool = False,
 ) -> float:
     """Mean of -IWAE_k over ``images``: an upper bound on the NLL, tighter as k grows (nats per image)."""
     device = next(model.parameters()).device
