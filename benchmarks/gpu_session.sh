@@ -44,7 +44,7 @@ case "$stage" in
 speed)  # reference vs ours in one process; then the fast settings (bf16, large batch, compile)
     common=(--device "$DEVICE" --epochs "$SPEED_EPOCHS" --ours-epochs "$EPOCHS")
     python3 benchmarks/train_speed.py "${common[@]}" --out "$OUT/train-speed-$DEVICE.json" 2>&1 | tee "$OUT/speed.log"
-    python3 benchmarks/train_speed.py "${common[@]}" --fast-batch-size 1024 --fast-lr 3e-3 --precision bf16 \
+    python3 benchmarks/train_speed.py "${common[@]}" --fast-epochs 40 --fast-batch-size 1024 --fast-lr 3e-3 --precision bf16 \
         --compile default --out "$OUT/train-speed-$DEVICE-fast.json" 2>&1 | tee "$OUT/speed-fast.log"
     ;;
 ladder)  # what each setting adds on its own (eager, bf16, batch 1024, compile, CUDA graphs), MLP then conv
