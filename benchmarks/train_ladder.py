@@ -40,6 +40,7 @@ RUNGS = [
     ("compile", {"compile": "default"}),
     ("cuda-graphs", {"compile": "reduce-overhead"}),
 ]
+SHOWN = ("batch_size", "lr", "precision", "compile", "lr_schedule")  # the TrainConfig fields the rungs change
 
 
 def main() -> None:
@@ -62,10 +63,10 @@ def main() -> None:
         settings = {**settings, **change}
         if settings.get("compile") == "reduce-overhead" and device.type != "cuda":
             continue  # CUDA graphs need a GPU
-        run = run_ours(name, model, TrainConfig(**settings), data, test_images)
+        config = TrainConfig(**settings)
+        run = run_ours(name, model, config, data, test_images)
         later = run["epoch_seconds"][1:] or run["epoch_seconds"]
-        rungs.append({"rung": name, "settings": {k: v for k, v in settings.items() if k in
-                                                 ("batch_size", "lr", "precision", "compile", "lr_schedule")},
+        rungs.append({"rung": name, "settings": {k: getattr(config, k) for k in SHOWN},
                       "seconds_per_epoch": float(np.median(later)), "first_epoch_seconds": run["epoch_seconds"][0],
                       "test_neg_elbo_final": run["test_neg_elbo"][-1], **run})
     for below, rung in zip([None, *rungs], rungs):
