@@ -77,7 +77,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         model_config, train_config = ModelConfig(), TrainConfig()
     try:  # the configs check their values; a wrong flag is the user's to fix, not a traceback
-        # Flags typed again on --resume must agree with the run; train() refuses any change but epochs/device/compile.
+        # Flags typed again on --resume must agree with the run: train() refuses any change but RESUMABLE_OVERRIDES.
         model_config = dataclasses.replace(model_config, **model_flags)
         train_config = dataclasses.replace(train_config, **train_flags)
     except ValueError as err:
