@@ -15,7 +15,6 @@ On a CPU a full k = 5000 run over Fashion-MNIST's test split takes over an hour,
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.train_speed import emit  # noqa: E402
 from explorer import checkpoint as ckpt  # noqa: E402
 from explorer.data import load_dataset  # noqa: E402
 from explorer.devices import device_name, library_versions, resolve_device  # noqa: E402
@@ -89,11 +89,7 @@ def main() -> None:
             "goal_seconds_gpu": 60,
         },
     }
-    text = json.dumps(summary, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    emit(summary, args.out)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ was expected to gain, written before it was measured.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.train_speed import REFERENCE_MODEL, SHIPPED_MODEL, run_ours  # noqa: E402
+from benchmarks.train_speed import REFERENCE_MODEL, SHIPPED_MODEL, emit, run_ours  # noqa: E402
 from explorer.config import TrainConfig  # noqa: E402
 from explorer.data import load_dataset  # noqa: E402
 from explorer.devices import device_name, library_versions, resolve_device  # noqa: E402
@@ -75,11 +74,7 @@ def main() -> None:
         rung["speedup_over_eager"] = rungs[0]["seconds_per_epoch"] / rung["seconds_per_epoch"]
     summary = {"device": device_name(device), "versions": library_versions(), "model": args.model,
                "epochs": args.epochs, "rungs": rungs}
-    text = json.dumps(summary, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    emit(summary, args.out)
 
 
 if __name__ == "__main__":

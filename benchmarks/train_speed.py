@@ -64,6 +64,15 @@ def run_ours(name: str, model_config: ModelConfig, train_config: TrainConfig, da
     }
 
 
+def emit(summary: dict, out: Path | None) -> None:
+    """Print the JSON summary, and write it to ``out`` when given."""
+    text = json.dumps(summary, indent=2)
+    print(text)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
+
+
 def time_to_reach(run: dict, target: float) -> float | None:
     for seconds, loss in zip(run["elapsed_seconds"], run["test_neg_elbo"]):
         if loss <= target:
@@ -131,11 +140,7 @@ def main() -> None:
                                 "seconds_to_reference_loss": time_to_reach(fast, target), **fast}
         summary["ratios"]["epoch_speedup_fast_mlp"] = (summary["reference"]["seconds_per_epoch"]
                                                       / summary["ours_fast"]["seconds_per_epoch"])
-    text = json.dumps(summary, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    emit(summary, args.out)
 
 
 if __name__ == "__main__":
