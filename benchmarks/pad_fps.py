@@ -85,8 +85,9 @@ def main() -> None:
     report = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "browser": chromium_version(),
                           "headless": True},
               "method": "Playwright mouse drag (press, sweep, release) in headless Chromium against a local "
-                        "`streamlit run`; runs counted from the server's ScriptFinished messages on the websocket; images from the "
-                        "live views' paint counter; decode time = performance.now() around the JS decode.",
+                        "`streamlit run`; runs counted from the server's ScriptFinished messages on the websocket; "
+                        "images from the live views' paint counter; decode time = performance.now() around the JS "
+                        "decode.",
               "results": results}
     text = json.dumps(report, indent=2)
     print(text)

@@ -122,7 +122,7 @@ def render_map(ctx: Context) -> go.Figure:
 def _probe_toggle(ctx: Context) -> bool:
     """The live-probe switch; offered where the map can be inverted (PCA, a 2-D latent plane) and the page decodes."""
     weights = live.weights(ctx.path)
-    invertible = ctx.projection in ("pca", "latent")
+    invertible = not ctx.approximate  # PCA and the latent plane map back into latent space
     why_not = ("" if invertible else f"The live probe is offered on the PCA map only: "
                f"{ctx.map_name} has no inverse, so a spot on it has no latent point. "
                "Switch the projection to PCA to use it.")

@@ -155,7 +155,9 @@ def from_params(params: Mapping[str, str], latent_dim: int, n_points: int, proje
         else:
             ignored.append(f"amount={params['amount']} (from {AMOUNT_RANGE[0]} to {AMOUNT_RANGE[1]})")
     if "start" in params:
-        values["attr_start"] = params["start"] if params["start"] in ATTRIBUTE_STARTS else \
+        if params["start"] in ATTRIBUTE_STARTS:
+            values["attr_start"] = params["start"]
+        else:
             ignored.append(f"start={params['start']}")
     return {k: v for k, v in values.items() if v is not None or k.endswith("_ids")}, ignored
 
