@@ -106,7 +106,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        keys = ("neg_elbo", "recon", "kl", "nll_iwae", "active_units")
+        keys = ("neg_elbo", "recon", "kl", "nll_iwae", "active_units", "collapsed_dims")
         print("\n".join(f"{k:>13}: {result[k]:.2f}" if isinstance(result[k], float) else f"{k:>13}: {result[k]}"
                         for k in keys if k in result))
     return 0
@@ -118,7 +118,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     c = ckpt.load(args.checkpoint)
     mc, m = c.model_config, c.metrics
-    test = m.get("test", {})
+    test = m.get("evaluation") or m.get("test", {})  # a later `evaluate --save` holds the fuller numbers
     lines = [
         f"{c.path}",
         f"  dataset      {c.dataset}  {'x'.join(map(str, mc.image_shape))}  classes: {', '.join(c.class_names) or '-'}",
@@ -129,7 +129,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     ]
     if test:
         lines.append(f"  test         neg ELBO {test['neg_elbo']:.2f}  recon {test['recon']:.2f}  KL {test['kl']:.2f}"
-                     f"  active units {test['active_units']}/{mc.latent_dim}")
+                     f"  active units {test['active_units']}/{mc.latent_dim}"
+                     + (f"  collapsed dims {test['collapsed_dims']}" if "collapsed_dims" in test else ""))
     if "evaluation" in m:
         e = m["evaluation"]
         lines.append(f"  IWAE         NLL <= {e.get('nll_iwae', float('nan')):.2f} (k={e.get('iwae_k')})")

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from explorer.checkpoint import Checkpoint
 from explorer.data import load_dataset
 from explorer.devices import resolve_device
-from explorer.latent import active_dimensions
+from explorer.latent import ACTIVE_VARIANCE, informative_dimensions
 from explorer.model import VAE
 from explorer.objectives import iwae_bound
 
@@ -36,20 +36,29 @@ def elbo_stats(
     generator = torch.Generator(device=device).manual_seed(seed)
     recon_sum = torch.zeros((), device=device, dtype=torch.float64)
     kl_dim_sum = torch.zeros(model.config.latent_dim, device=device, dtype=torch.float64)
+    mu_sum = torch.zeros(model.config.latent_dim, device=device, dtype=torch.float64)
+    mu_square_sum = torch.zeros(model.config.latent_dim, device=device, dtype=torch.float64)
     for start in range(0, len(images), batch_size):
         x = images[start : start + batch_size].to(device, non_blocking=True)
         terms = model.elbo(x, generator)
         recon_sum += terms.recon.double().sum()
         kl_dim_sum += terms.kl_per_dim.double().sum(dim=0)
+        mu = model.encode(x)[0].double()  # a second encoder pass: cheap beside the IWAE bound
+        mu_sum += mu.sum(dim=0)
+        mu_square_sum += mu.square().sum(dim=0)
     n = len(images)
     kl_per_dim = (kl_dim_sum / n).cpu().numpy()
     recon = float(recon_sum) / n
+    mu_mean = mu_sum / n
+    mu_variance = (mu_square_sum / n - mu_mean.square()).clamp_min(0).cpu().numpy()  # Cov_x(E_q[z]), diagonal
     return {
         "neg_elbo": recon + float(kl_per_dim.sum()),
         "recon": recon,
         "kl": float(kl_per_dim.sum()),
         "kl_per_dim": [float(v) for v in kl_per_dim],
-        "active_units": int(active_dimensions(kl_per_dim).sum()),
+        "mu_variance_per_dim": [float(v) for v in mu_variance],
+        "active_units": int((mu_variance > ACTIVE_VARIANCE).sum()),  # Burda et al.
+        "collapsed_dims": int((~informative_dimensions(kl_per_dim)).sum()),  # average KL <= COLLAPSED_KL
     }
 
 

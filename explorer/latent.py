@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 SLIDER_STDS = 3.0  # a slider spans the encoded means' mean +- this many standard deviations
-ACTIVE_KL = 0.01  # nats: a dimension is active when its average KL exceeds this; else it has collapsed
+COLLAPSED_KL = 0.01  # nats: a dimension whose average KL is at most this has collapsed to the prior
+ACTIVE_VARIANCE = 0.01  # Burda et al. (2016): a unit is active when Cov_x(E_q[z_d]) exceeds 1e-2
 
 
 def lerp(a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
@@ -61,12 +62,22 @@ def dimension_order(kl_per_dim: np.ndarray) -> np.ndarray:
     return np.argsort(-np.asarray(kl_per_dim), kind="stable")
 
 
-def active_dimensions(kl_per_dim: np.ndarray, threshold: float = ACTIVE_KL) -> np.ndarray:
-    """Boolean mask of dimensions whose average KL exceeds ``threshold`` nats (Burda et al.'s active units).
+def informative_dimensions(kl_per_dim: np.ndarray, threshold: float = COLLAPSED_KL) -> np.ndarray:
+    """Boolean mask of dimensions whose average KL exceeds ``threshold`` nats; the others have collapsed.
 
-    The others have collapsed to the prior: moving them changes nothing the decoder reads.
+    A collapsed dimension's posterior is the prior for every image, so the decoder reads nothing from
+    it: the sliders hide those. This is not Burda et al.'s active units (see ``active_units``).
     """
     return np.asarray(kl_per_dim) > threshold
+
+
+def active_units(mu: np.ndarray, threshold: float = ACTIVE_VARIANCE) -> np.ndarray:
+    """Boolean mask of Burda et al.'s active units: Cov_x(E_q[z_d]) > ``threshold``. (N, D) -> (D,).
+
+    The variance across the data of the posterior mean: a unit is active when its code moves with the
+    image. It differs from the KL count: a mean that barely moves under a shrunken sigma still pays KL.
+    """
+    return np.asarray(mu, np.float64).var(axis=0) > threshold
 
 
 def nearest_neighbours(codes: np.ndarray, query: np.ndarray, k: int, exclude: int | None = None) -> np.ndarray:

@@ -2,14 +2,17 @@
 
 import numpy as np
 import pytest
+import torch
 
 from explorer.latent import (
-    active_dimensions,
+    active_units,
     dimension_order,
+    informative_dimensions,
     interpolate,
     nearest_neighbours,
     slider_ranges,
 )
+from explorer.objectives import kl_to_standard_normal
 
 
 @pytest.mark.parametrize("mode", ["linear", "spherical"])
@@ -60,7 +63,24 @@ def test_slider_ranges_cover_the_data_and_collapsed_dimensions_still_move():
 def test_dimensions_are_ordered_by_kl_and_collapsed_ones_flagged():
     kl = np.array([0.001, 3.0, 0.5, 3.0])
     assert dimension_order(kl).tolist() == [1, 3, 2, 0]
-    assert active_dimensions(kl).tolist() == [False, True, True, True]
+    assert informative_dimensions(kl).tolist() == [False, True, True, True]
+
+
+def test_active_units_follow_burda_and_can_disagree_with_the_kl_count():
+    """Burda et al.: a unit is active when its posterior mean varies across the data, Cov_x(E_q[z]) > 0.01.
+
+    Dimension 0: the mean barely moves, but a shrunken sigma pays KL (informative by KL, not active).
+    Dimension 1: the mean moves a little with sigma = 1, costing under 0.01 nats (active, yet "collapsed").
+    Dimension 2: both agree that it is used; dimension 3: both agree that it is not.
+    """
+    rng = np.random.default_rng(0)
+    n = 20_000
+    mu = np.stack([0.05 * rng.standard_normal(n), 0.12 * rng.standard_normal(n),
+                   rng.standard_normal(n), 0.01 * rng.standard_normal(n)], axis=1)
+    logvar = np.stack([np.full(n, -4.0), np.zeros(n), np.full(n, -2.0), np.zeros(n)], axis=1)
+    kl = kl_to_standard_normal(torch.as_tensor(mu), torch.as_tensor(logvar)).mean(dim=0).numpy()
+    assert active_units(mu).tolist() == [False, True, True, False]
+    assert informative_dimensions(kl).tolist() == [True, False, True, False]
 
 
 def test_nearest_neighbours_match_brute_force_and_can_exclude_the_query():

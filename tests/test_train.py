@@ -8,11 +8,13 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from explorer import checkpoint as ckpt
 from explorer import train as train_module
 from explorer.errors import TrainingError
+from explorer.latent import COLLAPSED_KL, active_units
 from explorer.train import kl_weight, lr_factor, train
 
 
@@ -30,8 +32,12 @@ def test_train_then_evaluate_from_the_command_line(tmp_path):
     result = run_cli("-q", "evaluate", str(out), "--json", "--iwae-k", "50")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert {"neg_elbo", "recon", "kl", "nll_iwae", "iwae_k", "active_units", "kl_per_dim", "n_test", "dataset",
-            "device", "seconds"} <= set(report)
+    assert {"neg_elbo", "recon", "kl", "nll_iwae", "iwae_k", "active_units", "collapsed_dims", "kl_per_dim",
+            "mu_variance_per_dim", "n_test", "dataset", "device", "seconds"} <= set(report)
+    test_mu = np.load(out / "embedding.npz")["mu"]  # the test split's posterior means, encoded at the end of training
+    assert report["mu_variance_per_dim"] == pytest.approx(test_mu.astype(np.float64).var(axis=0).tolist(), abs=1e-4)
+    assert report["active_units"] == int(active_units(test_mu).sum())
+    assert report["collapsed_dims"] == sum(kl <= COLLAPSED_KL for kl in report["kl_per_dim"])
     assert report["n_test"] == 359 and report["dataset"] == "digits" and report["iwae_k"] == 50
     assert report["neg_elbo"] == pytest.approx(report["recon"] + report["kl"])
     assert len(report["kl_per_dim"]) == 4

@@ -12,7 +12,7 @@ from explorer.checkpoint import Checkpoint
 from explorer.download import ENV_VAR
 from explorer.embedding import TSNE_PERPLEXITY, Embedding
 from explorer.errors import ExplorerError
-from explorer.latent import active_dimensions, dimension_order, slider_ranges
+from explorer.latent import active_units, dimension_order, informative_dimensions, slider_ranges
 
 PROJECTIONS = {"pca": "PCA", "tsne": "t-SNE (not metric)", "umap": "UMAP (not metric)",
                "latent": "latent plane (z1, z2)"}
@@ -74,8 +74,14 @@ class Context:
         return dimension_order(self.kl)
 
     @cached_property
-    def active(self) -> np.ndarray:
-        return active_dimensions(self.kl)
+    def informative(self) -> np.ndarray:
+        """Dimensions whose average KL is above the collapse threshold: the sliders show these."""
+        return informative_dimensions(self.kl)
+
+    @cached_property
+    def active_units(self) -> np.ndarray:
+        """Burda et al.'s active units, from the variance of the test split's posterior means."""
+        return active_units(self.embedding.mu)
 
     @cached_property
     def ranges(self) -> np.ndarray:

@@ -97,7 +97,7 @@ def _common(ctx: Context, mode: str, weights_: Weights) -> dict:
 def sliders(ctx: Context, weights_: Weights, z: np.ndarray, reset_z: np.ndarray, labels: list[str],
             on_release: Callable[[], None], key: str) -> None:
     """The live sliders and the 2-D pad, starting at ``z``; ``on_release`` runs when the user lets go."""
-    dims = [{"index": int(i), "label": labels[int(i)], "short": f"z{int(i) + 1}", "active": bool(ctx.active[i]),
+    dims = [{"index": int(i), "label": labels[int(i)], "short": f"z{int(i) + 1}", "active": bool(ctx.informative[i]),
              "low": float(ctx.ranges[i, 0]), "high": float(ctx.ranges[i, 1])} for i in ctx.dim_order]
     emb = ctx.embedding
     data = {**_common(ctx, "sliders", weights_), "dims": dims, "z": np.asarray(z, float).tolist(),

@@ -246,7 +246,7 @@ def render_inspector(ctx: Context) -> None:
               width="stretch")
 
     order = ctx.dim_order
-    st.dataframe({"dimension": [f"z{i + 1}" + ("" if ctx.active[i] else " (collapsed)") for i in order],
+    st.dataframe({"dimension": [f"z{i + 1}" + ("" if ctx.informative[i] else " (collapsed)") for i in order],
                   "mu": mu[order].round(3), "sigma": sigma[order].round(3)},
                  hide_index=True, height=min(36 * (len(order) + 1), 260))
     st.markdown("**Nearest neighbours in latent space**")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer.app import plots
 from explorer.app.context import Context
-from explorer.latent import ACTIVE_KL
+from explorer.latent import ACTIVE_VARIANCE, COLLAPSED_KL
 from explorer.model import count_parameters
 
 
@@ -38,7 +38,7 @@ def render(ctx: Context) -> None:
     }
     st.markdown("\n".join(f"- **{k}:** {v}" for k, v in facts.items()))
 
-    active = int(ctx.active.sum())
+    active, informative = int(ctx.active_units.sum()), int(ctx.informative.sum())
     c1, c2, c3, c4 = st.columns(4)
     neg_elbo = evaluation.get("neg_elbo", test.get("neg_elbo"))
     c1.metric("Test negative ELBO", f"{neg_elbo:.2f} nats" if neg_elbo is not None else "—")
@@ -46,7 +46,10 @@ def render(ctx: Context) -> None:
     c2.metric(f"Test NLL, IWAE bound (k={evaluation.get('iwae_k', '?')})" if iwae is not None else "IWAE bound",
               f"{iwae:.2f} nats" if iwae is not None else "not measured")
     c3.metric("Test KL", f"{test['kl']:.2f} nats" if "kl" in test else "—")
-    c4.metric("Active units", f"{active} of {ctx.latent_dim}")
+    c4.metric("Active units", f"{active} of {ctx.latent_dim}",
+              help=f"Burda et al.: units whose posterior mean varies across the test images (variance > "
+                   f"{ACTIVE_VARIANCE}). Collapsed dimensions (KL ≤ {COLLAPSED_KL} nats): "
+                   f"{ctx.latent_dim - informative}.")
     if iwae is None:
         st.caption(f"Measure the IWAE bound with `python -m explorer evaluate {ctx.checkpoint.path} --save`.")
 
@@ -57,6 +60,7 @@ def render(ctx: Context) -> None:
             col.plotly_chart(plots.curves_figure(history, term, title), key=f"curve_{term}")
     else:
         st.info("No training curves: this checkpoint has no metrics.json history.")
-    st.markdown(f"**KL per latent dimension**: {active} active unit(s) above {ACTIVE_KL} nats; "
-                f"{ctx.latent_dim - active} collapsed to the prior.")
-    st.plotly_chart(plots.kl_bar_figure(ctx.kl, ctx.active), key="kl_bars")
+    st.markdown(f"**KL per latent dimension**: {ctx.latent_dim - informative} collapsed to the prior "
+                f"(KL ≤ {COLLAPSED_KL} nats), {informative} carry information; {active} active unit(s) by "
+                f"Burda et al.'s measure (variance of the posterior mean > {ACTIVE_VARIANCE}).")
+    st.plotly_chart(plots.kl_bar_figure(ctx.kl, ctx.informative), key="kl_bars")

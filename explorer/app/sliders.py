@@ -13,7 +13,7 @@ import streamlit as st
 
 from explorer.app import compute, images, live, plots, presentation, resources, share, state
 from explorer.app.context import Context
-from explorer.latent import ACTIVE_KL, nearest_neighbours
+from explorer.latent import COLLAPSED_KL, nearest_neighbours
 
 IMAGE_SIDE = 420  # pixels: the decoded image is the point of this view
 SLIDER_STEPS = 100  # positions across a slider's range
@@ -76,7 +76,7 @@ def take_live_z() -> None:
 def _live_sliders(path: str, projection: str) -> None:
     ctx = Context(path, resources.load_checkpoint(path), resources.embedding(path), projection)
     z = current_z(ctx.latent_dim)
-    labels = [slider_label(i, float(ctx.kl[i]), bool(ctx.active[i])) for i in range(ctx.latent_dim)]
+    labels = [slider_label(i, float(ctx.kl[i]), bool(ctx.informative[i])) for i in range(ctx.latent_dim)]
     live.sliders(ctx, live.weights(path), z, np.asarray(st.session_state[state.SLIDER_BASE]), labels,
                  on_release=take_live_z, key=LIVE_KEY)
     _nearest_note(ctx, z)
@@ -99,7 +99,7 @@ def _nearest_note(ctx: Context, z: np.ndarray) -> None:
 @st.fragment
 def _sliders(path: str, projection: str) -> None:
     ctx = Context(path, resources.load_checkpoint(path), resources.embedding(path), projection)
-    ranges, kl, active = ctx.ranges, ctx.kl, ctx.active
+    ranges, kl, active = ctx.ranges, ctx.kl, ctx.informative
     collapsed = int((~active).sum())
     image_col, slider_col = st.columns([1, 1], gap="large")
     with slider_col:
@@ -107,7 +107,7 @@ def _sliders(path: str, projection: str) -> None:
         b1.button("Reset", on_click=reset, width="stretch", help="Back to the starting point")
         b2.button("Random", on_click=randomise, args=(ranges,), width="stretch", help="A draw from the prior N(0, I)")
         show_collapsed = st.toggle(f"Show {collapsed} collapsed dimension(s)", disabled=collapsed == 0,
-                                   help=f"Dimensions whose average KL is below {ACTIVE_KL} nats carry no information: "
+                                   help=f"Dimensions whose average KL is below {COLLAPSED_KL} nats carry no information: "
                                         "the decoder ignores them.", **state.widget("show_collapsed"))
         for i in ctx.dim_order:
             if not active[i] and not show_collapsed:
