@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 
@@ -15,7 +16,7 @@ from explorer.data import load_dataset
 from explorer.devices import resolve_device
 from explorer.latent import ACTIVE_VARIANCE, informative_dimensions
 from explorer.model import VAE
-from explorer.objectives import iwae_bound
+from explorer.objectives import log_importance_weights
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,34 @@ def elbo_stats(
         "active_units": int((mu_variance > ACTIVE_VARIANCE).sum()),  # Burda et al.
         "collapsed_dims": int((~informative_dimensions(kl_per_dim)).sum()),  # average KL <= COLLAPSED_KL
     }
+
+
+def iwae_bound(
+    model: VAE, x: torch.Tensor, k: int, *, chunk_size: int = 256, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """The importance-weighted bound log p(x) >= log (1/k) sum_i p(x, z_i) / q(z_i|x) (Burda et al.).
+
+    Returns (B,) lower bounds on log p(x) in nats; negate for an NLL estimate. ``k = 1`` is the ELBO.
+    Samples are drawn ``chunk_size`` at a time and folded into a running logsumexp, so memory is
+    O(B * chunk_size) whatever k is.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    mu, logvar = model.encode(x)  # (B, D) each
+    mu, logvar = mu.float(), logvar.float()
+    std = torch.exp(0.5 * logvar)
+    batch = x.shape[0]
+    running = torch.full((batch,), -math.inf, device=x.device)  # logsumexp so far, (B,)
+    done = 0
+    while done < k:
+        n = min(chunk_size, k - done)
+        eps = torch.randn((n, *mu.shape), device=x.device, generator=generator)  # (n, B, D)
+        z = mu + std * eps  # (n, B, D)
+        x_rep = x.unsqueeze(0).expand(n, *x.shape).reshape(n * batch, *x.shape[1:])
+        log_px_z = model.log_likelihood(x_rep, model.decode_params(z.reshape(n * batch, -1))).view(n, batch)
+        running = torch.logaddexp(running, torch.logsumexp(log_importance_weights(log_px_z, z, mu, logvar), dim=0))
+        done += n
+    return running - math.log(k)
 
 
 @torch.no_grad()

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
-
-if TYPE_CHECKING:
-    from explorer.model import VAE
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -68,32 +64,11 @@ def gaussian_log_prob(x: torch.Tensor, mean: torch.Tensor, log_sigma: torch.Tens
     return log_px.flatten(start_dim=1).sum(dim=1)
 
 
-def iwae_bound(
-    model: VAE, x: torch.Tensor, k: int, *, chunk_size: int = 256, generator: torch.Generator | None = None
+def log_importance_weights(
+    log_px_z: torch.Tensor, z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor
 ) -> torch.Tensor:
-    """The importance-weighted bound log p(x) >= log (1/k) sum_i p(x, z_i) / q(z_i|x) (Burda et al.).
+    """log w = log p(x|z) + log p(z) - log q(z|x) for n samples of z per image: (n, B) in, (n, B) out.
 
-    Returns (B,) lower bounds on log p(x) in nats; negate for an NLL estimate. ``k = 1`` is the ELBO.
-    Samples are drawn ``chunk_size`` at a time and folded into a running logsumexp, so memory is
-    O(B * chunk_size) whatever k is.
+    ``z`` is (n, B, D), ``mu`` and ``logvar`` (B, D). The IWAE bound is logsumexp over n, minus log n.
     """
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    mu, logvar = model.encode(x)  # (B, D) each
-    mu, logvar = mu.float(), logvar.float()
-    std = torch.exp(0.5 * logvar)
-    running = torch.full((x.shape[0],), -math.inf, device=x.device)  # logsumexp so far, (B,)
-    done = 0
-    while done < k:
-        n = min(chunk_size, k - done)
-        eps = torch.randn((n, *mu.shape), device=x.device, generator=generator)  # (n, B, D)
-        z = mu + std * eps  # (n, B, D)
-        log_q = log_normal_diag(z, mu, logvar)  # (n, B)
-        log_pz = log_standard_normal(z)  # (n, B)
-        z_flat = z.reshape(n * x.shape[0], -1)
-        x_rep = x.unsqueeze(0).expand(n, *x.shape).reshape(n * x.shape[0], *x.shape[1:])
-        log_px_z = model.log_likelihood(x_rep, model.decode_params(z_flat)).view(n, x.shape[0])
-        log_w = log_px_z + log_pz - log_q  # (n, B)
-        running = torch.logaddexp(running, torch.logsumexp(log_w, dim=0))
-        done += n
-    return running - math.log(k)
+    return log_px_z + log_standard_normal(z) - log_normal_diag(z, mu, logvar)
