@@ -37,10 +37,13 @@ def app_server(env: dict[str, str] | None = None):
 
 
 @contextlib.contextmanager
-def app_process(env: dict[str, str] | None = None, poll_s: float = 0.2):
-    """Like app_server, but yield (URL, the server's Popen): benchmarks read its pid and time its start."""
+def app_process(env: dict[str, str] | None = None, poll_s: float = 0.2, script: Path = ROOT / "streamlit_app.py"):
+    """Like app_server, but yield (URL, the server's Popen): benchmarks read its pid and time its start.
+
+    ``script``: another Streamlit page to serve the same way (a benchmark's reference page).
+    """
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.address", "127.0.0.1",
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1",
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]
     server = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
