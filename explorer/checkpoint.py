@@ -9,7 +9,11 @@ A checkpoint is a folder with fixed file names:
     resume.safetensors  only while training: last epoch's weights and optimiser state for --resume
 
 Every file is written to a temporary name and renamed into place, so a kill at any moment leaves
-either the old or the new file, never a torn one. ``load`` is the single entry point for reading.
+either the old or the new file, never a torn one. ``load`` is the single entry point for reading, and
+this module is the only one that reads or writes these files.
+
+torch is imported only where weights are read or written: the app reads a checkpoint's config,
+metrics and cached map first, and paints the map while the model loads.
 """
 
 from __future__ import annotations
@@ -18,20 +22,24 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
 
 from explorer.config import ModelConfig, TrainConfig, from_dict, to_dict
+from explorer.embedding import MAP_DIMS, Embedding
 from explorer.errors import CheckpointError
-from explorer.model import VAE
+
+if TYPE_CHECKING:
+    import torch
+
+    from explorer.model import VAE
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +56,33 @@ PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib")
 
 @dataclass
 class Checkpoint:
-    """A loaded checkpoint: the model (in eval mode) and everything recorded beside it."""
+    """A loaded checkpoint: the model (in eval mode) and everything recorded beside it.
+
+    ``model`` is built and its weights read on first use (``load(..., lazy=True)``) or at once (the
+    default); either way the weights are checked against the config before anything is allocated.
+    """
 
     path: Path
-    model: VAE
     model_config: ModelConfig
     train_config: TrainConfig
     dataset: str  # the dataset name or path the model was trained on
     class_names: tuple[str, ...]
     metrics: dict[str, Any]  # {} when metrics.json is absent
+    device: str = "cpu"
+    _model: VAE | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def model(self) -> VAE:
+        """The VAE in eval mode, loaded once (thread-safe: app sessions share a checkpoint)."""
+        with self._lock:
+            if self._model is None:
+                self._model = _load_model(self.path, self.model_config, self.device)
+            return self._model
+
+    @property
+    def model_loaded(self) -> bool:
+        return self._model is not None
 
     @property
     def embedding_path(self) -> Path:
@@ -98,6 +124,8 @@ def write_json(path: Path, obj: Any) -> None:
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
+    from safetensors.torch import save_file
+
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
@@ -175,6 +203,9 @@ def read_config(path: Path) -> tuple[ModelConfig, TrainConfig, dict[str, Any]]:
 
 def load_state_dict(path: Path, model: torch.nn.Module, prefix: str = "") -> dict[str, torch.Tensor]:
     """Read safetensors weights into ``model``, with clear errors for wrong files and shapes."""
+    import torch
+    from safetensors.torch import load_file
+
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as err:
@@ -191,8 +222,12 @@ def load_state_dict(path: Path, model: torch.nn.Module, prefix: str = "") -> dic
     return tensors
 
 
-def load(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
-    """Load a checkpoint folder. Refuses anything else with a message that says what to do."""
+def load(path: str | Path, device: str | torch.device = "cpu", *, lazy: bool = False) -> Checkpoint:
+    """Load a checkpoint folder. Refuses anything else with a message that says what to do.
+
+    ``lazy``: read the config and metrics now and the weights on first use of ``.model`` (which raises
+    the same errors then); the app uses it to draw its map before torch is imported.
+    """
     path = _require_folder(Path(path))
     model_config, train_config, dataset = read_config(path)
     class_names = dataset.get("class_names", [])
@@ -204,24 +239,34 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
             f"{path} has {CONFIG_FILE} but no {WEIGHTS_FILE}: training may not have finished its first "
             f"epoch. Resume it with `python -m explorer train --resume --out {path}` or retrain."
         )
-    model = _build_model(path, model_config)
-    load_state_dict(weights, model)
-    model.eval().requires_grad_(False).to(device)
     metrics_path = path / METRICS_FILE
     metrics = read_json(metrics_path) if metrics_path.is_file() else {}
-    return Checkpoint(
+    checkpoint = Checkpoint(
         path=path,
-        model=model,
         model_config=model_config,
         train_config=train_config,
         dataset=str(dataset.get("name", train_config.dataset)),
         class_names=tuple(class_names),
         metrics=metrics,
+        device=str(device),
     )
+    if not lazy:
+        checkpoint.model  # noqa: B018 - load the weights now, so their errors surface here
+    return checkpoint
+
+
+def _load_model(path: Path, model_config: ModelConfig, device: str) -> VAE:
+    model = _build_model(path, model_config)
+    load_state_dict(path / WEIGHTS_FILE, model)
+    return model.eval().requires_grad_(False).to(device)
 
 
 def _build_model(path: Path, model_config: ModelConfig) -> VAE:
     """The model config.json describes, checked against the weights' header before any memory is allocated."""
+    import torch
+
+    from explorer.model import VAE
+
     weights = path / WEIGHTS_FILE
     try:
         with torch.device("meta"):  # shapes only: a config naming absurd sizes must not fill the memory
@@ -300,3 +345,40 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
             return {k: data[k] for k in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         raise CheckpointError(f"{path} is not a readable .npz file ({err}); delete it and it will be recomputed.") from err
+
+
+def save_embedding(folder: Path, embedding: Embedding) -> None:
+    """Write ``embedding.npz``: the encoded test split and its maps, so the app opens without encoding."""
+    arrays = {f.name: getattr(embedding, f.name) for f in fields(Embedding) if getattr(embedding, f.name) is not None}
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object, so numpy does not append ".npz" to the temp name
+            np.savez_compressed(f, **arrays)
+
+    atomic_write(Path(folder) / EMBEDDING_FILE, write)
+
+
+def load_embedding(folder: Path) -> Embedding:
+    """Read ``embedding.npz`` (pickling disabled) and check that its arrays agree with each other."""
+    path = Path(folder) / EMBEDDING_FILE
+    arrays = load_npz(path)
+    required = [f.name for f in fields(Embedding) if f.name != "tsne"]
+    missing = [name for name in required if name not in arrays]
+    if missing:
+        raise CheckpointError(f"{path} lacks {', '.join(missing)}; delete it and it will be recomputed.")
+    n, d = arrays["mu"].shape
+    expected = {
+        "logvar": (n, d),
+        "labels": (n,),
+        "pca": (n, MAP_DIMS),
+        "pca_components": (MAP_DIMS, d),
+        "pca_mean": (d,),
+        "pca_explained_variance_ratio": (MAP_DIMS,),
+        "tsne": (n, MAP_DIMS),
+    }
+    for name, shape in expected.items():
+        if name in arrays and arrays[name].shape != shape:
+            raise CheckpointError(
+                f"{path}: {name} has shape {arrays[name].shape}, expected {shape}; delete it and it will be recomputed."
+            )
+    return Embedding(**{name: arrays.get(name) for name in (f.name for f in fields(Embedding))})

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from dataclasses import dataclass, fields
-from pathlib import Path
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
-from explorer.checkpoint import atomic_write, load_npz
-from explorer.errors import CheckpointError
-from explorer.model import VAE
+if TYPE_CHECKING:
+    from explorer.model import VAE
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +27,7 @@ UMAP_NEIGHBOURS = 15  # umap-learn's default n_neighbors
 
 @dataclass(frozen=True)
 class Embedding:
-    """The encoded test split and its 2-D projections, as saved in ``embedding.npz``."""
+    """The encoded test split and its 2-D projections (``checkpoint.save_embedding`` writes them)."""
 
     mu: np.ndarray  # (N, D) posterior means
     logvar: np.ndarray  # (N, D) posterior log-variances
@@ -49,19 +47,21 @@ class Embedding:
         return self.pca_mean + xy @ self.pca_components
 
 
-@torch.no_grad()
 def encode(
     model: VAE, images: np.ndarray, *, batch_size: int = 1024, progress: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior parameters of every image: (N, C, H, W) -> mu, logvar as (N, D) float32 arrays."""
+    import torch  # here: reading a cached map must not pay torch's import (the app paints its map first)
+
     device = next(model.parameters()).device
     mus, logvars = [], []
     starts = range(0, len(images), batch_size)
-    for start in tqdm(starts, desc="encode", disable=not progress, leave=False):
-        x = torch.as_tensor(images[start : start + batch_size], device=device)
-        mu, logvar = model.encode(x)
-        mus.append(mu.float().cpu().numpy())
-        logvars.append(logvar.float().cpu().numpy())
+    with torch.no_grad():
+        for start in tqdm(starts, desc="encode", disable=not progress, leave=False):
+            x = torch.as_tensor(images[start : start + batch_size], device=device)
+            mu, logvar = model.encode(x)
+            mus.append(mu.float().cpu().numpy())
+            logvars.append(logvar.float().cpu().numpy())
     return np.concatenate(mus), np.concatenate(logvars)
 
 
@@ -130,38 +130,3 @@ def compute_embedding(
         pca_explained_variance_ratio=explained,
         tsne=fit_tsne(mu, seed=seed) if tsne else None,
     )
-
-
-def save_embedding(path: Path, embedding: Embedding) -> None:
-    arrays = {f.name: getattr(embedding, f.name) for f in fields(Embedding) if getattr(embedding, f.name) is not None}
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as f:  # a file object, so numpy does not append ".npz" to the temp name
-            np.savez_compressed(f, **arrays)
-
-    atomic_write(Path(path), write)
-
-
-def load_embedding(path: Path) -> Embedding:
-    """Read ``embedding.npz`` (pickling disabled) and check that its arrays agree with each other."""
-    arrays = load_npz(Path(path))
-    required = [f.name for f in fields(Embedding) if f.name != "tsne"]
-    missing = [name for name in required if name not in arrays]
-    if missing:
-        raise CheckpointError(f"{path} lacks {', '.join(missing)}; delete it and it will be recomputed.")
-    n, d = arrays["mu"].shape
-    expected = {
-        "logvar": (n, d),
-        "labels": (n,),
-        "pca": (n, MAP_DIMS),
-        "pca_components": (MAP_DIMS, d),
-        "pca_mean": (d,),
-        "pca_explained_variance_ratio": (MAP_DIMS,),
-        "tsne": (n, MAP_DIMS),
-    }
-    for name, shape in expected.items():
-        if name in arrays and arrays[name].shape != shape:
-            raise CheckpointError(
-                f"{path}: {name} has shape {arrays[name].shape}, expected {shape}; delete it and it will be recomputed."
-            )
-    return Embedding(**{name: arrays.get(name) for name in (f.name for f in fields(Embedding))})

@@ -27,7 +27,7 @@ from explorer.config import ModelConfig, TrainConfig
 from explorer.data import Dataset, load_dataset
 from explorer.devices import device_name, library_versions
 from explorer.distributed import Distributed
-from explorer.embedding import compute_embedding, save_embedding
+from explorer.embedding import compute_embedding
 from explorer.errors import TrainingError, is_disk_full
 from explorer.evaluate import elbo_stats
 from explorer.model import VAE, count_parameters
@@ -389,7 +389,7 @@ def _finish(
                                   progress=progress)
     kept = f"All {state['epoch']} epochs are saved and the checkpoint loads."
     with _writing(out, "the test embedding and final metrics", kept, RESUME_COMMAND.format(out=out)):
-        save_embedding(out / ckpt.EMBEDDING_FILE, embedding)
+        ckpt.save_embedding(out, embedding)
         state["wall_seconds"] = wall()
         metrics = _metrics(state, dist, tc, model, status="complete")
         metrics["test"] = {**test, "n_test": len(data.test.images)}

@@ -15,7 +15,8 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from explorer.checkpoint import load
-from explorer.embedding import load_embedding, umap_available
+from explorer.checkpoint import load_embedding
+from explorer.embedding import umap_available
 from explorer.latent import slider_ranges
 from tests.app_support import (
     APP,
@@ -117,7 +118,7 @@ def test_the_umap_map_is_computed_once_marked_not_metric_and_places_new_points_a
     for _ in range(2):  # the second session finds the map in the cache
         at = open_app(DIGITS, projection="umap")
         assert not at.error and not at.exception
-    assert calls == [len(load_embedding(DIGITS / "embedding.npz").mu)]
+    assert calls == [len(load_embedding(DIGITS).mu)]
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert figure["layout"]["xaxis"]["title"]["text"] == "UMAP 1 (not metric)"
     assert any("UMAP keeps neighbours together" in c.value for c in at.caption)
@@ -128,7 +129,7 @@ def test_the_umap_map_is_computed_once_marked_not_metric_and_places_new_points_a
 
 
 def test_a_click_on_the_map_reaches_the_inspector(models, media):
-    labels = load_embedding(DIGITS / "embedding.npz").labels
+    labels = load_embedding(DIGITS).labels
     at = click_map(open_app(DIGITS), 42)
     assert "#42" in at.markdown[0].value and f"{labels[42]}" in at.markdown[0].value
     original, recon = image_of(at, media, "original"), image_of(at, media, "reconstruction (decoded mu)")
@@ -143,7 +144,7 @@ def test_edit_with_sliders_starts_the_sliders_at_the_points_mu(models):
     at.button[[b.label for b in at.button].index("Edit with sliders")].click().run()
     assert at.session_state["view"] == "Sliders"
     server_sliders(at)
-    mu = load_embedding(DIGITS / "embedding.npz").mu
+    mu = load_embedding(DIGITS).mu
     ranges = slider_ranges(mu)
     for slider in at.slider:
         dim = int(slider.label.split(" ")[0][1:]) - 1
@@ -255,4 +256,4 @@ def test_new_tsne_settings_are_computed_once_and_cached(models, monkeypatch):
         at.select_slider(key="w:tsne_perplexity").set_value(5.0).run()
         assert not at.error and not at.exception
     assert [kw["perplexity"] for _, kw in calls].count(5.0) == 1
-    assert len(map_points(at)) == len(load_embedding(models["tiny"] / "embedding.npz").mu)
+    assert len(map_points(at)) == len(load_embedding(models["tiny"]).mu)

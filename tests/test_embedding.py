@@ -6,7 +6,8 @@ import torch
 from sklearn.decomposition import PCA
 
 from explorer.config import ModelConfig
-from explorer.embedding import compute_embedding, fit_pca, fit_umap, load_embedding, save_embedding, umap_available
+from explorer.checkpoint import load_embedding, save_embedding
+from explorer.embedding import compute_embedding, fit_pca, fit_umap, umap_available
 from explorer.errors import CheckpointError
 from explorer.model import VAE
 
@@ -42,13 +43,13 @@ def test_embedding_round_trip_and_corrupt_file(tmp_path):
     images = np.random.default_rng(2).random((40, 1, 8, 8), dtype=np.float32)
     emb = compute_embedding(model, images, np.arange(40) % 4, tsne=True, seed=0)
     assert emb.tsne.shape == (40, 2)
-    save_embedding(tmp_path / "embedding.npz", emb)
-    back = load_embedding(tmp_path / "embedding.npz")
+    save_embedding(tmp_path, emb)
+    back = load_embedding(tmp_path)
     for name in ("mu", "logvar", "labels", "pca", "tsne", "pca_components"):
         np.testing.assert_array_equal(getattr(back, name), getattr(emb, name))
     (tmp_path / "embedding.npz").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(CheckpointError, match="recomputed"):
-        load_embedding(tmp_path / "embedding.npz")
+        load_embedding(tmp_path)
 
 
 @pytest.mark.skipif(not umap_available(), reason="needs umap-learn (in requirements-dev.txt)")

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from explorer.app import exports, images, plots
-from explorer.embedding import load_embedding
+from explorer.checkpoint import load_embedding
 from tests.app_support import DIGITS, click_map, open_app
 
 
@@ -67,7 +67,7 @@ def test_the_app_exports_the_map_as_csv_named_by_model_projection_and_count(medi
     at = click_map(open_app(DIGITS), 42)
     data, name = download(at, media, "Points (CSV)")
     rows = list(csv.DictReader(io.StringIO(data.decode())))
-    assert len(rows) == len(load_embedding(DIGITS / "embedding.npz").mu) and name == f"digits-pca-{len(rows)}-points.csv"
+    assert len(rows) == len(load_embedding(DIGITS).mu) and name == f"digits-pca-{len(rows)}-points.csv"
     assert [r["id"] for r in rows if r["picked"] == "1"] == ["42"]
     assert [r["id"] for r in rows if r["selected"] == "1"] == ["42"]
     html, html_name = download(at, media, "Map (HTML)")

@@ -18,7 +18,6 @@ import pytest
 import torch
 
 from explorer import checkpoint as ckpt
-from explorer import embedding
 from explorer.cli import main
 
 TRIALS = 10
@@ -110,8 +109,7 @@ class FullDisk:
     def __init__(self, monkeypatch, name: str, nth: int):
         self.name, self.nth, self.writes, self.full, self.before = name, nth, 0, True, None
         self.real = ckpt.atomic_write
-        monkeypatch.setattr(ckpt, "atomic_write", self.atomic_write)
-        monkeypatch.setattr(embedding, "atomic_write", self.atomic_write)  # imported by name there
+        monkeypatch.setattr(ckpt, "atomic_write", self.atomic_write)  # checkpoint.py writes every file of the folder
 
     def atomic_write(self, path: Path, write) -> None:
         if path.name == self.name:

@@ -17,7 +17,7 @@ import streamlit as st
 
 from explorer import checkpoint as ckpt
 from explorer.app import compute
-from explorer.embedding import TSNE_PERPLEXITY, Embedding, compute_embedding, fit_tsne, fit_umap, load_embedding
+from explorer.embedding import TSNE_PERPLEXITY, Embedding, compute_embedding, fit_tsne, fit_umap
 from explorer.errors import CheckpointError
 
 # pandas is imported here, once, before any session's script runs (sessions wait for this module's import):
@@ -100,7 +100,7 @@ def test_images(checkpoint: ckpt.Checkpoint) -> np.ndarray:
 def _embedding(path: str, embedding_mtime: float) -> Embedding:
     checkpoint = load_checkpoint(path)
     if checkpoint.embedding_path.is_file():
-        return load_embedding(checkpoint.embedding_path)
+        return ckpt.load_embedding(checkpoint.path)
     from explorer.data import load_dataset  # imports scikit-learn: only when the embedding must be computed
 
     tc = checkpoint.train_config
