@@ -35,6 +35,7 @@ from safetensors import SafetensorError, safe_open
 from explorer.config import ModelConfig, TrainConfig, from_dict, to_dict
 from explorer.embedding import MAP_DIMS, Embedding
 from explorer.errors import CheckpointError
+from explorer.metrics import Metrics
 
 if TYPE_CHECKING:
     import torch
@@ -67,7 +68,7 @@ class Checkpoint:
     train_config: TrainConfig
     dataset: str  # the dataset name or path the model was trained on
     class_names: tuple[str, ...]
-    metrics: dict[str, Any]  # {} when metrics.json is absent
+    metrics: Metrics  # empty (status 'unknown') when metrics.json is absent
     device: str = "cpu"
     _model: VAE | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -121,6 +122,22 @@ def _umask() -> int:
 
 def write_json(path: Path, obj: Any) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=2) + "\n"))
+
+
+def read_metrics(folder: Path) -> Metrics:
+    """The folder's metrics.json as a typed record; an empty one when there is none yet."""
+    path = Path(folder) / METRICS_FILE
+    if not path.is_file():
+        return Metrics()
+    try:
+        return Metrics.from_json(read_json(path))
+    except (TypeError, ValueError) as err:  # a field of the wrong kind: edited by hand, or not ours
+        raise CheckpointError(f"{path} does not hold Latent Explorer metrics ({err}). Restore it, or delete it "
+                              f"and run `python -m explorer evaluate {folder} --save`.") from err
+
+
+def write_metrics(folder: Path, metrics: Metrics) -> None:
+    write_json(Path(folder) / METRICS_FILE, metrics.to_json())
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
@@ -239,8 +256,7 @@ def load(path: str | Path, device: str | torch.device = "cpu", *, lazy: bool = F
             f"{path} has {CONFIG_FILE} but no {WEIGHTS_FILE}: training may not have finished its first "
             f"epoch. Resume it with `python -m explorer train --resume --out {path}` or retrain."
         )
-    metrics_path = path / METRICS_FILE
-    metrics = read_json(metrics_path) if metrics_path.is_file() else {}
+    metrics = read_metrics(path)
     checkpoint = Checkpoint(
         path=path,
         model_config=model_config,

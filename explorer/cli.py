@@ -100,9 +100,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     result = evaluate(checkpoint, iwae_k=args.iwae_k, device=args.device, data_dir=args.data_dir,
                       seed=args.seed, progress=not args.quiet)
     if args.save:
-        metrics = dict(checkpoint.metrics)
-        metrics["evaluation"] = result
-        ckpt.write_json(checkpoint.path / ckpt.METRICS_FILE, metrics)
+        from explorer.metrics import Scores
+
+        ckpt.write_metrics(checkpoint.path, dataclasses.replace(checkpoint.metrics, evaluation=Scores.from_json(result)))
     if args.json:
         print(json.dumps(result))
     else:
@@ -118,22 +118,21 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     c = ckpt.load(args.checkpoint)
     mc, m = c.model_config, c.metrics
-    test = m.get("evaluation") or m.get("test", {})  # a later `evaluate --save` holds the fuller numbers
+    test = m.latest  # a later `evaluate --save` holds the fuller numbers
     lines = [
         f"{c.path}",
         f"  dataset      {c.dataset}  {'x'.join(map(str, mc.image_shape))}  classes: {', '.join(c.class_names) or '-'}",
         f"  model        {mc.architecture} {list(mc.hidden_dims)}  latent_dim {mc.latent_dim}  {mc.likelihood}"
         f"  {count_parameters(c.model):,} parameters",
-        f"  training     {len(m.get('history', []))} epochs (best {m.get('best_epoch', '?')}) on "
-        f"{m.get('device_name', '?')} in {m.get('wall_seconds', 0):.0f}s  [{m.get('status', 'unknown')}]",
+        f"  training     {m.epochs} epochs (best {m.best_epoch or '?'}) on "
+        f"{m.device_name or '?'} in {m.wall_seconds or 0:.0f}s  [{m.status}]",
     ]
     if test:
-        lines.append(f"  test         neg ELBO {test['neg_elbo']:.2f}  recon {test['recon']:.2f}  KL {test['kl']:.2f}"
-                     f"  active units {test['active_units']}/{mc.latent_dim}"
-                     + (f"  collapsed dims {test['collapsed_dims']}" if "collapsed_dims" in test else ""))
-    if "evaluation" in m:
-        e = m["evaluation"]
-        lines.append(f"  IWAE         NLL <= {e.get('nll_iwae', float('nan')):.2f} (k={e.get('iwae_k')})")
+        lines.append(f"  test         neg ELBO {test.neg_elbo:.2f}  recon {test.recon:.2f}  KL {test.kl:.2f}"
+                     f"  active units {test.active_units}/{mc.latent_dim}"
+                     + (f"  collapsed dims {test.collapsed_dims}" if test.collapsed_dims is not None else ""))
+    if m.evaluation is not None and m.evaluation.nll_iwae is not None:
+        lines.append(f"  IWAE         NLL <= {m.evaluation.nll_iwae:.2f} (k={m.evaluation.iwae_k})")
     print("\n".join(lines))
     return 0
 

@@ -24,7 +24,8 @@ def device_name(device: torch.device) -> str:
     """A human name of the device, e.g. 'NVIDIA H100 80GB HBM3' or 'cpu (x86_64, 2 threads)'."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"cpu ({platform.machine()}, {threads} thread{'' if threads == 1 else 's'})"
 
 
 def library_versions() -> dict[str, str]:

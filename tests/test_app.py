@@ -153,7 +153,7 @@ def test_edit_with_sliders_starts_the_sliders_at_the_points_mu(models):
 
 def test_sliders_are_ordered_by_kl_and_collapsed_ones_hidden_until_asked(models):
     at = server_sliders(open_app(DIGITS, "Sliders"))
-    kl = load(DIGITS).metrics["test"]["kl_per_dim"]
+    kl = load(DIGITS).metrics.test.kl_per_dim
     shown = [int(s.label.split(" ")[0][1:]) - 1 for s in at.slider]
     assert shown == sorted((i for i in range(8) if kl[i] > 0.01), key=lambda i: -kl[i])
     at.toggle[0].set_value(True).run()

@@ -70,7 +70,7 @@ def button(at, label: str):
 def top_slider_dimension(model) -> int:
     """The latent dimension of the Sliders tab's top slider: the most informative one."""
     checkpoint = load_fresh(model)
-    return int(dimension_order(np.asarray(checkpoint.metrics["test"]["kl_per_dim"]))[0])
+    return int(dimension_order(np.asarray(checkpoint.metrics.test.kl_per_dim))[0])
 
 
 def expected_image(model, pick: int, dim: int, value: float) -> np.ndarray:

@@ -11,6 +11,7 @@ import torch
 
 from explorer.embedding import Embedding
 from explorer.latent import nearest_neighbours
+from explorer.metrics import Metrics
 from explorer.model import VAE
 
 MAP_POINT_CHOICES = (1_000, 2_000, 5_000)  # subsets of the test set the map can show, besides all of it
@@ -53,9 +54,9 @@ def kl_per_dim_from_posterior(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     return (0.5 * (mu**2 + np.exp(logvar) - 1.0 - logvar)).mean(axis=0)
 
 
-def kl_per_dim(metrics: dict, embedding: Embedding) -> np.ndarray:
+def kl_per_dim(metrics: Metrics, embedding: Embedding) -> np.ndarray:
     """KL per dimension from the checkpoint's test metrics, else computed from the cached embedding."""
-    recorded = metrics.get("test", {}).get("kl_per_dim")
+    recorded = metrics.test.kl_per_dim if metrics.test is not None else None
     if recorded is not None and len(recorded) == embedding.mu.shape[1]:
         return np.asarray(recorded, dtype=np.float64)
     return kl_per_dim_from_posterior(embedding.mu, embedding.logvar)

@@ -26,26 +26,26 @@ def _seconds(value) -> str:
 
 def render(ctx: Context) -> None:
     m = ctx.checkpoint.metrics
-    test, evaluation = m.get("test", {}), m.get("evaluation", {})
+    test, evaluation = m.test, m.evaluation
     st.markdown(f"#### {ctx.checkpoint.path.name}")
     facts = {
-        "Dataset": f"{ctx.checkpoint.dataset} ({test.get('n_test', len(ctx.embedding.mu)):,} test images)",
+        "Dataset": f"{ctx.checkpoint.dataset} ({(test and test.n_test) or len(ctx.embedding.mu):,} test images)",
         "Architecture": _architecture(ctx),
-        "Parameters": f"{m.get('parameters', count_parameters(ctx.checkpoint.model)):,}",
-        "Trained on": m.get("device_name", m.get("device", "not recorded")),
-        "Training time": f"{_seconds(m.get('train_seconds'))} ({len(m.get('history', []))} epochs, "
-                         f"best epoch {m.get('best_epoch', '?')})",
+        "Parameters": f"{m.parameters or count_parameters(ctx.checkpoint.model):,}",
+        "Trained on": m.device_name or m.device or "not recorded",
+        "Training time": f"{_seconds(m.train_seconds)} ({m.epochs} epochs, "
+                         f"best epoch {m.best_epoch or '?'})",
     }
     st.markdown("\n".join(f"- **{k}:** {v}" for k, v in facts.items()))
 
     active, informative = int(ctx.active_units.sum()), int(ctx.informative.sum())
     c1, c2, c3, c4 = st.columns(4)
-    neg_elbo = evaluation.get("neg_elbo", test.get("neg_elbo"))
+    neg_elbo = m.latest.neg_elbo if m.latest else None
     c1.metric("Test negative ELBO", f"{neg_elbo:.2f} nats" if neg_elbo is not None else "—")
-    iwae = evaluation.get("nll_iwae")
-    c2.metric(f"Test NLL, IWAE bound (k={evaluation.get('iwae_k', '?')})" if iwae is not None else "IWAE bound",
+    iwae = evaluation.nll_iwae if evaluation else None
+    c2.metric(f"Test NLL, IWAE bound (k={evaluation.iwae_k})" if iwae is not None else "IWAE bound",
               f"{iwae:.2f} nats" if iwae is not None else "not measured")
-    c3.metric("Test KL", f"{test['kl']:.2f} nats" if "kl" in test else "—")
+    c3.metric("Test KL", f"{m.latest.kl:.2f} nats" if m.latest else "—")
     c4.metric("Active units", f"{active} of {ctx.latent_dim}",
               help=f"Burda et al.: units whose posterior mean varies across the test images (variance > "
                    f"{ACTIVE_VARIANCE}). Collapsed dimensions (KL ≤ {COLLAPSED_KL} nats): "
@@ -53,7 +53,7 @@ def render(ctx: Context) -> None:
     if iwae is None:
         st.caption(f"Measure the IWAE bound with `python -m explorer evaluate {ctx.checkpoint.path} --save`.")
 
-    history = m.get("history", [])
+    history = list(m.history)
     if history:
         cols = st.columns(len(plots.CURVES))
         for col, (term, title) in zip(cols, plots.CURVES):
