@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 from typing import Self
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 from tests.browser import CHROMIUM, CHROMIUM_FLAGS
+
+ROOT = Path(__file__).resolve().parents[1]
 
 BUSY_CPU_PERCENT = 30.0  # another process using more than this of one core makes the machine "not quiet"
 

@@ -1,6 +1,6 @@
 """A room full of people at once: N browser sessions on one server use the map and the sliders for a while.
 
-    python benchmarks/app_load.py [--sessions 20] [--duration 60] [--models digits fashion-mnist-d16]
+    python -m benchmarks.app_load [--sessions 20] [--duration 60] [--models digits fashion-mnist-d16]
                                   [--wait-quiet 600] [--out benchmarks/results/app-load-cpu.json]
 
 One server on 127.0.0.1 (tests/browser.py), one Chromium with a context (its own cookies, its own Streamlit
@@ -25,8 +25,8 @@ import threading
 import time
 from pathlib import Path
 
-from app_common import Conditions, _descendants, add_common_args, emit, launch_browser, machine, memory_mb, summary
-from app_slider_latency import CAPTION, SLIDER_JS
+from benchmarks.app_common import Conditions, _descendants, add_common_args, emit, launch_browser, machine, memory_mb, summary
+from benchmarks.app_slider_latency import CAPTION, SLIDER_JS
 
 from tests.browser import IDLE, MAP_POINT_JS, app_process
 

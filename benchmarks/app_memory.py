@@ -1,6 +1,6 @@
 """The full Fashion-MNIST test set (10,000 points) on the map: pan, zoom and click round trips, server memory.
 
-    python benchmarks/app_memory.py [--model fashion-mnist-d16] [--pans 10] [--zooms 10] [--clicks 20]
+    python -m benchmarks.app_memory [--model fashion-mnist-d16] [--pans 10] [--zooms 10] [--clicks 20]
                                     [--wait-quiet 1500] [--out benchmarks/results/app-memory-cpu.json]
 
 In a real browser (1600x900), on the PCA map of ``--model``; every time is taken inside the page:
@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import random
 
-from app_common import (
+from benchmarks.app_common import (
     MAP_PAINTED_JS,
     Conditions,
     add_common_args,

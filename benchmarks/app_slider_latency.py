@@ -1,6 +1,6 @@
 """Slider release to new decoded image painted, in a real browser: median and p90 per model and input.
 
-    python benchmarks/app_slider_latency.py [--models fashion-mnist-d16 digits] [--moves 24] [--drags 20]
+    python -m benchmarks.app_slider_latency [--models fashion-mnist-d16 digits] [--moves 24] [--drags 20]
                                             [--wait-quiet 1500] [--out benchmarks/results/app-slider-latency-cpu.json]
 
 Opens the Sliders tab (sliders at the origin) and moves the most informative slider:
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 
-from app_common import Conditions, add_common_args, emit, launch_browser, machine, summary
+from benchmarks.app_common import Conditions, add_common_args, emit, launch_browser, machine, summary
 
 from tests.browser import app_process, open_tab, wait_idle
 

@@ -1,6 +1,6 @@
 """Cold start to the first painted map in a real browser, and a new browser session on the running server.
 
-    python benchmarks/app_startup.py [--models digits fashion-mnist-d16] [--repeats 5] [--sessions 3]
+    python -m benchmarks.app_startup [--models digits fashion-mnist-d16] [--repeats 5] [--sessions 3]
                                      [--wait-quiet 1500] [--out benchmarks/results/app-startup-cpu.json]
 
 For each model and repeat: Chromium is already running with an empty page (as a presenter's browser
@@ -30,7 +30,7 @@ import statistics
 import time
 from pathlib import Path
 
-from app_common import (
+from benchmarks.app_common import (
     MAP_PAINTED_JS,
     Conditions,
     add_common_args,

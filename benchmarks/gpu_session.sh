@@ -48,13 +48,13 @@ fi
 case "$stage" in
 speed)  # reference vs ours in one process; then the fast settings (bf16, large batch, compile)
     common=(--device "$DEVICE" --epochs "$SPEED_EPOCHS" --ours-epochs "$EPOCHS")
-    python3 benchmarks/train_speed.py "${common[@]}" --out "$OUT/train-speed-$DEVICE.json" 2>&1 | tee "$OUT/speed.log"
-    python3 benchmarks/train_speed.py "${common[@]}" --fast-epochs 40 --fast-batch-size 1024 --fast-lr 3e-3 --precision bf16 \
+    python3 -m benchmarks.train_speed "${common[@]}" --out "$OUT/train-speed-$DEVICE.json" 2>&1 | tee "$OUT/speed.log"
+    python3 -m benchmarks.train_speed "${common[@]}" --fast-epochs 40 --fast-batch-size 1024 --fast-lr 3e-3 --precision bf16 \
         --compile default --out "$OUT/train-speed-$DEVICE-fast.json" 2>&1 | tee "$OUT/speed-fast.log"
     ;;
 ladder)  # what each setting adds on its own (eager, bf16, batch 1024, compile, CUDA graphs), MLP then conv
     for model in mlp conv; do
-        python3 benchmarks/train_ladder.py --device "$DEVICE" --epochs "$SPEED_EPOCHS" --model "$model" \
+        python3 -m benchmarks.train_ladder --device "$DEVICE" --epochs "$SPEED_EPOCHS" --model "$model" \
             --out "$OUT/train-ladder-$model-$DEVICE.json" 2>&1 | tail -n 3
     done
     ;;
@@ -69,7 +69,7 @@ retrain)  # goal: test neg ELBO <= 238 for d16 in under 60 s of training wall ti
 iwae)  # goal: k = 5000 over the 10,000 test images in under 60 s; then which batching is fastest there
     python3 -m explorer evaluate trained/fashion-mnist-d16 --device "$DEVICE" --iwae-k "$IWAE_K" --json \
         | tee "$OUT/iwae-k$IWAE_K.json"
-    python3 benchmarks/iwae_speed.py --device "$DEVICE" --k "$IWAE_K" --images "${IWAE_IMAGES:-1000}" \
+    python3 -m benchmarks.iwae_speed --device "$DEVICE" --k "$IWAE_K" --images "${IWAE_IMAGES:-1000}" \
         --shapes 100x1000 500x1000 1000x1000 --out "$OUT/iwae-speed-$DEVICE.json"
     ;;
 ddp)  # NCCL path on one GPU (two ranks need two GPUs); gloo with 2 CPU ranks runs in CI

@@ -1,6 +1,6 @@
 """How long the IWAE bound takes, per batching, in one process on one device; prints JSON.
 
-    python benchmarks/iwae_speed.py [--checkpoint trained/fashion-mnist-d16] [--k 5000] [--images 200]
+    python -m benchmarks.iwae_speed [--checkpoint trained/fashion-mnist-d16] [--k 5000] [--images 200]
                                     [--device auto] [--out benchmarks/results/iwae-speed-<device>.json]
 
 Times ``explorer.evaluate.iwae_nll`` on the first ``--images`` test images with k importance samples,
@@ -15,19 +15,17 @@ On a CPU a full k = 5000 run over Fashion-MNIST's test split takes over an hour,
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.train_speed import emit  # noqa: E402
-from explorer import checkpoint as ckpt  # noqa: E402
-from explorer.data import load_dataset  # noqa: E402
-from explorer.devices import device_name, library_versions, resolve_device  # noqa: E402
-from explorer.evaluate import IWAE_BATCH, iwae_nll  # noqa: E402
+from benchmarks.train_speed import emit
+from explorer import checkpoint as ckpt
+from explorer.data import load_dataset
+from explorer.devices import device_name, library_versions, resolve_device
+from explorer.evaluate import IWAE_BATCH, iwae_nll
 
 
 def parse_shape(text: str) -> tuple[int, int]:

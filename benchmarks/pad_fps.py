@@ -1,6 +1,6 @@
 """Frame rate of the live views in headless Chromium: a continuous drag, images painted, server runs, decode time.
 
-    python benchmarks/pad_fps.py [--seconds 6] [--models digits fashion-mnist-d16 fashion-mnist-d2]
+    python -m benchmarks.pad_fps [--seconds 6] [--models digits fashion-mnist-d16 fashion-mnist-d2]
 
 For each model: open the Sliders tab (the live pad), press on the most informative slider and sweep it back
 and forth for --seconds, then release; then the same over the 2-D pad and with the probe on the PCA map.
@@ -17,12 +17,10 @@ import os
 import platform
 import statistics
 import subprocess
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.browser import CHROMIUM, app_server, browser_page, open_tab, wait_idle  # noqa: E402
-from tests.live_browser import decode_times, drag, open_live, release  # noqa: E402
+from tests.browser import CHROMIUM, app_server, browser_page, open_tab, wait_idle
+from tests.live_browser import decode_times, drag, open_live, release
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "pad-fps-cpu.json"

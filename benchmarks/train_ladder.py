@@ -1,6 +1,6 @@
 """What each speed setting adds, one rung at a time, in one process on one device; prints JSON.
 
-    python benchmarks/train_ladder.py [--device auto] [--epochs 10] [--model mlp|conv] [--out ...]
+    python -m benchmarks.train_ladder [--device auto] [--epochs 10] [--model mlp|conv] [--out ...]
 
 Trains the same model on Fashion-MNIST once per rung, each rung adding one setting to the one below:
 
@@ -19,18 +19,16 @@ was expected to gain, written before it was measured.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.train_speed import REFERENCE_MODEL, SHIPPED_MODEL, emit, run_ours  # noqa: E402
-from explorer.config import TrainConfig  # noqa: E402
-from explorer.data import load_dataset  # noqa: E402
-from explorer.devices import device_name, library_versions, resolve_device  # noqa: E402
+from benchmarks.train_speed import REFERENCE_MODEL, SHIPPED_MODEL, emit, run_ours
+from explorer.config import TrainConfig
+from explorer.data import load_dataset
+from explorer.devices import device_name, library_versions, resolve_device
 
 RUNGS = [
     ("eager", {}),

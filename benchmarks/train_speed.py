@@ -1,6 +1,6 @@
 """Training speed against the reference recipe, in one process on one device; prints JSON.
 
-    python benchmarks/train_speed.py [--device auto] [--epochs 10] [--out benchmarks/results/<device>.json]
+    python -m benchmarks.train_speed [--device auto] [--epochs 10] [--out benchmarks/results/<device>.json]
                                      [--fast-batch-size 1024 --fast-lr 3e-3 --precision bf16 --compile default]
 
 Trains, on Fashion-MNIST and in this order:
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,14 +26,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.reference_vae import run_reference  # noqa: E402
-from explorer.config import ModelConfig, TrainConfig  # noqa: E402
-from explorer.data import load_dataset  # noqa: E402
-from explorer.devices import device_name, library_versions, resolve_device  # noqa: E402
-from explorer.evaluate import elbo_stats  # noqa: E402
-from explorer.train import train  # noqa: E402
+from benchmarks.reference_vae import run_reference
+from explorer.config import ModelConfig, TrainConfig
+from explorer.data import load_dataset
+from explorer.devices import device_name, library_versions, resolve_device
+from explorer.evaluate import elbo_stats
+from explorer.train import train
 
 REFERENCE_MODEL = ModelConfig(latent_dim=20, architecture="mlp", hidden_dims=(400,))
 SHIPPED_MODEL = ModelConfig(latent_dim=16, architecture="conv")

@@ -1,6 +1,6 @@
 """Screenshots of the live views at 1600x900: the sliders with the 2-D pad, and the probe on the PCA map.
 
-    python scripts/live_screenshots.py [--model fashion-mnist-d16] [--out docs/screenshots]
+    python -m scripts.live_screenshots [--model fashion-mnist-d16] [--out docs/screenshots]
 
 Writes pad.png and probe.png (README-sized). Each is taken after a real drag, so what it shows is what
 the in-page decoder painted. Needs Debian's Chromium and Playwright (see tests/browser.py).
@@ -9,13 +9,11 @@ the in-page decoder painted. Needs Debian's Chromium and Playwright (see tests/b
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from scripts.screenshots import save  # noqa: E402
-from tests.browser import app_server, browser_page, open_tab, wait_idle  # noqa: E402
-from tests.live_browser import open_live, release  # noqa: E402
+from scripts.screenshots import save
+from tests.browser import app_server, browser_page, open_tab, wait_idle
+from tests.live_browser import open_live, release
 
 
 def drag_to(page, selector: str, fx: float, fy: float) -> None:

@@ -1,6 +1,6 @@
 """Screenshots of the app as a projector shows it (1600x900), for the README and for looking at it.
 
-    python scripts/screenshots.py [--model NAME] [--out docs/screenshots]
+    python -m scripts.screenshots [--model NAME] [--out docs/screenshots]
 
 NAME is a model in the picker (default digits); set LATENT_EXPLORER_MODELS to list models outside
 trained/. Needs Debian's Chromium and Playwright (see tests/browser.py).
@@ -11,13 +11,11 @@ from __future__ import annotations
 import argparse
 import io
 import re
-import sys
 from pathlib import Path
 
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.browser import app_server, browser_page, click_map_point, open_tab, wait_idle  # noqa: E402
+from tests.browser import app_server, browser_page, click_map_point, open_tab, wait_idle
 
 SAVED_WIDTH = 1200  # pixels: README-sized, still legible
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")

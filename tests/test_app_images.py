@@ -16,6 +16,7 @@ from PIL import Image
 from explorer.app import compute, images
 from explorer.config import ModelConfig
 from explorer.embedding import compute_embedding
+from explorer.metrics import Metrics, Scores
 from explorer.model import VAE
 
 
@@ -102,9 +103,10 @@ def test_the_plane_grid_is_square_and_maps_back_onto_the_pca_plane(embedding):
 
 
 def test_kl_falls_back_to_the_posterior_when_metrics_lack_it(embedding):
-    from_posterior = compute.kl_per_dim({}, embedding)
+    from_posterior = compute.kl_per_dim(Metrics(), embedding)
     assert from_posterior.shape == (3,) and (from_posterior >= 0).all()
-    assert compute.kl_per_dim({"test": {"kl_per_dim": [1, 2, 3]}}, embedding).tolist() == [1, 2, 3]
+    recorded = Metrics(test=Scores(neg_elbo=6.0, recon=0.0, kl=6.0, kl_per_dim=(1.0, 2.0, 3.0)))
+    assert compute.kl_per_dim(recorded, embedding).tolist() == [1, 2, 3]
 
 
 def test_the_core_and_the_pure_app_helpers_never_import_streamlit():

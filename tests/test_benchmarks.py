@@ -22,7 +22,8 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "2"}
 
 
 def run_json(script: str, *args: str) -> dict:
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], capture_output=True,
+    module = "benchmarks." + script.removesuffix(".py")  # run as the README says: python -m benchmarks.<name>
+    result = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, cwd=ROOT,
                             text=True, env=ENV, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
