@@ -68,8 +68,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from explorer import checkpoint as ckpt
     from explorer.train import train
 
+    from explorer.data import canonical_name
+
     model_flags, train_flags = given(args, ModelConfig), given(args, TrainConfig)
     model_flags.pop("image_shape", None)
+    if "dataset" in train_flags:  # 'Fashion-MNIST' is fashion-mnist; 'data/' is the folder 'data'
+        train_flags["dataset"] = canonical_name(train_flags["dataset"])
     if args.resume:
         if args.out is None:
             raise ExplorerError("--resume needs --out: the folder of the run to continue.")
@@ -98,7 +102,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     checkpoint = ckpt.load(args.checkpoint)
     result = evaluate(checkpoint, iwae_k=args.iwae_k, device=args.device, data_dir=args.data_dir,
-                      seed=args.seed, progress=not args.quiet)
+                      dataset=args.dataset, seed=args.seed, progress=not args.quiet)
     if args.save:
         from explorer.metrics import Scores
 
@@ -124,8 +128,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         f"  dataset      {c.dataset}  {'x'.join(map(str, mc.image_shape))}  classes: {', '.join(c.class_names) or '-'}",
         f"  model        {mc.architecture} {list(mc.hidden_dims)}  latent_dim {mc.latent_dim}  {mc.likelihood}"
         f"  {count_parameters(c.model):,} parameters",
-        f"  training     {m.epochs} epochs (best {m.best_epoch or '?'}) on "
-        f"{m.device_name or '?'} in {m.wall_seconds or 0:.0f}s  [{m.status}]",
+        f"  training     {_count(m.epochs, 'epoch')} (best {m.best_epoch or '?'}) on {m.device_name or '?'} "
+        f"in {m.wall_seconds or 0:.0f} s wall clock ({m.train_seconds or 0:.0f} s in the epochs themselves)  "
+        f"[{_status(m, c.path)}]",
     ]
     if test:
         lines.append(f"  test         neg ELBO {test.neg_elbo:.2f}  recon {test.recon:.2f}  KL {test.kl:.2f}"
@@ -137,38 +142,79 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _status(metrics: Any, path: Path) -> str:
+    """'complete', 'running (pid 123)', or a killed run shown as interrupted, with the command that resumes it."""
+    if metrics.status != "running":
+        return metrics.status
+    if metrics.still_running():
+        return f"running (pid {metrics.pid} on {metrics.host})"
+    return (f"interrupted after {_count(metrics.epochs, 'epoch')}: continue with "
+            f"`python -m explorer train --resume --out {path}`")
+
+
+def _add_quiet(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", default=default, help="no progress bars or log lines")
+
+
+def _closest_flags(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
+    """' Did you mean --latent-dim?' for the unknown flags that look like one of ``parser``'s."""
+    import difflib
+
+    flags = [s for action in parser._actions for s in action.option_strings if s.startswith("--")]
+    hints = []
+    for arg in unknown:
+        if arg.startswith("-"):
+            close = difflib.get_close_matches(arg.split("=", 1)[0], flags, n=1, cutoff=0.6)
+            hints += [f"{arg} -> {close[0]}"] if close else []
+    return f" Did you mean: {', '.join(hints)}?" if hints else ""
+
+
 def build_parser() -> argparse.ArgumentParser:
     from explorer.evaluate import DEFAULT_IWAE_K
 
-    parser = argparse.ArgumentParser(prog="python -m explorer", description="Latent Explorer: train and evaluate VAEs.")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or log lines")
+    # allow_abbrev=False: argparse would otherwise take --epoch for --epochs without a word
+    parser = argparse.ArgumentParser(prog="python -m explorer", description="Latent Explorer: train and evaluate VAEs.",
+                                     allow_abbrev=False)
+    _add_quiet(parser, default=False)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("train", help="train a VAE into a checkpoint folder")
+    p = sub.add_parser("train", help="train a VAE into a checkpoint folder", allow_abbrev=False)
+    _add_quiet(p, default=argparse.SUPPRESS)  # before or after the command; SUPPRESS keeps a -q given before
     p.add_argument("--out", help="checkpoint folder to write (default: trained/<dataset>-d<latent_dim>)")
     p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     add_config_flags(p, ModelConfig, "model", skip=MODEL_FLAGS_SKIPPED)
     add_config_flags(p, TrainConfig, "training")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="test-split negative ELBO, IWAE bound, active units")
+    p = sub.add_parser("evaluate", help="test-split negative ELBO, IWAE bound, active units", allow_abbrev=False)
+    _add_quiet(p, default=argparse.SUPPRESS)
     p.add_argument("checkpoint", help="checkpoint folder, e.g. trained/digits")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--iwae-k", type=int, default=DEFAULT_IWAE_K, help="importance samples per image (0 skips IWAE)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--data-dir", help="extra folder to look for the dataset in")
+    p.add_argument("--data-dir", help="extra folder to look for a named dataset's files in (fashion-mnist, mnist)")
+    p.add_argument("--dataset", help="where the model's own dataset file or folder is now, if it has moved")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", action="store_true", help="also record the result in the checkpoint's metrics.json")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("info", help="a short summary of a checkpoint")
+    p = sub.add_parser("info", help="a short summary of a checkpoint", allow_abbrev=False)
+    _add_quiet(p, default=argparse.SUPPRESS)
     p.add_argument("checkpoint")
     p.set_defaults(func=cmd_info)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the subcommand's parser, with its usage, not the top-level one
+        subparser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[args.command]
+        subparser.error(f"unrecognized arguments: {' '.join(unknown)}.{_closest_flags(subparser, unknown)}")
     if int(os.environ.get("RANK", "0")) > 0:
         args.quiet = True  # under torchrun, rank 0 alone reports progress
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
@@ -177,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     except ExplorerError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `info | head` closed the pipe: not an error (Python docs, "Note on SIGPIPE")
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except OSError as err:  # a full disk or an unwritable folder is for the user to fix, not a bug to trace
         log.debug("Details:", exc_info=True)
         fix = "Free some disk space" if is_disk_full(err) else "Check the path and its permissions"

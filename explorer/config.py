@@ -58,6 +58,8 @@ class TrainConfig:
     dataset: str = "digits"  # built-in name (digits, fashion-mnist, mnist) or a path to images / .npz / .npy
     data_dir: str | None = None  # extra folder to look for dataset files in
     image_size: int | None = None  # resize images to this square size (mixed-size folders: most common size)
+    labels: str | None = None  # labels of a .npz/.npy dataset kept in their own file (.npy, or .npz of one array)
+    class_names: str | None = None  # class names: a text file, one per line, or a CSV (FILE.csv:COLUMN picks one)
     epochs: int = 30  # passes over the training split
     batch_size: int = 128  # images per optimiser step
     lr: float = 1e-3  # Adam learning rate (peak, when a schedule is used)

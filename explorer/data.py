@@ -9,6 +9,7 @@ split (digits and paths) are split with a fixed seed, stratified by label where 
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -18,7 +19,8 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from explorer.data_arrays import ARRAY_LOADERS, UNLABELLED, LabelledImages, images_from_array, load_array_file
+from explorer.data_arrays import (ARRAY_LOADERS, UNLABELLED, LabelledImages, images_from_array, labels_from_array,
+                                  load_array_file, load_class_names, load_labels_file)
 from explorer.data_folder import load_image_folder
 from explorer.download import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, fetch_dataset
 from explorer.errors import DataError
@@ -76,6 +78,8 @@ class _Options:
     split_seed: int
     test_fraction: float
     test_only: bool
+    labels: str | None  # a labels file for an array dataset (--labels)
+    class_names: str | None  # a class-names file (--class-names)
 
 
 def split_indices(labels: np.ndarray, test_fraction: float, seed: int,
@@ -133,12 +137,38 @@ def _load_path(name: str, options: _Options) -> Dataset:
     if path.is_dir():
         return _split(name, load_image_folder(path, options.image_size), options)
     if path.is_file() and path.suffix.lower() in ARRAY_LOADERS:
-        return _split(name, load_array_file(path, options.image_size), options)
+        return _split(name, _with_side_files(load_array_file(path, options.image_size), path, options), options)
     if path.exists():
         raise DataError(f"Cannot load {path}: give a folder of images, or a {' or '.join(ARRAY_LOADERS)} file.")
+    close = difflib.get_close_matches(name.lower(), BUILTIN_DATASETS, n=1, cutoff=0.6)
+    hint = f"Did you mean {close[0]!r}? " if close else ""
     raise DataError(f"Unknown dataset {name!r}: it is not one of {', '.join(BUILTIN_DATASETS)}, and no file or "
-                    "folder exists at that path. Check the spelling, or give the path to a folder of images or to "
-                    "a .npz/.npy file.")
+                    f"folder exists at that path. {hint}Check the spelling, or give the path to a folder of images or "
+                    "to a .npz/.npy file.")
+
+
+def _with_side_files(data: LabelledImages, path: Path, options: _Options) -> LabelledImages:
+    """Labels and class names from their own files (--labels, --class-names), which win over the array file's."""
+    if options.labels is None and options.class_names is None:
+        return data
+    names = np.array(load_class_names(options.class_names)) if options.class_names else None
+    if options.labels is not None:
+        labels, class_names = labels_from_array(load_labels_file(Path(options.labels)), len(data.images),
+                                                f"{path} with labels {options.labels}", names)
+        return LabelledImages(data.images, labels, class_names)
+    if (data.labels == UNLABELLED).all():
+        raise DataError(f"{path} has no labels, so --class-names has nothing to name. Give the labels too "
+                        "(--labels FILE), or leave --class-names out.")
+    labels, class_names = labels_from_array(data.labels, len(data.images), str(path), names)
+    return LabelledImages(data.images, labels, class_names)
+
+
+def canonical_name(name: str) -> str:
+    """A built-in dataset's own spelling for any case of it ('Fashion-MNIST' -> 'fashion-mnist'); a path as given,
+    without a trailing slash."""
+    if name.strip().lower() in BUILTIN_LOADERS:
+        return name.strip().lower()
+    return str(Path(name)) if name else name
 
 
 BUILTIN_LOADERS: dict[str, Callable[[str, _Options], Dataset]] = {
@@ -151,20 +181,26 @@ BUILTIN_DATASETS = tuple(BUILTIN_LOADERS)
 
 def load_dataset(name: str, *, data_dir: str | Path | None = None, image_size: int | None = None,
                  download: bool = True, split_seed: int = 0, test_fraction: float = 0.2,
-                 test_only: bool = False) -> Dataset:
+                 test_only: bool = False, labels: str | None = None, class_names: str | None = None) -> Dataset:
     """Load a built-in dataset by name, or the user's images from a path; see the module docstring.
 
     image_size resizes every image to image_size x image_size (any dataset); download=False raises
     DatasetNotFoundError instead of downloading. split_seed and test_fraction apply to datasets
     without a standard split. test_only=True leaves the train split empty (0 images of the same shape):
     for evaluation and the app, which never look at it; Fashion-MNIST and MNIST then never decode their
-    60,000 training images (188 MB as float32).
+    60,000 training images (188 MB as float32). ``labels`` and ``class_names`` are files that go with an
+    array dataset (see ``data_arrays.load_labels_file`` and ``load_class_names``). A built-in name is
+    accepted in any case.
     """
     if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1):
         raise DataError(f"image_size must be a positive whole number of pixels, got {image_size!r}.")
     if not 0 < test_fraction < 1:
         raise DataError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}.")
-    options = _Options(data_dir, image_size, download, split_seed, test_fraction, test_only)
+    name = canonical_name(name)
+    if name in BUILTIN_LOADERS and (labels or class_names):
+        raise DataError(f"{name} comes with its own labels and class names; --labels and --class-names are for "
+                        "your own .npz/.npy files.")
+    options = _Options(data_dir, image_size, download, split_seed, test_fraction, test_only, labels, class_names)
     dataset = BUILTIN_LOADERS.get(name, _load_path)(name, options)
     if test_only and len(dataset.train.images):
         dataset = replace(dataset, train=_empty_like(dataset.test))

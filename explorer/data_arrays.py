@@ -63,11 +63,11 @@ def check_fits(count: int, channels: int, height: int, width: int, source: str) 
     """DataError for images (at their final size) too large to work with."""
     if max(height, width) > MAX_IMAGE_SIDE:
         raise DataError(f"{source} holds images of {height}x{width} pixels, more than {MAX_IMAGE_SIDE} on a side. "
-                        "Pass a smaller image_size (--image-size), e.g. 64, to resize them.")
+                        "Pass a smaller --image-size, e.g. 64, to resize them.")
     float_bytes = count * channels * height * width * np.dtype(np.float32).itemsize
     if float_bytes > MAX_FLOAT_BYTES:
         raise DataError(f"{source}: {count} images of {channels}x{height}x{width} would take "
-                        f"{float_bytes / (1 << 30):.1f} GiB of memory. Pass a smaller image_size or use fewer images.")
+                        f"{float_bytes / (1 << 30):.1f} GiB of memory. Pass a smaller --image-size or use fewer images.")
 
 
 def to_unit_float(values: np.ndarray, source: str) -> np.ndarray:
@@ -188,13 +188,22 @@ def _check_array_sizes(path: Path) -> None:
                 _check_announced_size(stream, file.stat().st_size, str(file))
 
 
+POSITIONAL_KEYS = ("arr_0", "arr_1")  # np.savez(file, images) or np.savez(file, images, labels)
+
+
 def _load_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     with np.load(path, allow_pickle=False) as archive:  # never unpickle: a file must not run code
         keys = set(archive.files)
         image_key = next((key for key in IMAGE_KEYS if key in keys), None)
+        if image_key is None and (len(keys) == 1 or keys == set(POSITIONAL_KEYS)):
+            # saved without names: one array is the images; np.savez(file, images, labels) gives arr_0, arr_1
+            image_key = "arr_0" if "arr_0" in keys else next(iter(keys))
+            labels = archive["arr_1"] if "arr_1" in keys else None
+            return archive[image_key], labels, None
         if image_key is None:
             raise DataError(f"{path} has arrays {sorted(keys)} but none named {' or '.join(IMAGE_KEYS)}. Save the "
-                            "images under the key 'images' (and the labels under 'labels').")
+                            "images under the key 'images' (and the labels under 'labels'), e.g. "
+                            "np.savez('data.npz', images=images, labels=labels), or save the images alone.")
         label_key = next((key for key in LABEL_KEYS if key in keys), None)
         labels = archive[label_key] if label_key else None
         names = archive[CLASS_NAMES_KEY] if CLASS_NAMES_KEY in keys else None
@@ -214,6 +223,29 @@ def _load_npy(path: Path) -> tuple[np.ndarray, np.ndarray | None, None]:
 ARRAY_LOADERS = {".npz": _load_npz, ".npy": _load_npy}
 
 
+def load_labels_file(path: Path) -> np.ndarray:
+    """Labels saved apart from the images: a .npy, or a .npz with one array (or one named labels/y/Y)."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataError(f"No labels file at {path}. Check the path given to --labels.")
+    if path.suffix.lower() not in ARRAY_LOADERS:
+        raise DataError(f"--labels takes a .npy file, or a .npz holding one array; got {path.name}.")
+    try:
+        _check_array_sizes(path)
+        if path.suffix.lower() == ".npy":
+            return np.load(path, allow_pickle=False)
+        with np.load(path, allow_pickle=False) as archive:
+            named = [key for key in LABEL_KEYS if key in archive.files]
+            if named or len(archive.files) == 1:
+                return archive[named[0] if named else archive.files[0]]
+            raise DataError(f"{path} holds arrays {sorted(archive.files)}: name the labels 'labels', or save them "
+                            "alone (np.save('labels.npy', labels)).")
+    except DataError:
+        raise
+    except FILE_ERRORS as exc:
+        raise DataError(f"Cannot read {path} as a NumPy file ({exc}). Save the labels with numpy.save.") from exc
+
+
 def load_array_file(path: Path, image_size: int | None = None) -> LabelledImages:
     """Images (and labels) from a .npz (keys images/x/X, labels/y/Y, class_names) or a .npy (+ <stem>_labels.npy)."""
     try:
@@ -228,3 +260,64 @@ def load_array_file(path: Path, image_size: int | None = None) -> LabelledImages
     if labels is None:
         return LabelledImages(images, np.full(len(images), UNLABELLED, dtype=np.int64), ())
     return LabelledImages(images, *labels_from_array(labels, len(images), str(path), names))
+
+
+CLASS_NAME_COLUMNS = ("class_name", "name", "class", "label_name")  # a CSV column taken without being named
+LABEL_COLUMNS = ("label", "id", "index")  # a CSV column that says which label each row names
+
+
+def load_class_names(spec: str) -> tuple[str, ...]:
+    """Class names in label order from ``spec``: a text file with one name per line (label 0 first), or a CSV
+    with a header, optionally ``FILE.csv:COLUMN``. The column is COLUMN, else the only one, else the first of
+    class_name/name/class/label_name; a label/id/index column, if there is one, says which label each row names."""
+    import csv
+
+    text_path, column = spec, ""
+    before, _, after = spec.rpartition(":")
+    if before.lower().endswith(".csv"):  # FILE.csv:COLUMN
+        text_path, column = before, after
+    path = Path(text_path).expanduser()
+    if not path.is_file():
+        raise DataError(f"No class-names file at {path}. Check the path given to --class-names.")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"Cannot read {path} as UTF-8 text ({exc}). Save it as plain text, one name per line.") from exc
+    if path.suffix.lower() != ".csv":
+        names = tuple(line.strip() for line in text.splitlines() if line.strip())
+        if not names:
+            raise DataError(f"{path} holds no class names. Write one name per line, label 0 first.")
+        return names
+    rows = list(csv.DictReader(text.splitlines()))
+    header = list(rows[0].keys()) if rows else []
+    if not rows or not header:
+        raise DataError(f"{path} has no rows under a header. Write a header line (e.g. 'label,name'), then one "
+                        "row per class.")
+    lowered = {name.strip().lower(): name for name in header}
+    if column:
+        if column not in header:
+            raise DataError(f"{path} has no column {column!r}; its columns are {', '.join(header)}. "
+                            f"Pass --class-names {path}:<column>.")
+        chosen = column
+    elif len(header) == 1:
+        chosen = header[0]
+    else:
+        chosen = next((lowered[c] for c in CLASS_NAME_COLUMNS if c in lowered), None)
+        if chosen is None:
+            raise DataError(f"{path} has columns {', '.join(header)} and none is called "
+                            f"{' or '.join(CLASS_NAME_COLUMNS)}. Say which one holds the names: "
+                            f"--class-names {path}:{header[-1]}")
+    label_column = next((lowered[c] for c in LABEL_COLUMNS if c in lowered and lowered[c] != chosen), None)
+    names = [row[chosen].strip() for row in rows]
+    if label_column is None:
+        return tuple(names)
+    try:
+        labels = [int(row[label_column]) for row in rows]
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{path}: column {label_column!r} should hold whole-number labels ({exc}).") from exc
+    if sorted(labels) != list(range(len(labels))):
+        raise DataError(f"{path}: column {label_column!r} should number the classes 0..{len(labels) - 1}, once each.")
+    ordered = [""] * len(labels)
+    for label, name in zip(labels, names):
+        ordered[label] = name
+    return tuple(ordered)

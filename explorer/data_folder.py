@@ -113,7 +113,7 @@ def _target_size(sizes: list[tuple[int, int]], image_size: int | None, root: Pat
     counts = Counter(sizes)
     size = counts.most_common(1)[0][0]
     if len(counts) > 1:
-        logger.info("%s holds images of %d different sizes; resizing all to %dx%d, the most common. Pass image_size "
+        logger.info("%s holds images of %d different sizes; resizing all to %dx%d, the most common. Pass --image-size "
                     "to choose another size.", root, len(counts), *size)
     return size
 

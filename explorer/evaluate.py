@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,8 +13,9 @@ import torch
 from tqdm.auto import tqdm
 
 from explorer.checkpoint import Checkpoint
-from explorer.data import load_dataset
+from explorer.data import BUILTIN_DATASETS, canonical_name, load_dataset
 from explorer.devices import resolve_device
+from explorer.errors import DataError
 from explorer.latent import ACTIVE_VARIANCE, informative_dimensions
 from explorer.model import VAE
 from explorer.objectives import log_importance_weights
@@ -114,16 +116,23 @@ def evaluate(
     iwae_k: int = DEFAULT_IWAE_K,
     device: str = "auto",
     data_dir: str | None = None,
+    dataset: str | None = None,
     seed: int = 0,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """All test-split numbers of a checkpoint, as one JSON-ready dict."""
+    """All test-split numbers of a checkpoint, as one JSON-ready dict.
+
+    ``dataset``: where the checkpoint's own dataset file or folder is now, when it has moved since training.
+    """
     started = time.perf_counter()
     dev = resolve_device(device)
     tc = checkpoint.train_config
-    data = load_dataset(
-        checkpoint.dataset, data_dir=data_dir or tc.data_dir, image_size=tc.image_size, download=True, test_only=True
-    )
+    source = dataset or checkpoint.dataset
+    if canonical_name(source) not in BUILTIN_DATASETS and not Path(source).expanduser().exists():
+        raise DataError(f"This model was trained on {source}, which is no longer there. If it has moved, point at "
+                        f"its new place: python -m explorer evaluate {checkpoint.path} --dataset NEW/PATH")
+    data = load_dataset(source, data_dir=data_dir or tc.data_dir, image_size=tc.image_size, download=True,
+                        test_only=True, labels=tc.labels, class_names=tc.class_names)
     model = checkpoint.model.to(dev)
     test = torch.as_tensor(data.test.images)
     result: dict[str, Any] = elbo_stats(model, test, seed=seed)

@@ -44,6 +44,8 @@ class Metrics:
     """What ``metrics.json`` records about a run."""
 
     status: str = "unknown"  # "running" while training, "complete" after its last epoch and test
+    pid: int | None = None  # while running: the training process, so a killed run can be told from a live one
+    host: str | None = None  # while running: the machine it runs on
     history: tuple[dict[str, float], ...] = ()  # one record per epoch: losses, lr, kl_weight, seconds
     best_epoch: int | None = None  # the epoch whose weights the checkpoint holds (lowest val. neg. ELBO)
     best_val_neg_elbo: float | None = None
@@ -78,6 +80,26 @@ class Metrics:
     @property
     def epochs(self) -> int:
         return len(self.history)
+
+    def still_running(self) -> bool:
+        """Whether a run recorded as running is alive: its process exists on this machine (else it was killed).
+
+        A run on another machine cannot be checked from here, and counts as running.
+        """
+        import os
+        import socket
+
+        if self.status != "running":
+            return False
+        if self.pid is None or self.host != socket.gethostname():
+            return self.pid is not None  # old files (no pid) were killed or finished long ago
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # someone else's process: alive
+            return True
+        return True
 
 
 def _from_json(cls: type, data: dict[str, Any], tuples: tuple[str, ...] = ()) -> Any:

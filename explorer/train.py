@@ -13,6 +13,8 @@ import dataclasses
 import json
 import logging
 import math
+import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -121,7 +123,8 @@ def _train(
 ) -> Path:
     started = time.perf_counter()
     if data is None:
-        data = load_dataset(train_config.dataset, data_dir=train_config.data_dir, image_size=train_config.image_size)
+        data = load_dataset(train_config.dataset, data_dir=train_config.data_dir, image_size=train_config.image_size,
+                            labels=train_config.labels, class_names=train_config.class_names)
     model_config = dataclasses.replace(model_config, image_shape=data.image_shape)
     device = dist.device
     torch.manual_seed(train_config.seed)  # the same initial weights on every rank
@@ -261,19 +264,22 @@ def _start_or_resume(
     ckpt.remove_stale_temporaries(out)
     saved_model, saved_train, _ = ckpt.read_config(out)
     changed = [
-        f.name for f in dataclasses.fields(TrainConfig)
-        if f.name not in RESUMABLE_OVERRIDES and getattr(saved_train, f.name) != getattr(train_config, f.name)
+        f"--{f.name.replace('_', '-')} (the run has {getattr(saved, f.name)!r}, this command {getattr(now, f.name)!r})"
+        for saved, now, cls in ((saved_model, model_config, ModelConfig), (saved_train, train_config, TrainConfig))
+        for f in dataclasses.fields(cls)
+        if f.name not in RESUMABLE_OVERRIDES + ("image_shape",) and getattr(saved, f.name) != getattr(now, f.name)
     ]
-    if saved_model != model_config or changed:
+    if changed:
         raise TrainingError(
-            f"--resume must continue the same run, but {', '.join(changed) or 'the model config'} differ from "
-            f"{out / ckpt.CONFIG_FILE}. Only {', '.join(RESUMABLE_OVERRIDES)} may change; or train into a new --out."
+            f"--resume must continue the same run, but {'; '.join(changed)}. Drop those flags (the run's own values "
+            f"are in {out / ckpt.CONFIG_FILE}): only {', '.join('--' + o for o in RESUMABLE_OVERRIDES)} may change. "
+            "Or train into a new --out."
         )
     resume_path = out / ckpt.RESUME_FILE
     if not resume_path.is_file():
-        metrics = ckpt.read_json(out / ckpt.METRICS_FILE) if (out / ckpt.METRICS_FILE).is_file() else {}
-        if metrics.get("status") == "complete":
-            raise TrainingError(f"The run in {out} already finished; there is nothing to resume.")
+        metrics = ckpt.read_metrics(out)
+        if metrics.status == "complete":
+            return _extend_finished(out, model, model_config, train_config, data, metrics, fresh)
         log.warning("No resume state in %s (killed before the first epoch ended); starting from epoch 1.", out)
         with _writing(out, "the run's config", "No epoch had been saved yet.", RESUME_COMMAND.format(out=out)):
             ckpt.save_config(out, model_config, train_config, data.class_names)
@@ -283,6 +289,33 @@ def _start_or_resume(
         ckpt.save_config(out, model_config, train_config, data.class_names)  # records a changed --epochs
     log.info("Resuming %s after epoch %d", out, saved["epoch"])
     return saved
+
+
+def _extend_finished(
+    out: Path, model: VAE, model_config: ModelConfig, train_config: TrainConfig, data: Dataset, metrics: Any,
+    fresh: dict[str, Any],
+) -> dict[str, Any]:
+    """``--resume --epochs N`` on a finished run: train on from its checkpoint, N epochs in all.
+
+    A finished run keeps no optimiser state (it would triple the folder's size), so the weights continue from
+    the checkpoint's best epoch and AdamW starts afresh; the schedule goes on at the step it had reached.
+    """
+    done = metrics.epochs
+    if train_config.epochs <= done:
+        raise TrainingError(
+            f"The run in {out} already finished its {done} epoch{'s' if done != 1 else ''}; there is nothing to "
+            f"resume. To train it longer, ask for more epochs in all: python -m explorer train --resume --out {out} "
+            f"--epochs {done + 10}")
+    ckpt.load_state_dict(out / ckpt.WEIGHTS_FILE, model)
+    log.warning("Extending the finished run in %s from %d to %d epochs: it goes on from the weights of its best "
+                "epoch (%d) with a fresh optimiser state, which a finished run does not keep; the learning-rate "
+                "schedule continues at epoch %d of %d.", out, done, train_config.epochs, metrics.best_epoch or done,
+                done + 1, train_config.epochs)
+    with _writing(out, "the run's config", "The finished run is unchanged.", RESUME_COMMAND.format(out=out)):
+        ckpt.save_config(out, model_config, train_config, data.class_names)  # records the new --epochs
+    best_val = metrics.best_val_neg_elbo if metrics.best_val_neg_elbo is not None else math.inf
+    return {**fresh, "epoch": done, "best_val": best_val, "best_epoch": metrics.best_epoch or done,
+            "history": [dict(record) for record in metrics.history], "wall_seconds": metrics.wall_seconds or 0.0}
 
 
 def _read_resume_state(
@@ -361,7 +394,8 @@ def _check_finite(value: float, epoch: int, step: int, out: Path, state: dict[st
 
 def _metrics(state: dict[str, Any], dist: Distributed, tc: TrainConfig, model: VAE, status: str) -> dict:
     device = dist.device
-    return {
+    running = {"pid": os.getpid(), "host": socket.gethostname()} if status == "running" else {}  # to tell a kill
+    return {**running,
         "status": status,
         "history": state["history"],
         "best_epoch": state["best_epoch"],

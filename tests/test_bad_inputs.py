@@ -194,7 +194,7 @@ ARRAY_FILES = {  # id -> ({file name: bytes}, the file loaded, words of the mess
     "float16 values of 60000": ({"d.npy": npy_bytes(np.full((2, 2, 2), 60000, np.float16))}, "d.npy",
                                 ["outside \\[0, 1\\]", "divide by 255"]),
     "images 2000 pixels wide": ({"d.npy": npy_bytes(np.zeros((2, 1, 2000), np.uint8))}, "d.npy",
-                                ["1x2000", "smaller image_size"]),
+                                ["1x2000", "smaller --image-size"]),
     "int8 pixels": ({"d.npy": npy_bytes(np.zeros((2, 2, 2), np.int8))}, "d.npy", ["pixel type int8", "uint8"]),
     "big-endian uint16 pixels": ({"d.npy": npy_bytes(np.zeros((2, 2, 2), ">u2"))}, "d.npy", ["pixel type >u2"]),
     "complex pixels": ({"d.npy": npy_bytes(np.zeros((2, 2, 2), complex))}, "d.npy", ["pixel type complex"]),
@@ -249,7 +249,7 @@ def test_array_files(tmp_path, case):
 
 ARRAYS_IN_MEMORY = {  # id -> (array handed to images_from_array, words of the message)
     "100,000 images of 200x200 (15 GiB as floats)": (np.broadcast_to(np.uint8(0), (100_000, 1, 200, 200)),
-                                                     ["14.9 GiB of memory", "smaller image_size"]),
+                                                     ["14.9 GiB of memory", "smaller --image-size"]),
     "two billion images of one pixel": (np.broadcast_to(np.uint8(0), (2 * 10**9, 1, 1, 1)), ["7.5 GiB of memory"]),
     "2 channels": (np.zeros((3, 2, 5, 5), np.uint8), ["one of \\(1, 3, 4\\)"]),
 }

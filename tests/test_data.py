@@ -14,7 +14,8 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 from explorer import download
-from explorer.data import BUILTIN_DATASETS, FASHION_MNIST_CLASSES, Dataset, load_dataset, split_indices
+from explorer.data import BUILTIN_DATASETS, FASHION_MNIST_CLASSES, Dataset, canonical_name, load_dataset, split_indices
+from explorer.data_arrays import load_class_names
 from explorer.download import ENV_VAR, TRAIN_IMAGES, TRAIN_LABELS
 from explorer.errors import DataError, DatasetNotFoundError
 from explorer.idx import encode_idx
@@ -237,7 +238,7 @@ def test_a_file_in_another_pillow_format_behind_an_image_name_is_refused_not_par
 def test_huge_images_need_image_size(tmp_path):
     for index in range(2):
         save(tmp_path / f"{index}.png", Image.new("L", (1100, 2)))
-    with pytest.raises(DataError, match="smaller image_size"):
+    with pytest.raises(DataError, match="smaller --image-size"):
         load_dataset(str(tmp_path))
     assert load_dataset(str(tmp_path), image_size=8).image_shape == (1, 8, 8)
 
@@ -307,7 +308,7 @@ BAD_ARRAYS = {  # name -> (npz contents, words the message must contain)
     "2-D": ({"images": np.zeros((5, 5), np.uint8)}, "shape \\(5, 5\\)"),
     "5 channels": ({"images": np.zeros((2, 5, 5, 5), np.uint8)}, "one of \\(1, 3, 4\\)"),
     "int64 pixels": ({"images": np.zeros((2, 3, 3), np.int64)}, "uint8"),
-    "no images key": ({"pixels": np.zeros((2, 3, 3), np.uint8)}, "under the key 'images'"),
+    "no images key": ({"pixels": np.zeros((2, 3, 3), np.uint8), "meta": np.zeros(2)}, "under the key 'images'"),
     "zero images": ({"images": np.zeros((0, 3, 3), np.uint8)}, "no images"),
     "zero width": ({"images": np.zeros((2, 3, 0), np.uint8)}, "at least one pixel"),
     "one image": ({"images": np.zeros((1, 3, 3), np.uint8)}, "Cannot split"),
@@ -356,3 +357,76 @@ def test_any_array_gives_images_or_a_data_error(array):
             return
     images, labels = everything(dataset)
     assert images.ndim == 4 and images.shape[1] in (1, 3) and len(images) == len(array)
+
+
+# ---------------------------------------------------------------- data in the shapes people have
+
+
+def test_an_npz_saved_without_names_loads_its_one_array_as_the_images(tmp_path):
+    np.savez(tmp_path / "x.npz", numbered_images(10))  # the ordinary way: one array named arr_0
+    dataset = load_dataset(str(tmp_path / "x.npz"))
+    assert len(everything(dataset)[0]) == 10 and dataset.class_names == ()
+    np.savez(tmp_path / "xy.npz", numbered_images(10), np.arange(10) % 2)  # arr_0, arr_1: images then labels
+    images, labels = everything(load_dataset(str(tmp_path / "xy.npz")))
+    np.testing.assert_array_equal(np.round(images[:, 0, 0, 0] * 255).astype(int) % 2, labels)
+
+
+def test_labels_and_class_names_from_their_own_files(tmp_path):
+    np.savez(tmp_path / "x.npz", numbered_images(12))
+    np.save(tmp_path / "y.npy", np.arange(12) % 3)
+    (tmp_path / "names.txt").write_text("cat\ndog\n\nbird\n")
+    dataset = load_dataset(str(tmp_path / "x.npz"), labels=str(tmp_path / "y.npy"),
+                           class_names=str(tmp_path / "names.txt"))
+    images, labels = everything(dataset)
+    assert dataset.class_names == ("cat", "dog", "bird")
+    np.testing.assert_array_equal(np.round(images[:, 0, 0, 0] * 255).astype(int) % 3, labels)
+    np.savez(tmp_path / "y.npz", np.arange(12) % 3)  # a .npz of one array works too
+    assert load_dataset(str(tmp_path / "x.npz"), labels=str(tmp_path / "y.npz")).class_names == ("0", "1", "2")
+
+
+@pytest.mark.parametrize("csv, spec, expected", [
+    ("name\ncat\ndog\nbird\n", "names.csv", ("cat", "dog", "bird")),  # the only column
+    ("label,name\n2,bird\n0,cat\n1,dog\n", "names.csv", ("cat", "dog", "bird")),  # ordered by its label column
+    ("code,english,french\n0,cat,chat\n1,dog,chien\n2,bird,oiseau\n", "names.csv:french", ("chat", "chien", "oiseau")),
+])
+def test_class_names_from_a_csv(tmp_path, csv, spec, expected):
+    (tmp_path / "names.csv").write_text(csv)
+    assert load_class_names(str(tmp_path / spec)) == expected
+
+
+@pytest.mark.parametrize("csv, spec, words", [
+    ("code,english,french\n0,cat,chat\n", "names.csv", "Say which one holds the names: --class-names .*names.csv:french"),
+    ("name\ncat\n", "names.csv:nom", "no column 'nom'; its columns are name"),
+    ("label,name\n0,cat\n0,dog\n", "names.csv", "number the classes 0..1, once each"),
+])
+def test_a_csv_that_does_not_say_which_names_says_how_to(tmp_path, csv, spec, words):
+    (tmp_path / "names.csv").write_text(csv)
+    with pytest.raises(DataError, match=words):
+        load_class_names(str(tmp_path / spec))
+
+
+def test_side_files_that_do_not_fit_say_what_to_do(tmp_path):
+    np.savez(tmp_path / "x.npz", numbered_images(12))
+    np.save(tmp_path / "y.npy", np.arange(11) % 3)
+    with pytest.raises(DataError, match="one label per image"):
+        load_dataset(str(tmp_path / "x.npz"), labels=str(tmp_path / "y.npy"))
+    with pytest.raises(DataError, match="No labels file at .*missing.npy"):
+        load_dataset(str(tmp_path / "x.npz"), labels=str(tmp_path / "missing.npy"))
+    (tmp_path / "names.txt").write_text("a\nb\n")
+    with pytest.raises(DataError, match="has no labels, so --class-names has nothing to name"):
+        load_dataset(str(tmp_path / "x.npz"), class_names=str(tmp_path / "names.txt"))
+    with pytest.raises(DataError, match="comes with its own labels"):
+        load_dataset("digits", labels=str(tmp_path / "y.npy"))
+
+
+@pytest.mark.parametrize("typed", ["Fashion-MNIST", "DIGITS", " Digits "])
+def test_a_builtin_name_in_any_case_is_that_dataset(typed):
+    assert canonical_name(typed) == typed.strip().lower()
+    if typed.strip().lower() == "digits":
+        assert load_dataset(typed).name == "digits"
+
+
+def test_a_misspelt_name_suggests_the_right_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataError, match="Did you mean 'fashion-mnist'"):
+        load_dataset("fashion_mnist")

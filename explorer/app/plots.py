@@ -2,6 +2,10 @@
 
 No streamlit here. Every figure colours classes through ``class_colour`` so a class has one colour
 in every view, and uses large type so it reads on a projector.
+
+What is drawn over the map (a path, a star, a marker) is a WebGL trace like the points: plotly paints
+every SVG trace beneath the WebGL canvas, whatever the trace order, and WebGL traces in trace order, so
+an overlay added after the points is the only kind that shows on top of them.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ FONT = dict(size=16)
 MARGIN = dict(l=60, r=20, t=40, b=60)
 MARKER_SIZE = 6
 PICKED_SIZE = 16
+STAR_SIZE = 26  # the user's image on the map
 
 
 def class_colour(label: int) -> str:
@@ -77,29 +82,30 @@ def map_figure(xy: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...],
 def add_path(fig: go.Figure, xy: np.ndarray, approximate: bool) -> go.Figure:
     """Draw an interpolation path (steps, 2) with A and B labelled on a map figure."""
     name = "path (approximate: this map cannot place new points)" if approximate else "path"
-    fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines+markers", name=name,
-                             line=dict(color=PATH_COLOUR, width=3, dash="dot" if approximate else "solid"),
-                             marker=dict(size=8, color=PATH_COLOUR), hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=xy[[0, -1], 0], y=xy[[0, -1], 1], mode="markers+text", text=["A", "B"],
-                             textposition="top center", textfont=dict(size=22, color=PATH_COLOUR),
-                             marker=dict(size=18, color="white", line=dict(color=PATH_COLOUR, width=3)),
-                             showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="lines+markers", name=name,
+                               line=dict(color=PATH_COLOUR, width=3, dash="dot" if approximate else "solid"),
+                               marker=dict(size=8, color=PATH_COLOUR), hoverinfo="skip"))
+    fig.add_trace(go.Scattergl(x=xy[[0, -1], 0], y=xy[[0, -1], 1], mode="markers+text", text=["A", "B"],
+                               textposition="top center", textfont=dict(size=22, color=PATH_COLOUR),
+                               marker=dict(size=18, color="white", line=dict(color=PATH_COLOUR, width=3)),
+                               showlegend=False, hoverinfo="skip"))
     return fig
 
 
 def add_release_marker(fig: go.Figure, xy: np.ndarray, name: str) -> go.Figure:
     """One hollow marker at ``xy`` (2,): where a live view was last released."""
-    fig.add_trace(go.Scatter(x=[xy[0]], y=[xy[1]], mode="markers", name=name, hoverinfo="skip",
-                             marker=dict(size=20, color="rgba(0,0,0,0)", line=dict(color=PATH_COLOUR, width=3))))
+    fig.add_trace(go.Scattergl(x=[xy[0]], y=[xy[1]], mode="markers", name=name, hoverinfo="skip",
+                               marker=dict(size=20, color="rgba(0,0,0,0)", line=dict(color=PATH_COLOUR, width=3))))
     return fig
 
 
 def add_marker(fig: go.Figure, xy: np.ndarray, text: str, approximate: bool) -> go.Figure:
     """A large labelled star at (2,) map position ``xy``: the user's own image on the map."""
     name = f"{text} (approximate: this map cannot place new points)" if approximate else text
-    fig.add_trace(go.Scatter(x=[xy[0]], y=[xy[1]], mode="markers+text", text=[text], textposition="top center",
-                             textfont=dict(size=20, color=PATH_COLOUR), name=name, hoverinfo="skip",
-                             marker=dict(symbol="star", size=26, color="white", line=dict(color=PATH_COLOUR, width=3))))
+    fig.add_trace(go.Scattergl(x=[xy[0]], y=[xy[1]], mode="markers+text", text=[text], textposition="top center",
+                               textfont=dict(size=20, color=PATH_COLOUR), name=name, hoverinfo="skip",
+                               marker=dict(symbol="star", size=STAR_SIZE, color="white",
+                                           line=dict(color=PATH_COLOUR, width=3))))
     return fig
 
 

@@ -81,10 +81,12 @@ def load_checkpoint(path: str) -> ckpt.Checkpoint:
 
 
 @st.cache_resource(show_spinner="Reading the test images...", max_entries=4)
-def _test_images(dataset: str, data_dir: str | None, image_size: int | None) -> np.ndarray:
+def _test_images(dataset: str, data_dir: str | None, image_size: int | None, labels: str | None = None,
+                 class_names: str | None = None) -> np.ndarray:
     from explorer.data import load_dataset  # here, not at the top: it imports scikit-learn (~1 s at start-up)
 
-    data = load_dataset(dataset, data_dir=data_dir, image_size=image_size, download=False, test_only=True)
+    data = load_dataset(dataset, data_dir=data_dir, image_size=image_size, download=False, test_only=True,
+                        labels=labels, class_names=class_names)
     images = data.test.images
     images.flags.writeable = False  # shared by every session: nobody may change it
     return images
@@ -93,7 +95,7 @@ def _test_images(dataset: str, data_dir: str | None, image_size: int | None) -> 
 def test_images(checkpoint: ckpt.Checkpoint) -> np.ndarray:
     """(N, C, H, W) test images in the embedding's order. Raises DataError (with what to do) when not on disk."""
     tc = checkpoint.train_config
-    return _test_images(checkpoint.dataset, tc.data_dir, tc.image_size)
+    return _test_images(checkpoint.dataset, tc.data_dir, tc.image_size, tc.labels, tc.class_names)
 
 
 @st.cache_data(show_spinner="Encoding the test set for the map...", max_entries=8)
@@ -105,7 +107,7 @@ def _embedding(path: str, embedding_mtime: float) -> Embedding:
 
     tc = checkpoint.train_config
     test = load_dataset(checkpoint.dataset, data_dir=tc.data_dir, image_size=tc.image_size, download=False,
-                        test_only=True).test
+                        test_only=True, labels=tc.labels, class_names=tc.class_names).test
     return compute_embedding(checkpoint.model, test.images, test.labels, tsne=False, seed=tc.seed)
 
 

@@ -1,0 +1,127 @@
+"""What a new user meets on the command line: every message says what to do next."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from explorer import checkpoint as ckpt
+
+TINY = ["--epochs", "1", "--latent-dim", "2", "--architecture", "mlp", "--hidden-dims", "16", "--no-embed-tsne",
+        "--device", "cpu"]
+
+
+def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "explorer", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A one-epoch digits run, trained once for the tests that only read it."""
+    out = tmp_path_factory.mktemp("cli") / "run"
+    result = run_cli("-q", "train", "--dataset", "digits", *TINY, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.mark.parametrize("typo, closest", [("--latent-dims", "--latent-dim"), ("--epoch", "--epochs")])
+def test_an_unknown_flag_shows_the_commands_usage_and_the_closest_flag(typo, closest):
+    result = run_cli("train", typo, "3")
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: python -m explorer train")  # train's usage, not the top level's
+    assert f"unrecognized arguments: {typo} 3" in result.stderr and f"{typo} -> {closest}" in result.stderr
+
+
+def test_quiet_goes_before_or_after_the_command_and_is_listed_in_its_help():
+    assert "-q, --quiet" in run_cli("train", "--help").stdout
+    for args in (["-q", "info", "trained/digits"], ["info", "trained/digits", "-q"]):
+        result = run_cli(*args)
+        assert result.returncode == 0 and "trained/digits" in result.stdout, result.stderr
+
+
+def test_a_dataset_name_in_another_case_trains_on_that_dataset(tmp_path):
+    result = run_cli("-q", "train", "--dataset", "DIGITS", *TINY, "--out", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "run" / ckpt.CONFIG_FILE).read_text())["dataset"]["name"] == "digits"
+
+
+def test_a_finished_run_resumed_without_more_epochs_says_how_to_train_longer(finished):
+    result = run_cli("-q", "train", "--resume", "--out", str(finished))
+    assert result.returncode == 2
+    assert "already finished its 1 epoch;" in result.stderr and f"--resume --out {finished} --epochs 11" in result.stderr
+
+
+def test_a_larger_epochs_extends_a_finished_run_and_says_what_restarts(finished, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    result = run_cli("train", "--resume", "--out", str(run), "--epochs", "2")
+    assert result.returncode == 0, result.stderr
+    assert "fresh optimiser state" in result.stderr
+    metrics = ckpt.read_metrics(run)
+    assert metrics.status == "complete" and [r["epoch"] for r in metrics.history] == [1, 2]
+    assert ckpt.load(run).model_config.latent_dim == 2
+
+
+def test_resume_names_the_option_that_differs_and_both_values(finished, tmp_path):
+    result = run_cli("-q", "train", "--resume", "--out", str(finished), "--epochs", "3", "--lr", "0.01")
+    assert result.returncode == 2
+    assert "--lr (the run has 0.001, this command 0.01)" in result.stderr and "Drop those flags" in result.stderr
+
+
+def test_a_trailing_slash_on_the_dataset_path_is_the_same_dataset(tmp_path):
+    np.savez(tmp_path / "x.npz", np.random.default_rng(0).integers(0, 256, (60, 6, 6), dtype=np.uint8))
+    assert run_cli("-q", "train", "--dataset", str(tmp_path / "x.npz"), *TINY, "--out", str(tmp_path / "r")).returncode == 0
+    result = run_cli("-q", "train", "--dataset", f"{tmp_path / 'x.npz'}/", "--resume", "--out", str(tmp_path / "r"),
+                     "--epochs", "2")
+    assert result.returncode == 0, result.stderr
+
+
+def test_evaluate_on_a_moved_dataset_says_which_flag_points_at_it(tmp_path):
+    data = tmp_path / "x.npz"
+    np.savez(data, np.random.default_rng(0).integers(0, 256, (60, 6, 6), dtype=np.uint8))
+    assert run_cli("-q", "train", "--dataset", str(data), *TINY, "--out", str(tmp_path / "r")).returncode == 0
+    moved = tmp_path / "elsewhere.npz"
+    data.rename(moved)
+    result = run_cli("-q", "evaluate", str(tmp_path / "r"), "--iwae-k", "0")
+    assert result.returncode == 2 and "no longer there" in result.stderr and "--dataset NEW/PATH" in result.stderr
+    result = run_cli("-q", "evaluate", str(tmp_path / "r"), "--iwae-k", "0", "--json", "--dataset", str(moved))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["n_test"] == 12
+
+
+def test_info_into_a_closed_pipe_prints_nothing_more(finished):
+    cmd = f"{sys.executable} -m explorer info {finished} | head -1"
+    result = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == str(finished) and "Broken pipe" not in result.stderr
+
+
+def test_info_counts_epochs_in_words_and_names_both_times(finished):
+    out = run_cli("info", str(finished)).stdout
+    assert "1 epoch (best 1)" in out and "1 epochs" not in out
+    assert "s wall clock (" in out and "in the epochs themselves" in out
+
+
+def test_a_killed_run_is_shown_as_interrupted_with_the_command_that_resumes_it(finished, tmp_path):
+    import shutil
+    import socket
+
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    raw = json.loads((run / ckpt.METRICS_FILE).read_text())
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid that no longer runs
+    (run / ckpt.METRICS_FILE).write_text(json.dumps({**raw, "status": "running", "pid": dead.pid,
+                                                     "host": socket.gethostname()}))
+    out = run_cli("info", str(run)).stdout
+    assert f"interrupted after 1 epoch: continue with `python -m explorer train --resume --out {run}`" in out
+    (run / ckpt.METRICS_FILE).write_text(json.dumps({**raw, "status": "running", "pid": os.getpid(),
+                                                     "host": socket.gethostname()}))
+    assert f"running (pid {os.getpid()}" in run_cli("info", str(run)).stdout
