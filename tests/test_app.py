@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from explorer.checkpoint import load
-from explorer.checkpoint import load_embedding
+from explorer.checkpoint import load, load_embedding
 from explorer.embedding import umap_available
 from explorer.latent import slider_ranges
 from tests.app_support import (
@@ -151,6 +152,22 @@ def test_edit_with_sliders_starts_the_sliders_at_the_points_mu(models):
         assert slider.value == pytest.approx(np.clip(mu[7, dim], *ranges[dim]), abs=1e-5)
 
 
+def test_the_sliders_caption_says_what_the_sliders_hold(models):
+    """A picked point does not move the sliders by itself: the caption says the origin until asked."""
+    at = click_map(open_app(DIGITS), 5)
+    at.session_state["view"] = "Sliders"
+    server_sliders(at.run())
+    assert all(slider.value == 0.0 for slider in at.slider)
+    captions = " ".join(c.value for c in at.caption)
+    assert "Started from the origin, z = 0." in captions and "Started from test image #5" not in captions
+    at.button(key="sliders_from_pick").click().run()
+    mu, ranges = load_embedding(DIGITS).mu, slider_ranges(load_embedding(DIGITS).mu)
+    for slider in at.slider:
+        dim = int(slider.label.split(" ")[0][1:]) - 1
+        assert slider.value == pytest.approx(np.clip(mu[5, dim], *ranges[dim]), abs=1e-5)
+    assert "Started from test image #5." in " ".join(c.value for c in at.caption)
+
+
 def test_sliders_are_ordered_by_kl_and_collapsed_ones_hidden_until_asked(models):
     at = server_sliders(open_app(DIGITS, "Sliders"))
     kl = load(DIGITS).metrics.test.kl_per_dim
@@ -200,6 +217,59 @@ def test_samples_download_is_a_png_grid_that_changes_with_the_seed(models, media
     at.number_input(key="w:sample_seed").set_value(3).run()
     second = pixels(download(at, media, "Download PNG"))
     assert second.shape == np.asarray(first.convert("L")).shape and not np.array_equal(second, np.asarray(first.convert("L")))
+
+
+def test_samples_and_the_plane_follow_a_model_retrained_in_place(models, models_root, media):
+    """Caches derived from a checkpoint are keyed by its files' versions, not its path alone."""
+    import os
+    import shutil
+
+    import torch
+
+    from explorer import checkpoint as ckpt
+
+    folder = models_root / "retrained-in-place"
+    shutil.copytree(models["tiny"], folder)
+    first = open_app(folder, "Samples")
+    before = pixels(download(first, media, "Download PNG"))
+    plane_before = pixels(download(open_app(folder, "Decoded plane"), media, "Download the mosaic (PNG)"))
+    model = ckpt.load(folder).model
+    with torch.no_grad():
+        for p in model.decoder.parameters():
+            p.add_(torch.randn_like(p))
+    ckpt.save_weights(folder, model)  # what a retrain into the same folder leaves behind
+    later = os.stat(folder / ckpt.WEIGHTS_FILE).st_mtime + 10
+    os.utime(folder / ckpt.WEIGHTS_FILE, (later, later))  # a later version even on a coarse-grained clock
+    after = pixels(download(open_app(folder, "Samples"), media, "Download PNG"))
+    plane_after = pixels(download(open_app(folder, "Decoded plane"), media, "Download the mosaic (PNG)"))
+    assert before.shape == after.shape and not np.array_equal(before, after)
+    assert plane_before.shape == plane_after.shape and not np.array_equal(plane_before, plane_after)
+
+
+def test_folders_in_the_models_variable_that_give_no_model_are_named_with_the_reason(tmp_path, monkeypatch):
+    import os
+
+    empty, file = tmp_path / "empty", tmp_path / "a-file.txt"
+    empty.mkdir()
+    file.write_text("not a folder")
+    monkeypatch.setenv("LATENT_EXPLORER_MODELS", os.pathsep.join([str(empty), str(file), str(tmp_path / "gone")]))
+    at = open_app(DIGITS)
+    said = " ".join(w.value for w in at.sidebar.warning)
+    assert f"{empty} holds no checkpoint" in said
+    assert f"{file} is a file" in said and f"{tmp_path / 'gone'} does not exist" in said
+    assert said.count("Ignored in $LATENT_EXPLORER_MODELS") == 3
+
+
+def test_the_model_card_names_both_training_times_as_info_does(models):
+    from explorer import checkpoint as ckpt
+
+    metrics = ckpt.read_metrics(DIGITS)
+    text = " ".join(m.value for m in open_app(DIGITS, "Model card").markdown)
+    assert f"{metrics.train_seconds:.0f} s in the epochs themselves" in text
+    assert f"{metrics.wall_seconds:.0f} s wall clock" in text
+    info = subprocess.run([sys.executable, "-m", "explorer", "info", str(DIGITS)], capture_output=True, text=True)
+    assert f"in {metrics.wall_seconds:.0f} s wall clock ({metrics.train_seconds:.0f} s in the epochs themselves)" \
+        in info.stdout
 
 
 def test_a_model_without_its_dataset_still_works_and_says_how_to_get_the_data(models, media):

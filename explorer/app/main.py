@@ -37,6 +37,8 @@ def _model_label(path: str) -> str:
 def choose_model() -> str | None:
     """The checkpoint folder to open, or None (with the reason shown) when the typed path is refused."""
     models = [str(p) for p in resources.available_models()]
+    for why in resources.ignored_model_roots():
+        st.sidebar.warning(f"Ignored in ${resources.MODELS_ENV}: {why}.")
     default = str((resources.TRAINED / resources.DEFAULT_MODEL).resolve())
     options = models + [TYPED]
     index = options.index(default) if default in options else 0

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer.app import compute, exports, images, live, plots, presentation, state
+from explorer.app import compute, exports, images, live, plots, presentation, session, state
 from explorer.app.context import PROJECTIONS, Context
 from explorer.latent import nearest_neighbours
 
@@ -75,19 +75,6 @@ def use_as(end: str, index: int) -> None:
     state.set_value(f"{end}_index", index)
 
 
-def edit_with_sliders(mu: np.ndarray, ranges: np.ndarray, origin: str | None = None) -> None:
-    """Start the sliders at ``mu`` (clipped into each slider's range) and open the sliders tab.
-
-    ``origin`` says in words what ``mu`` is, for the sliders' caption.
-    """
-    start = np.clip(mu, ranges[:, 0], ranges[:, 1])
-    st.session_state[state.SLIDER_BASE] = start.tolist()
-    st.session_state[state.SLIDER_FROM] = origin
-    for i, value in enumerate(start):
-        state.set_value(state.dim_key(i), float(value))
-    st.session_state[state.VIEW] = state.SLIDERS_VIEW
-
-
 def render(ctx: Context) -> None:
     take_selection()
     if _probe_toggle(ctx):  # the probe's map and its image take the width; the inspector waits
@@ -146,7 +133,7 @@ def render_probe(ctx: Context) -> None:
     live.probe(ctx, live.weights(ctx.path), start, on_release=_take_probe, key=key, map_side=PROBE_MAP_SIDE)
     report = live.reported(key)
     if report is not None:
-        st.button("Edit this spot with sliders", on_click=edit_with_sliders,
+        st.button("Edit this spot with sliders", on_click=session.edit_with_sliders,
                   args=(np.asarray(report["z"], np.float32), ctx.ranges), type="primary")
     note = "Exact: the spot is mapped back into latent space with the inverse PCA (the plane through the data mean)." \
         if ctx.projection == "pca" else "Exact: on a 2-D model the map is the latent plane itself."
@@ -241,7 +228,7 @@ def render_inspector(ctx: Context) -> None:
     b1, b2, b3 = st.columns(3)
     b1.button("Use as A", on_click=use_as, args=("a", index), width="stretch")
     b2.button("Use as B", on_click=use_as, args=("b", index), width="stretch")
-    b3.button("Edit with sliders", on_click=edit_with_sliders, args=(mu, ctx.ranges, f"test image #{index}"),
+    b3.button("Edit with sliders", on_click=session.edit_with_sliders, args=(mu, ctx.ranges, f"test image #{index}"),
               type="primary",
               width="stretch")
 

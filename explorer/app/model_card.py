@@ -33,8 +33,10 @@ def render(ctx: Context) -> None:
         "Architecture": _architecture(ctx),
         "Parameters": f"{m.parameters or count_parameters(ctx.checkpoint.model):,}",
         "Trained on": m.device_name or m.device or "not recorded",
-        "Training time": f"{_seconds(m.train_seconds)} ({m.epochs} epochs, "
-                         f"best epoch {m.best_epoch or '?'})",
+        "Training": f"{m.epochs} epoch{'' if m.epochs == 1 else 's'}, best epoch {m.best_epoch or '?'}; "
+                    f"{_seconds(m.train_seconds)} in the epochs themselves (training steps and validation), "
+                    f"{_seconds(m.wall_seconds)} wall clock (also loading the data, the test split, the map and "
+                    "saving)",
     }
     st.markdown("\n".join(f"- **{k}:** {v}" for k, v in facts.items()))
 

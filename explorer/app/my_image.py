@@ -11,9 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explorer.app import canvas, compute, images, plots, presentation, state, uploads
+from explorer.app import canvas, compute, images, plots, presentation, session, state, uploads
 from explorer.app.context import PROJECTIONS, Context
-from explorer.app.map_view import edit_with_sliders
 from explorer.latent import nearest_neighbours
 
 UPLOAD_ERROR = "upload_error"  # the message about the last refused file, or None
@@ -136,7 +135,7 @@ def _show_images(ctx: Context, encoded: Encoded) -> None:
     b1, b2, b3 = st.columns(3)
     b1.button("Use as A", key="upload_as_a", on_click=use_as, args=("a",), width="stretch")
     b2.button("Use as B", key="upload_as_b", on_click=use_as, args=("b",), width="stretch")
-    b3.button("Edit with sliders", key="upload_sliders", on_click=edit_with_sliders, type="primary", width="stretch",
+    b3.button("Edit with sliders", key="upload_sliders", on_click=session.edit_with_sliders, type="primary", width="stretch",
               args=(encoded.mu, ctx.ranges, description(encoded.upload)))
     st.caption(f"Showing {name}. It stays here while you use the other tabs, and is prepared again for another model.")
 

@@ -37,6 +37,19 @@ def model_roots() -> list[Path]:
     return [TRAINED.resolve(), *extra]
 
 
+def ignored_model_roots() -> list[str]:
+    """What in $LATENT_EXPLORER_MODELS gives no model, and why: one sentence each, for the sidebar."""
+    said = []
+    for root in model_roots()[1:]:
+        if not root.exists():
+            said.append(f"{root} does not exist")
+        elif root.is_file():
+            said.append(f"{root} is a file; give the folder that holds checkpoint folders")
+        elif not ckpt.is_checkpoint(root) and not ckpt.list_checkpoints(root):
+            said.append(f"{root} holds no checkpoint (a folder with {ckpt.CONFIG_FILE} and {ckpt.WEIGHTS_FILE})")
+    return said
+
+
 def available_models() -> list[Path]:
     """Every checkpoint folder directly under an allowed root (a root may itself be a checkpoint)."""
     found: list[Path] = []
@@ -68,6 +81,12 @@ def resolve_typed_path(text: str) -> Path:
 
 def _mtime(path: Path) -> float:
     return path.stat().st_mtime if path.exists() else 0.0
+
+
+def version(path: str) -> tuple[float, float]:
+    """When the checkpoint's weights and cached map were last written: part of every cache key derived from
+    them, so a model retrained in place is never answered from the old one's cache."""
+    return _mtime(Path(path) / ckpt.WEIGHTS_FILE), _mtime(Path(path) / ckpt.EMBEDDING_FILE)
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=8)

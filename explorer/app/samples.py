@@ -16,7 +16,7 @@ PLANE_GAP = 2  # pixels between tiles: without them small dark images merge into
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _samples(path: str, n: int, seed: int, temperature: float) -> np.ndarray:
+def _samples(path: str, version: tuple[float, float], n: int, seed: int, temperature: float) -> np.ndarray:
     return resources.load_checkpoint(path).model.sample(n, seed=seed, temperature=temperature).numpy()
 
 
@@ -28,7 +28,7 @@ def render_samples(ctx: Context) -> None:
         temperature = st.slider("Temperature T", 0.1, 2.0, step=0.1, help="Below 1: typical images; above 1: the "
                                 "tails of the prior, where the decoder has seen little.", **state.widget("sample_temperature"))
         side = st.slider("Grid size", 2, 12, **state.widget("sample_side"))
-    decoded = _samples(ctx.path, side * side, int(seed), float(temperature))
+    decoded = _samples(ctx.path, resources.version(ctx.path), side * side, int(seed), float(temperature))
     h = decoded.shape[-2]
     mosaic = images.grid(decoded, cols=side, factor=images.scale_factor(h * side, GRID_PIXELS), gap=2)
     with grid_col:
@@ -39,7 +39,8 @@ def render_samples(ctx: Context) -> None:
 
 
 @st.cache_data(max_entries=16, show_spinner="Decoding the plane...")
-def _plane(path: str, projection: str, side: int) -> tuple[bytes, tuple[float, float, float, float]]:
+def _plane(path: str, version: tuple[float, float], projection: str,
+           side: int) -> tuple[bytes, tuple[float, float, float, float]]:
     ctx = Context(path, resources.load_checkpoint(path), resources.embedding(path), projection)
     grid_xy, extent = compute.plane_grid(ctx.coords, side)
     decoded = compute.decode(ctx.checkpoint.model, compute.plane_latents(grid_xy, ctx.embedding, projection))
@@ -66,7 +67,7 @@ def render_plane(ctx: Context) -> None:
                         "show what the decoder makes of places no test image went.")
         if ctx.approximate:
             st.caption(f"{ctx.map_name} cannot be inverted, so the plane uses PCA.")
-    png, extent = _plane(ctx.path, projection, int(side))
+    png, extent = _plane(ctx.path, resources.version(ctx.path), projection, int(side))
     pctx = Context(ctx.path, ctx.checkpoint, ctx.embedding, projection)
     fig = plots.plane_figure(png, extent, pctx.coords, ctx.embedding.labels, ctx.class_names, projection,
                              ctx.embedding.pca_explained_variance_ratio, show_points=bool(show_points))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, images, live, plots, presentation, resources, share, state
+from explorer.app import compute, images, live, plots, presentation, resources, session, share, state
 from explorer.app.context import Context
 from explorer.latent import COLLAPSED_KL, nearest_neighbours
 
@@ -89,11 +89,20 @@ def _nearest_note(ctx: Context, z: np.ndarray) -> None:
     picture, text = st.columns([1, 12], vertical_alignment="center")
     shown = ctx.images[j] if ctx.images is not None else compute.decode(ctx.checkpoint.model, ctx.embedding.mu[j])
     picture.image(images.display(shown, NEIGHBOUR_SIDE))
-    pick, origin = st.session_state[state.PICK], st.session_state.get(state.SLIDER_FROM)
-    start = (f"Started from {origin}." if origin else
-             f"Started from test image #{pick}." if pick is not None else "Started from the origin.")
     text.caption(f"On release the server gets z: its nearest test image is #{j} ({name}), "
-                 f"{float(np.linalg.norm(ctx.embedding.mu[j] - z)):.2f} away. {start}")
+                 f"{float(np.linalg.norm(ctx.embedding.mu[j] - z)):.2f} away. {session.slider_origin()}")
+    _start_from_pick(ctx)
+
+
+def _start_from_pick(ctx: Context) -> None:
+    """A button that starts the sliders at the picked test image, when they do not start there already."""
+    pick = st.session_state[state.PICK]
+    if pick is None:
+        return
+    described = f"test image #{pick}"
+    if st.session_state.get(state.SLIDER_FROM) != described:
+        st.button(f"Start from the picked {described}", on_click=session.edit_with_sliders,
+                  args=(ctx.embedding.mu[pick], ctx.ranges, described), key="sliders_from_pick")
 
 
 @st.fragment
@@ -123,7 +132,8 @@ def _sliders(path: str, projection: str) -> None:
         z = current_z(ctx.latent_dim)
         st.image(images.display(compute.decode(ctx.checkpoint.model, z), presentation.side(IMAGE_SIDE)),
                  caption="decoded from the sliders' z")
-        pick, origin = st.session_state[state.PICK], st.session_state.get(state.SLIDER_FROM)
-        st.caption(f"Started from {origin}." if origin else f"Started from test image #{pick}." if pick is not None else
-                   "Started from the origin. Pick a point on the map and press \"Edit with sliders\" to start there.")
+        hint = "" if st.session_state.get(state.SLIDER_FROM) or st.session_state[state.PICK] is not None else \
+            " Pick a point on the map and press \"Edit with sliders\" to start there."
+        st.caption(session.slider_origin() + hint)
+        _start_from_pick(ctx)
     share.publish(ctx.latent_dim)  # a fragment rerun skips main's publish: keep the link's slider values current
