@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,6 +35,7 @@ FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 IDX_CLASS_NAMES = {"fashion-mnist": FASHION_MNIST_CLASSES, "mnist": DIGIT_CLASSES}
 DIGITS_MAX_VALUE = 16.0  # sklearn's digits are counts of 0..16 set pixels per 4x4 block
 MIN_IMAGES = 2  # one for each split
+PATH_SEPARATORS = "/" + os.sep  # stripped from the end of a dataset path: "data/" is "data"
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,10 @@ def _load_idx(name: str, options: _Options) -> Dataset:
 def _load_path(name: str, options: _Options) -> Dataset:
     path = Path(name).expanduser()
     if path.is_dir():
+        if options.labels or options.class_names:
+            raise DataError(f"{path} is a folder of images: its classes are its sub-folders, and --labels and "
+                            "--class-names are for .npz/.npy files. Leave them out, or put each class's images in a "
+                            "sub-folder named after the class.")
         return _split(name, load_image_folder(path, options.image_size), options)
     if path.is_file() and path.suffix.lower() in ARRAY_LOADERS:
         return _split(name, _with_side_files(load_array_file(path, options.image_size), path, options), options)
@@ -165,10 +171,10 @@ def _with_side_files(data: LabelledImages, path: Path, options: _Options) -> Lab
 
 def canonical_name(name: str) -> str:
     """A built-in dataset's own spelling for any case of it ('Fashion-MNIST' -> 'fashion-mnist'); a path as given,
-    without a trailing slash."""
+    without a trailing slash. './digits' stays as typed: it is how one names a folder called digits."""
     if name.strip().lower() in BUILTIN_LOADERS:
         return name.strip().lower()
-    return str(Path(name)) if name else name
+    return name.rstrip(PATH_SEPARATORS) or name  # '/' alone stays '/'
 
 
 BUILTIN_LOADERS: dict[str, Callable[[str, _Options], Dataset]] = {

@@ -430,3 +430,21 @@ def test_a_misspelt_name_suggests_the_right_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(DataError, match="Did you mean 'fashion-mnist'"):
         load_dataset("fashion_mnist")
+
+
+@pytest.mark.parametrize("typed", ["./digits", "./digits/"])
+def test_a_folder_called_digits_is_reached_with_dot_slash_with_or_without_a_trailing_slash(tmp_path, monkeypatch,
+                                                                                          typed):
+    monkeypatch.chdir(tmp_path)
+    for index in range(4):
+        save(tmp_path / "digits" / f"{index}.png", Image.fromarray(GREY))
+    dataset = load_dataset(typed)
+    assert dataset.name == "./digits" and dataset.image_shape == (1, SIDE, SIDE)  # the folder, not the 8x8 set
+
+
+def test_labels_for_a_folder_are_refused_with_where_its_classes_come_from(tmp_path):
+    for index in range(4):
+        save(tmp_path / "images" / f"{index}.png", Image.fromarray(GREY))
+    np.save(tmp_path / "y.npy", np.arange(4) % 2)
+    with pytest.raises(DataError, match="its classes are its sub-folders.*sub-folder named after the class"):
+        load_dataset(str(tmp_path / "images"), labels=str(tmp_path / "y.npy"))
