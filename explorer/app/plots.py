@@ -102,7 +102,9 @@ def add_release_marker(fig: go.Figure, xy: np.ndarray, name: str) -> go.Figure:
 def add_marker(fig: go.Figure, xy: np.ndarray, text: str, approximate: bool) -> go.Figure:
     """A large labelled star at (2,) map position ``xy``: the user's own image on the map."""
     name = f"{text} (approximate: this map cannot place new points)" if approximate else text
-    fig.add_trace(go.Scattergl(x=[xy[0]], y=[xy[1]], mode="markers+text", text=[text], textposition="top center",
+    xs = np.concatenate([np.asarray(t.x, float) for t in fig.data if t.x is not None] or [np.zeros(1)])
+    side = "right" if xy[0] <= np.nanmedian(xs) else "left"  # the label reads inward, not off the plot's edge
+    fig.add_trace(go.Scattergl(x=[xy[0]], y=[xy[1]], mode="markers+text", text=[text], textposition=f"top {side}",
                                textfont=dict(size=20, color=PATH_COLOUR), name=name, hoverinfo="skip",
                                marker=dict(symbol="star", size=STAR_SIZE, color="white",
                                            line=dict(color=PATH_COLOUR, width=3))))
