@@ -219,14 +219,16 @@ def main(argv: list[str] | None = None) -> int:
         args.quiet = True  # under torchrun, rank 0 alone reports progress
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # here, not at exit: a reader that left (`info | head`) is then caught below
+        return code
     except ExplorerError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `info | head` closed the pipe: not an error (Python docs, "Note on SIGPIPE")
+    except BrokenPipeError:  # `info | head` left before reading all: the Python docs' "Note on SIGPIPE"
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        os.dup2(devnull, sys.stdout.fileno())  # so the flush at exit has somewhere to go and says nothing
+        return 1  # what Python itself exits with on EPIPE
     except OSError as err:  # a full disk or an unwritable folder is for the user to fix, not a bug to trace
         log.debug("Details:", exc_info=True)
         fix = "Free some disk space" if is_disk_full(err) else "Check the path and its permissions"

@@ -97,10 +97,25 @@ def test_evaluate_on_a_moved_dataset_says_which_flag_points_at_it(tmp_path):
     assert json.loads(result.stdout)["n_test"] == 12
 
 
-def test_info_into_a_closed_pipe_prints_nothing_more(finished):
+def test_info_into_head_prints_its_first_line(finished):
     cmd = f"{sys.executable} -m explorer info {finished} | head -1"
     result = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == str(finished) and "Broken pipe" not in result.stderr
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"], ids=["stdout buffered, as in a shell", "PYTHONUNBUFFERED=1"])
+def test_info_into_a_pipe_whose_reader_has_left_says_nothing(finished, unbuffered):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = unbuffered
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # gone before a byte is written, as `head` is once it has its lines
+    try:
+        result = subprocess.run([sys.executable, "-m", "explorer", "info", str(finished)], stdout=write_end,
+                                stderr=subprocess.PIPE, text=True, env=env, timeout=120)
+    finally:
+        os.close(write_end)
+    assert result.stderr == "" and result.returncode == 1  # 1: what Python exits with on a broken pipe
 
 
 def test_info_counts_epochs_in_words_and_names_both_times(finished):
