@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer.app import compute, exports, images, live, plots, presentation, session, state
+from explorer.app import compute, exports, images, live, plots, presentation, session, state, thumbnails
 from explorer.app.context import PROJECTIONS, Context
 from explorer.latent import nearest_neighbours
 
@@ -239,7 +239,8 @@ def render_inspector(ctx: Context) -> None:
     st.markdown("**Nearest neighbours in latent space**")
     neighbours = nearest_neighbours(emb.mu, mu, NEIGHBOURS, exclude=index)
     pictures = ctx.images[neighbours] if ctx.images is not None else compute.decode(model, emb.mu[neighbours])
-    st.image([images.display(p, NEIGHBOUR_SIDE) for p in pictures],
-             caption=[f"#{j} {plots.class_name(int(emb.labels[j]), ctx.class_names)}" for j in neighbours])
+    shown = [images.display(p, NEIGHBOUR_SIDE) for p in pictures]
+    thumbnails.row_of_thumbnails(shown, [f"#{j} {plots.class_name(int(emb.labels[j]), ctx.class_names)}"
+                                         for j in neighbours], width=shown[0].shape[1])
     if ctx.images is None:
         st.caption("Neighbours shown as decoded means: the original images are not on this machine.")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explorer.app import canvas, compute, images, plots, presentation, session, state, uploads
+from explorer.app import canvas, compute, images, plots, presentation, session, state, thumbnails, uploads
 from explorer.app.context import PROJECTIONS, Context
 from explorer.latent import nearest_neighbours
 
@@ -157,7 +157,8 @@ def _show_on_map(ctx: Context, encoded: Encoded) -> None:
     st.markdown("**Nearest test images in latent space**")
     pictures = ctx.images[neighbours] if ctx.images is not None else compute.decode(ctx.checkpoint.model,
                                                                                      emb.mu[neighbours])
-    st.image([images.display(p, NEIGHBOUR_SIDE) for p in pictures],
-             caption=[f"#{j} {plots.class_name(int(emb.labels[j]), ctx.class_names)}" for j in neighbours])
+    shown = [images.display(p, NEIGHBOUR_SIDE) for p in pictures]
+    thumbnails.row_of_thumbnails(shown, [f"#{j} {plots.class_name(int(emb.labels[j]), ctx.class_names)}"
+                                         for j in neighbours], width=shown[0].shape[1])
     if ctx.images is None:
         st.caption("Neighbours shown as decoded means: the original images are not on this machine.")
