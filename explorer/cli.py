@@ -102,7 +102,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     checkpoint = ckpt.load(args.checkpoint)
     result = evaluate(checkpoint, iwae_k=args.iwae_k, device=args.device, data_dir=args.data_dir,
-                      dataset=args.dataset, seed=args.seed, progress=not args.quiet)
+                      dataset=args.dataset, labels=args.labels, class_names=args.class_names, seed=args.seed,
+                      progress=not args.quiet)
     if args.save:
         from explorer.metrics import Scores
 
@@ -165,12 +166,14 @@ def _closest_flags(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
     import difflib
 
     flags = [s for action in parser._actions for s in action.option_strings if s.startswith("--")]
-    hints = []
+    hints = {}  # typed -> closest flag
     for arg in unknown:
         if arg.startswith("-"):
-            close = difflib.get_close_matches(arg.split("=", 1)[0], flags, n=1, cutoff=0.6)
-            hints += [f"{arg} -> {close[0]}"] if close else []
-    return f" Did you mean: {', '.join(hints)}?" if hints else ""
+            typed = arg.split("=", 1)[0]
+            hints.update({typed: close[0] for close in [difflib.get_close_matches(typed, flags, n=1)] if close})
+    if len(hints) == 1:
+        return f" Did you mean {next(iter(hints.values()))}?"
+    return f" Did you mean {', '.join(f'{flag} for {typed}' for typed, flag in hints.items())}?" if hints else ""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--data-dir", help="extra folder to look for a named dataset's files in (fashion-mnist, mnist)")
     p.add_argument("--dataset", help="where the model's own dataset file or folder is now, if it has moved")
+    p.add_argument("--labels", help="where the dataset's labels file (train --labels) is now, if it has moved")
+    p.add_argument("--class-names", help="where its class-names file (train --class-names) is now, if it has moved")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", action="store_true", help="also record the result in the checkpoint's metrics.json")
     p.set_defaults(func=cmd_evaluate)

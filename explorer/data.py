@@ -20,8 +20,8 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from explorer.data_arrays import (ARRAY_LOADERS, UNLABELLED, LabelledImages, images_from_array, labels_from_array,
-                                  load_array_file, load_class_names, load_labels_file)
+from explorer.data_arrays import (ARRAY_LOADERS, UNLABELLED, LabelledImages, class_names_file, images_from_array,
+                                  labels_from_array, load_array_file, load_class_names, load_labels_file)
 from explorer.data_folder import load_image_folder
 from explorer.download import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, fetch_dataset
 from explorer.errors import DataError
@@ -167,6 +167,18 @@ def _with_side_files(data: LabelledImages, path: Path, options: _Options) -> Lab
                         "(--labels FILE), or leave --class-names out.")
     labels, class_names = labels_from_array(data.labels, len(data.images), str(path), names)
     return LabelledImages(data.images, labels, class_names)
+
+
+def missing_files(dataset: str, labels: str | None = None, class_names: str | None = None) -> dict[str, str]:
+    """The files of a dataset that are not on disk, by the flag that names them, e.g. {'--labels': 'y.npy'}.
+
+    A built-in name has no file of its own (fetching it is explorer.download's business), so it is never missing.
+    """
+    files = {"--dataset": None if canonical_name(dataset) in BUILTIN_LOADERS else Path(dataset).expanduser(),
+             "--labels": Path(labels).expanduser() if labels else None,
+             "--class-names": class_names_file(class_names)[0] if class_names else None}
+    given = {"--dataset": dataset, "--labels": labels, "--class-names": class_names}
+    return {flag: given[flag] for flag, path in files.items() if path is not None and not path.exists()}
 
 
 def canonical_name(name: str) -> str:

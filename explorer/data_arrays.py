@@ -266,17 +266,21 @@ CLASS_NAME_COLUMNS = ("class_name", "name", "class", "label_name")  # a CSV colu
 LABEL_COLUMNS = ("label", "id", "index")  # a CSV column that says which label each row names
 
 
+def class_names_file(spec: str) -> tuple[Path, str]:
+    """(file, column) of a --class-names value: 'names.csv:english' -> (names.csv, 'english'); column '' if none."""
+    before, _, after = spec.rpartition(":")
+    if before.lower().endswith(".csv"):  # FILE.csv:COLUMN
+        return Path(before).expanduser(), after
+    return Path(spec).expanduser(), ""
+
+
 def load_class_names(spec: str) -> tuple[str, ...]:
     """Class names in label order from ``spec``: a text file with one name per line (label 0 first), or a CSV
     with a header, optionally ``FILE.csv:COLUMN``. The column is COLUMN, else the only one, else the first of
     class_name/name/class/label_name; a label/id/index column, if there is one, says which label each row names."""
     import csv
 
-    text_path, column = spec, ""
-    before, _, after = spec.rpartition(":")
-    if before.lower().endswith(".csv"):  # FILE.csv:COLUMN
-        text_path, column = before, after
-    path = Path(text_path).expanduser()
+    path, column = class_names_file(spec)
     if not path.is_file():
         raise DataError(f"No class-names file at {path}. Check the path given to --class-names.")
     try:

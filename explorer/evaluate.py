@@ -13,7 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from explorer.checkpoint import Checkpoint
-from explorer.data import BUILTIN_DATASETS, canonical_name, load_dataset
+from explorer.data import load_dataset, missing_files
 from explorer.devices import resolve_device
 from explorer.errors import DataError
 from explorer.latent import ACTIVE_VARIANCE, informative_dimensions
@@ -110,6 +110,29 @@ def iwae_nll(
     return float(total) / len(images)
 
 
+def _files_now(checkpoint: Checkpoint, dataset: str | None, labels: str | None,
+               class_names: str | None) -> tuple[str, str | None, str | None]:
+    """The dataset, labels and class-names files to read: where the user says they moved, else where training
+    read them. DataError, with the flag to pass, for any that is not on disk."""
+    tc = checkpoint.train_config
+    now = (dataset or checkpoint.dataset, labels or tc.labels, class_names or tc.class_names)
+    missing = missing_files(*now)
+    typed = {"--dataset": dataset, "--labels": labels, "--class-names": class_names}
+    wrong = [f"{path} (given to {flag})" for flag, path in missing.items() if typed[flag]]
+    if wrong:
+        raise DataError(f"Nothing is at {' or '.join(wrong)}. Check the path.")
+    if missing:
+        files = " and ".join(f"{flag} {path}" for flag, path in missing.items())
+        command = " ".join([f"python -m explorer evaluate {checkpoint.path}",
+                            *(f"{flag} {path}" for flag, path in typed.items() if path),
+                            *(f"{flag} NEW/PATH" for flag in missing)])
+        relative = not all(Path(path).expanduser().is_absolute() for path in missing.values())
+        where = f" (looked for from {Path.cwd()})" if relative else ""
+        raise DataError(f"This model was trained with {files}, no longer there{where}. If "
+                        f"{'it has' if len(missing) == 1 else 'they have'} moved, say where to: {command}")
+    return now
+
+
 def evaluate(
     checkpoint: Checkpoint,
     *,
@@ -117,22 +140,22 @@ def evaluate(
     device: str = "auto",
     data_dir: str | None = None,
     dataset: str | None = None,
+    labels: str | None = None,
+    class_names: str | None = None,
     seed: int = 0,
     progress: bool = False,
 ) -> dict[str, Any]:
     """All test-split numbers of a checkpoint, as one JSON-ready dict.
 
-    ``dataset``: where the checkpoint's own dataset file or folder is now, when it has moved since training.
+    ``dataset``, ``labels``, ``class_names``: where the checkpoint's own dataset file or folder and its labels and
+    class-names files are now, when they have moved since training.
     """
     started = time.perf_counter()
     dev = resolve_device(device)
     tc = checkpoint.train_config
-    source = dataset or checkpoint.dataset
-    if canonical_name(source) not in BUILTIN_DATASETS and not Path(source).expanduser().exists():
-        raise DataError(f"This model was trained on {source}, which is no longer there. If it has moved, point at "
-                        f"its new place: python -m explorer evaluate {checkpoint.path} --dataset NEW/PATH")
+    source, labels, class_names = _files_now(checkpoint, dataset, labels, class_names)
     data = load_dataset(source, data_dir=data_dir or tc.data_dir, image_size=tc.image_size, download=True,
-                        test_only=True, labels=tc.labels, class_names=tc.class_names)
+                        test_only=True, labels=labels, class_names=class_names)
     model = checkpoint.model.to(dev)
     test = torch.as_tensor(data.test.images)
     result: dict[str, Any] = elbo_stats(model, test, seed=seed)

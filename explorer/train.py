@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from explorer import checkpoint as ckpt
 from explorer.config import ModelConfig, TrainConfig
-from explorer.data import Dataset, load_dataset
+from explorer.data import Dataset, canonical_name, load_dataset
 from explorer.devices import device_name, library_versions
 from explorer.distributed import Distributed
 from explorer.embedding import compute_embedding
@@ -42,6 +42,7 @@ GPU_DATA_SHARE = 0.5  # keep the training set on the GPU when it needs at most t
 # computes, so a run started eagerly on a CPU may go on compiled on a GPU.
 RESUMABLE_OVERRIDES = ("epochs", "device", "compile")
 ADAM_STATE = {"step", "exp_avg", "exp_avg_sq"}  # what AdamW keeps per parameter, saved for --resume
+EXTRA_EPOCHS_HINT = 10  # the longer run that the message for a finished run suggests
 RESUME_COMMAND = "continue with `python -m explorer train --resume --out {out}`"
 
 
@@ -263,17 +264,22 @@ def _start_or_resume(
         raise TrainingError(f"Nothing to resume in {out}: it has no {ckpt.CONFIG_FILE}. Start without --resume.")
     ckpt.remove_stale_temporaries(out)
     saved_model, saved_train, _ = ckpt.read_config(out)
+    # A path recorded as 'data/' by an older version (or by train() itself) is the same dataset as 'data'.
+    saved_train = dataclasses.replace(saved_train, dataset=canonical_name(saved_train.dataset))
+    now_train = dataclasses.replace(train_config, dataset=canonical_name(train_config.dataset))
     changed = [
         f"--{f.name.replace('_', '-')} (the run has {getattr(saved, f.name)!r}, this command {getattr(now, f.name)!r})"
-        for saved, now, cls in ((saved_model, model_config, ModelConfig), (saved_train, train_config, TrainConfig))
+        for saved, now, cls in ((saved_model, model_config, ModelConfig), (saved_train, now_train, TrainConfig))
         for f in dataclasses.fields(cls)
         if f.name not in RESUMABLE_OVERRIDES + ("image_shape",) and getattr(saved, f.name) != getattr(now, f.name)
     ]
     if changed:
+        those = "that flag" if len(changed) == 1 else "those flags"
         raise TrainingError(
-            f"--resume must continue the same run, but {'; '.join(changed)}. Drop those flags (the run's own values "
-            f"are in {out / ckpt.CONFIG_FILE}): only {', '.join('--' + o for o in RESUMABLE_OVERRIDES)} may change. "
-            "Or train into a new --out."
+            f"--resume must continue the same run, but this command changes {'; '.join(changed)}. Drop {those} "
+            f"(the run's own values are in {out / ckpt.CONFIG_FILE}): only "
+            f"{', '.join('--' + o for o in RESUMABLE_OVERRIDES[:-1])} and --{RESUMABLE_OVERRIDES[-1]} may change on "
+            "resume. Or train into a new --out."
         )
     resume_path = out / ckpt.RESUME_FILE
     if not resume_path.is_file():
@@ -298,24 +304,33 @@ def _extend_finished(
     """``--resume --epochs N`` on a finished run: train on from its checkpoint, N epochs in all.
 
     A finished run keeps no optimiser state (it would triple the folder's size), so the weights continue from
-    the checkpoint's best epoch and AdamW starts afresh; the schedule goes on at the step it had reached.
+    the checkpoint's best epoch and AdamW starts afresh; the schedule is laid over the N epochs and taken up at
+    the step reached, so a cosine schedule's learning rate rises again (the warning says to what).
     """
     done = metrics.epochs
     if train_config.epochs <= done:
         raise TrainingError(
             f"The run in {out} already finished its {done} epoch{'s' if done != 1 else ''}; there is nothing to "
             f"resume. To train it longer, ask for more epochs in all: python -m explorer train --resume --out {out} "
-            f"--epochs {done + 10}")
+            f"--epochs {done + EXTRA_EPOCHS_HINT}")
     ckpt.load_state_dict(out / ckpt.WEIGHTS_FILE, model)
     log.warning("Extending the finished run in %s from %d to %d epochs: it goes on from the weights of its best "
-                "epoch (%d) with a fresh optimiser state, which a finished run does not keep; the learning-rate "
-                "schedule continues at epoch %d of %d.", out, done, train_config.epochs, metrics.best_epoch or done,
-                done + 1, train_config.epochs)
+                "epoch (%d) with a fresh optimiser state, which a finished run does not keep; %s.", out, done,
+                train_config.epochs, metrics.best_epoch or done, _schedule_on_extension(train_config, done))
     with _writing(out, "the run's config", "The finished run is unchanged.", RESUME_COMMAND.format(out=out)):
         ckpt.save_config(out, model_config, train_config, data.class_names)  # records the new --epochs
     best_val = metrics.best_val_neg_elbo if metrics.best_val_neg_elbo is not None else math.inf
     return {**fresh, "epoch": done, "best_val": best_val, "best_epoch": metrics.best_epoch or done,
             "history": [dict(record) for record in metrics.history], "wall_seconds": metrics.wall_seconds or 0.0}
+
+
+def _schedule_on_extension(tc: TrainConfig, done: int) -> str:
+    """What the learning rate does when a run that finished ``done`` epochs is extended to ``tc.epochs``."""
+    if tc.lr_schedule == "constant":
+        return f"the learning rate stays at {tc.lr:g}"
+    restart = tc.lr * lr_factor(done, tc.epochs, tc.lr_schedule)  # the factor depends on the share of steps done
+    return (f"the {tc.lr_schedule} schedule is now spread over {tc.epochs} epochs, so the learning rate, which had "
+            f"reached 0, starts again at {restart:.3g} in epoch {done + 1} and decays to 0 by epoch {tc.epochs}")
 
 
 def _read_resume_state(

@@ -35,7 +35,7 @@ def test_an_unknown_flag_shows_the_commands_usage_and_the_closest_flag(typo, clo
     result = run_cli("train", typo, "3")
     assert result.returncode == 2
     assert result.stderr.startswith("usage: python -m explorer train")  # train's usage, not the top level's
-    assert f"unrecognized arguments: {typo} 3" in result.stderr and f"{typo} -> {closest}" in result.stderr
+    assert f"unrecognized arguments: {typo} 3. Did you mean {closest}?" in result.stderr
 
 
 def test_quiet_goes_before_or_after_the_command_and_is_listed_in_its_help():
@@ -57,14 +57,24 @@ def test_a_finished_run_resumed_without_more_epochs_says_how_to_train_longer(fin
     assert "already finished its 1 epoch;" in result.stderr and f"--resume --out {finished} --epochs 11" in result.stderr
 
 
-def test_a_larger_epochs_extends_a_finished_run_and_says_what_restarts(finished, tmp_path):
+@pytest.mark.parametrize("schedule, what_the_lr_does", [
+    ("constant", "the learning rate stays at 0.001"),
+    ("cosine", "the cosine schedule is now spread over 2 epochs, so the learning rate, which had reached 0, starts "
+               "again at 0.0005 in epoch 2 and decays to 0 by epoch 2"),
+])
+def test_a_larger_epochs_extends_a_finished_run_and_says_what_restarts(finished, tmp_path, schedule, what_the_lr_does):
     import shutil
 
     run = tmp_path / "run"
-    shutil.copytree(finished, run)
+    if schedule == "constant":  # the module's run
+        shutil.copytree(finished, run)
+    else:
+        assert run_cli("-q", "train", "--dataset", "digits", *TINY, "--lr-schedule", schedule,
+                       "--out", str(run)).returncode == 0
     result = run_cli("train", "--resume", "--out", str(run), "--epochs", "2")
     assert result.returncode == 0, result.stderr
-    assert "fresh optimiser state" in result.stderr
+    assert "from the weights of its best epoch (1) with a fresh optimiser state" in result.stderr
+    assert what_the_lr_does in result.stderr
     metrics = ckpt.read_metrics(run)
     assert metrics.status == "complete" and [r["epoch"] for r in metrics.history] == [1, 2]
     assert ckpt.load(run).model_config.latent_dim == 2
@@ -73,7 +83,10 @@ def test_a_larger_epochs_extends_a_finished_run_and_says_what_restarts(finished,
 def test_resume_names_the_option_that_differs_and_both_values(finished, tmp_path):
     result = run_cli("-q", "train", "--resume", "--out", str(finished), "--epochs", "3", "--lr", "0.01")
     assert result.returncode == 2
-    assert "--lr (the run has 0.001, this command 0.01)" in result.stderr and "Drop those flags" in result.stderr
+    assert "but this command changes --lr (the run has 0.001, this command 0.01). Drop that flag" in result.stderr
+    result = run_cli("-q", "train", "--resume", "--out", str(finished), "--lr", "0.01", "--latent-dim", "3")
+    assert "--latent-dim (the run has 2, this command 3); --lr (the run has 0.001" in result.stderr
+    assert "Drop those flags" in result.stderr and "only --epochs, --device and --compile may change" in result.stderr
 
 
 def test_a_trailing_slash_on_the_dataset_path_is_the_same_dataset(tmp_path):
@@ -82,17 +95,35 @@ def test_a_trailing_slash_on_the_dataset_path_is_the_same_dataset(tmp_path):
     result = run_cli("-q", "train", "--dataset", f"{tmp_path / 'x.npz'}/", "--resume", "--out", str(tmp_path / "r"),
                      "--epochs", "2")
     assert result.returncode == 0, result.stderr
+    config_path = tmp_path / "r" / ckpt.CONFIG_FILE  # a run that recorded the slash (older versions, or train())
+    config = json.loads(config_path.read_text())
+    config["train"]["dataset"] += "/"
+    config_path.write_text(json.dumps(config))
+    result = run_cli("-q", "train", "--dataset", str(tmp_path / "x.npz"), "--resume", "--out", str(tmp_path / "r"),
+                     "--epochs", "3")
+    assert result.returncode == 0, result.stderr
 
 
-def test_evaluate_on_a_moved_dataset_says_which_flag_points_at_it(tmp_path):
-    data = tmp_path / "x.npz"
-    np.savez(data, np.random.default_rng(0).integers(0, 256, (60, 6, 6), dtype=np.uint8))
-    assert run_cli("-q", "train", "--dataset", str(data), *TINY, "--out", str(tmp_path / "r")).returncode == 0
-    moved = tmp_path / "elsewhere.npz"
-    data.rename(moved)
+@pytest.mark.parametrize("moved", [("--dataset",), ("--dataset", "--labels", "--class-names")],
+                         ids=["the images", "images, labels and class names"])
+def test_evaluate_on_moved_data_names_the_flags_that_point_at_it(tmp_path, moved):
+    files = {"--dataset": tmp_path / "x.npz", "--labels": tmp_path / "y.npy", "--class-names": tmp_path / "n.txt"}
+    np.savez(files["--dataset"], np.random.default_rng(0).integers(0, 256, (60, 6, 6), dtype=np.uint8))
+    np.save(files["--labels"], np.arange(60) % 3)
+    files["--class-names"].write_text("circle\nsquare\ntriangle\n")
+    trained = run_cli("-q", "train", *[str(part) for pair in files.items() for part in pair], *TINY,
+                      "--out", str(tmp_path / "r"))
+    assert trained.returncode == 0, trained.stderr
+    (tmp_path / "new").mkdir()
+    for flag in moved:
+        files[flag] = files[flag].rename(tmp_path / "new" / files[flag].name)
     result = run_cli("-q", "evaluate", str(tmp_path / "r"), "--iwae-k", "0")
-    assert result.returncode == 2 and "no longer there" in result.stderr and "--dataset NEW/PATH" in result.stderr
-    result = run_cli("-q", "evaluate", str(tmp_path / "r"), "--iwae-k", "0", "--json", "--dataset", str(moved))
+    assert result.returncode == 2 and "no longer there" in result.stderr
+    assert result.stderr.rstrip().endswith(" ".join(f"{flag} NEW/PATH" for flag in moved))
+    result = run_cli("-q", "evaluate", str(tmp_path / "r"), "--iwae-k", "0", "--dataset", str(tmp_path / "nope.npz"))
+    assert result.returncode == 2 and f"Nothing is at {tmp_path / 'nope.npz'} (given to --dataset)" in result.stderr
+    pointed = [str(part) for flag in moved for part in (flag, files[flag])]
+    result = run_cli("-q", "evaluate", str(tmp_path / "r"), "--iwae-k", "0", "--json", *pointed)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["n_test"] == 12
 
