@@ -211,7 +211,8 @@ def load_dataset(name: str, *, data_dir: str | Path | None = None, image_size: i
     accepted in any case.
     """
     if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1):
-        raise DataError(f"image_size must be a positive whole number of pixels, got {image_size!r}.")
+        raise DataError(f"image_size (--image-size) must be a positive whole number of pixels, got {image_size!r}. "
+                        "Give the side of the square the images are resized to, e.g. 28.")
     if not 0 < test_fraction < 1:
         raise DataError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}.")
     name = canonical_name(name)

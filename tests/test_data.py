@@ -120,8 +120,11 @@ def test_remote_dataset_not_on_disk_and_download_forbidden():
         load_dataset("mnist", download=False)
 
 
-@pytest.mark.parametrize("kwargs, words", [({"test_fraction": 0}, "test_fraction"), ({"test_fraction": 1.5},
-                                           "test_fraction"), ({"image_size": 0}, "image_size")])
+@pytest.mark.parametrize("kwargs, words", [
+    ({"test_fraction": 0}, "test_fraction"),
+    ({"test_fraction": 1.5}, "test_fraction"),
+    ({"image_size": 0}, "image_size \\(--image-size\\) must be a positive"),
+])
 def test_bad_arguments(kwargs, words):
     with pytest.raises(DataError, match=words):
         load_dataset("digits", **kwargs)
@@ -198,7 +201,7 @@ def test_mixed_sizes_resized_to_most_common(tmp_path, caplog):
     with caplog.at_level(logging.INFO):
         dataset = load_dataset(str(tmp_path))
     assert dataset.image_shape == (1, SIDE, SIDE)
-    assert "2 different sizes" in caplog.text
+    assert "2 different sizes" in caplog.text and "Pass --image-size to choose another size" in caplog.text
     images, _ = everything(dataset)
     np.testing.assert_allclose(images, 200 / 255, atol=1e-6)  # a flat image stays flat when resized
     assert load_dataset(str(tmp_path), image_size=6).image_shape == (1, 6, 6)
