@@ -291,6 +291,9 @@ def _start_or_resume(
             ckpt.save_config(out, model_config, train_config, data.class_names)
         return fresh
     saved = _read_resume_state(resume_path, model, optimizer, fresh)
+    if saved["epoch"] >= train_config.epochs:
+        log.warning("%s has already trained %d epochs, and --epochs %d asks for no more: it is tested and finished "
+                    "as it stands, without training.", out, saved["epoch"], train_config.epochs)
     with _writing(out, "the run's config", "The run's saved state is unchanged.", RESUME_COMMAND.format(out=out)):
         ckpt.save_config(out, model_config, train_config, data.class_names)  # records a changed --epochs
     log.info("Resuming %s after epoch %d", out, saved["epoch"])

@@ -80,6 +80,25 @@ def test_a_larger_epochs_extends_a_finished_run_and_says_what_restarts(finished,
     assert ckpt.load(run).model_config.latent_dim == 2
 
 
+def test_resuming_a_killed_run_with_fewer_epochs_than_it_trained_says_it_trains_no_more(tmp_path):
+    from explorer.config import ModelConfig, TrainConfig
+    from explorer.train import train
+
+    def killed_after_epoch_2(epoch, model):
+        if epoch == 2:
+            raise KeyboardInterrupt  # after the epoch was saved, as a Ctrl-C would find it
+
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train(ModelConfig(latent_dim=2, architecture="mlp", hidden_dims=(16,)),
+              TrainConfig(epochs=3, embed_tsne=False, device="cpu"), out, progress=False,
+              on_epoch_end=killed_after_epoch_2)
+    result = run_cli("-q", "train", "--resume", "--out", str(out), "--epochs", "1")
+    assert result.returncode == 0, result.stderr
+    assert "has already trained 2 epochs, and --epochs 1 asks for no more" in result.stderr
+    assert ckpt.read_metrics(out).status == "complete"
+
+
 def test_resume_names_the_option_that_differs_and_both_values(finished, tmp_path):
     result = run_cli("-q", "train", "--resume", "--out", str(finished), "--epochs", "3", "--lr", "0.01")
     assert result.returncode == 2
