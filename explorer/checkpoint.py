@@ -33,7 +33,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 
 from explorer.config import ModelConfig, TrainConfig, from_dict, to_dict
-from explorer.embedding import MAP_DIMS, Embedding
+from explorer.embedding import MAP_DIMS, OPTIONAL_ARRAYS, Embedding
 from explorer.errors import CheckpointError
 from explorer.metrics import Metrics
 
@@ -378,7 +378,7 @@ def load_embedding(folder: Path) -> Embedding:
     """Read ``embedding.npz`` (pickling disabled) and check that its arrays agree with each other."""
     path = Path(folder) / EMBEDDING_FILE
     arrays = load_npz(path)
-    required = [f.name for f in fields(Embedding) if f.name != "tsne"]
+    required = [f.name for f in fields(Embedding) if f.name not in OPTIONAL_ARRAYS]
     missing = [name for name in required if name not in arrays]
     if missing:
         raise CheckpointError(f"{path} lacks {', '.join(missing)}; delete it and it will be recomputed.")

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 MAP_DIMS = 2  # the map is a plane
 TSNE_PERPLEXITY = 30.0  # the t-SNE setting cached in embedding.npz
+OPTIONAL_ARRAYS = ("tsne",)  # fields of Embedding a cached file may lack
 UMAP_NEIGHBOURS = 15  # umap-learn's default n_neighbors
 
 
@@ -37,14 +38,6 @@ class Embedding:
     pca_mean: np.ndarray  # (D,) mean of mu, the origin of the PCA plane
     pca_explained_variance_ratio: np.ndarray  # (2,) share of mu's variance along each axis
     tsne: np.ndarray | None = None  # (N, 2) t-SNE coordinates (not metric, cannot place new points)
-
-    def pca_transform(self, z: np.ndarray) -> np.ndarray:
-        """(M, D) latent points -> (M, 2) coordinates on the PCA map. Exact."""
-        return (z - self.pca_mean) @ self.pca_components.T
-
-    def pca_inverse(self, xy: np.ndarray) -> np.ndarray:
-        """(M, 2) map coordinates -> (M, D) latent points on the PCA plane through the data mean."""
-        return self.pca_mean + xy @ self.pca_components
 
 
 def encode(

@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from explorer.embedding import Embedding, fit_tsne, fit_umap, umap_available
+from explorer.embedding import TSNE_PERPLEXITY, Embedding, fit_tsne, fit_umap, umap_available
 from explorer.latent import nearest_neighbours
 
 PLACEMENT_NEIGHBOURS = 5  # a new code on a fitted map sits at the mean position of this many nearest codes
@@ -41,6 +41,7 @@ class Projection:
     exact: ClassVar[bool]  # a new code lands exactly where the data's own projection would put it
     metric: ClassVar[bool]  # distances and cluster sizes on the map mean something
     invertible: ClassVar[bool]  # a spot on the map maps back to one latent point
+    fitted: ClassVar[bool] = False  # computed by fitting to the data (seconds to minutes), then cached
 
     mu: np.ndarray = field(repr=False)  # (N, D) the posterior means the map was made of
     coords: np.ndarray = field(repr=False)  # (N, 2) their map positions
@@ -138,6 +139,24 @@ class Fitted(Projection):
     exact: ClassVar[bool] = False
     metric: ClassVar[bool] = False
     invertible: ClassVar[bool] = False
+    fitted: ClassVar[bool] = True
+    fit_seconds_per_1000: ClassVar[float]  # on 2 cores, to size the progress message
+    fit_min_seconds: ClassVar[float]
+
+    @classmethod
+    def fit_coords(cls, mu: np.ndarray, *, seed: int, perplexity: float) -> np.ndarray:
+        """(N, D) codes -> (N, 2) map coordinates. ``perplexity`` is t-SNE's; UMAP has none and ignores it."""
+        raise NotImplementedError
+
+    @classmethod
+    def fit_estimate(cls, n: int, perplexity: float) -> tuple[str, int]:
+        """('t-SNE of 10,000 points, perplexity 30', about how many seconds it takes)."""
+        seconds = max(cls.fit_min_seconds, round(n * cls.fit_seconds_per_1000 / 1000))
+        return f"{cls.name} of {n:,} points{cls._settings(perplexity)}", int(seconds)
+
+    @classmethod
+    def _settings(cls, perplexity: float) -> str:
+        return ""
 
     def place(self, z: np.ndarray) -> np.ndarray:
         """Approximate: each code goes to the mean map position of its nearest encoded (and shown) codes."""
@@ -154,11 +173,20 @@ class TSNE(Fitted):
     key: ClassVar[str] = "tsne"
     label: ClassVar[str] = "t-SNE (not metric)"
     name: ClassVar[str] = "t-SNE"
+    fit_seconds_per_1000: ClassVar[float] = 6  # about a minute for 10,000 points
+    fit_min_seconds: ClassVar[float] = 1
 
     @classmethod
-    def fit(cls, mu: np.ndarray, *, seed: int = 0, perplexity: float | None = None) -> TSNE:
-        kwargs = {} if perplexity is None else {"perplexity": perplexity}
-        return cls(mu=mu, coords=fit_tsne(mu, seed=seed, **kwargs))
+    def fit(cls, mu: np.ndarray, *, seed: int = 0, perplexity: float = TSNE_PERPLEXITY) -> TSNE:
+        return cls(mu=mu, coords=cls.fit_coords(mu, seed=seed, perplexity=perplexity))
+
+    @classmethod
+    def fit_coords(cls, mu: np.ndarray, *, seed: int, perplexity: float = TSNE_PERPLEXITY) -> np.ndarray:
+        return fit_tsne(mu, seed=seed, perplexity=perplexity)
+
+    @classmethod
+    def _settings(cls, perplexity: float) -> str:
+        return f", perplexity {perplexity:g}"
 
 
 @dataclass(frozen=True)
@@ -166,13 +194,24 @@ class UMAP(Fitted):
     key: ClassVar[str] = "umap"
     label: ClassVar[str] = "UMAP (not metric)"
     name: ClassVar[str] = "UMAP"
+    fit_seconds_per_1000: ClassVar[float] = 4  # 44 s for 10,000, numba's first compilation included
+    fit_min_seconds: ClassVar[float] = 15
 
     @classmethod
     def fit(cls, mu: np.ndarray, *, seed: int = 0) -> UMAP:
-        return cls(mu=mu, coords=fit_umap(mu, seed=seed))
+        return cls(mu=mu, coords=cls.fit_coords(mu, seed=seed))
+
+    @classmethod
+    def fit_coords(cls, mu: np.ndarray, *, seed: int, perplexity: float = TSNE_PERPLEXITY) -> np.ndarray:
+        return fit_umap(mu, seed=seed)
 
 
 KINDS: dict[str, type[Projection]] = {kind.key: kind for kind in (PCA, TSNE, UMAP, LatentPlane)}
+
+
+def plane_for(latent_dim: int) -> type[Projection]:
+    """The invertible map a decoded plane or the 2-D pad uses: the latent plane of a 2-D model, else PCA."""
+    return LatentPlane if latent_dim == 2 else PCA
 
 
 def available(latent_dim: int) -> tuple[str, ...]:

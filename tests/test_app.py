@@ -111,11 +111,11 @@ def test_the_tsne_map_says_it_is_not_metric_and_the_legend_has_fashion_names(mod
 
 @pytest.mark.skipif(not umap_available(), reason="needs umap-learn (in requirements-dev.txt)")
 def test_the_umap_map_is_computed_once_marked_not_metric_and_places_new_points_approximately(models, monkeypatch):
-    from explorer.app import resources
+    from explorer import projection
 
     calls = []
-    real = resources.fit_umap
-    monkeypatch.setattr(resources, "fit_umap", lambda mu, **kw: calls.append(len(mu)) or real(mu, **kw))
+    real = projection.fit_umap
+    monkeypatch.setattr(projection, "fit_umap", lambda mu, **kw: calls.append(len(mu)) or real(mu, **kw))
     for _ in range(2):  # the second session finds the map in the cache
         at = open_app(DIGITS, projection="umap")
         assert not at.error and not at.exception
@@ -316,11 +316,11 @@ def test_a_smaller_map_shows_a_fixed_subset_whose_clicks_reach_the_inspector():
 
 
 def test_new_tsne_settings_are_computed_once_and_cached(models, monkeypatch):
-    from explorer.app import resources
+    from explorer import projection
 
     calls = []
-    real = resources.fit_tsne
-    monkeypatch.setattr(resources, "fit_tsne", lambda mu, **kw: calls.append((len(mu), kw)) or real(mu, **kw))
+    real = projection.fit_tsne
+    monkeypatch.setattr(projection, "fit_tsne", lambda mu, **kw: calls.append((len(mu), kw)) or real(mu, **kw))
     for _ in range(2):  # the second session finds the result in the cache
         at = open_app(models["tiny"], projection="tsne")
         at.select_slider(key="w:tsne_perplexity").set_value(5.0).run()

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from explorer import projection
 from explorer.app import compute, images
 from explorer.config import ModelConfig
 from explorer.embedding import compute_embedding
@@ -86,10 +87,10 @@ def embedding(digits):
 
 
 def test_pca_placement_is_exact_and_tsne_placement_sits_among_neighbours(embedding):
-    assert np.allclose(compute.place_on_map(embedding.mu[:5], embedding, "pca"), embedding.pca[:5], atol=1e-5)
+    assert np.allclose(projection.make("pca", embedding).place(embedding.mu[:5]), embedding.pca[:5], atol=1e-5)
     fake_tsne = embedding.pca * 10
     embedding = dataclasses.replace(embedding, tsne=fake_tsne)
-    placed = compute.place_on_map(embedding.mu[:1], embedding, "tsne")
+    placed = projection.make("tsne", embedding).place(embedding.mu[:1])
     spread = np.linalg.norm(fake_tsne - fake_tsne.mean(axis=0), axis=1).mean()
     assert np.linalg.norm(placed[0] - fake_tsne[0]) < spread
 
@@ -98,8 +99,8 @@ def test_the_plane_grid_is_square_and_maps_back_onto_the_pca_plane(embedding):
     grid, (x0, x1, y0, y1) = compute.plane_grid(embedding.pca, 5)
     assert grid.shape == (25, 2) and x1 - x0 == pytest.approx(y1 - y0)
     assert grid[0, 1] > grid[-1, 1] and grid[0, 0] < grid[4, 0]  # top-left first, like an image
-    z = compute.plane_latents(grid, embedding, "pca")
-    assert np.allclose(embedding.pca_transform(z), grid, atol=1e-4)
+    pca = projection.make("pca", embedding)
+    assert np.allclose(pca.place(pca.inverse(grid)), grid, atol=1e-4)
 
 
 def test_kl_falls_back_to_the_posterior_when_metrics_lack_it(embedding):

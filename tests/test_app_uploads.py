@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.app.my_image import KEEP_BYTES
+from explorer.app.session import KEEP_BYTES
 from explorer.app.uploads import MAX_UPLOAD_MB
 from tests.app_support import DIGITS, open_app
 from tests.test_app import image_of

@@ -6,6 +6,7 @@ import torch
 from sklearn.decomposition import PCA
 
 from explorer.config import ModelConfig
+from explorer import projection
 from explorer.checkpoint import load_embedding, save_embedding
 from explorer.embedding import compute_embedding, fit_pca, fit_umap, umap_available
 from explorer.errors import CheckpointError
@@ -27,9 +28,10 @@ def test_pca_map_points_go_back_to_latent_space_on_the_plane():
     model = VAE(ModelConfig(image_shape=(1, 8, 8), latent_dim=4, architecture="mlp", hidden_dims=(16,))).eval()
     images = np.random.default_rng(1).random((50, 1, 8, 8), dtype=np.float32)
     emb = compute_embedding(model, images, np.arange(50) % 3, tsne=False)
-    np.testing.assert_allclose(emb.pca_transform(emb.mu), emb.pca, atol=1e-5)
+    pca = projection.make("pca", emb)
+    np.testing.assert_allclose(pca.place(emb.mu), emb.pca, atol=1e-5)
     xy = np.array([[0.3, -0.2], [1.0, 2.0]], dtype=np.float32)
-    np.testing.assert_allclose(emb.pca_transform(emb.pca_inverse(xy)), xy, atol=1e-5)
+    np.testing.assert_allclose(pca.place(pca.inverse(xy)), xy, atol=1e-5)
 
 
 def test_one_dimensional_latents_still_give_a_plane():

@@ -42,8 +42,8 @@ def test_file_names_are_safe_and_say_what_they_hold():
 
 
 def test_the_map_figure_exports_as_offline_html_and_as_png_where_a_browser_renders_it():
-    fig = plots.map_figure(np.random.default_rng(0).random((20, 2)), np.arange(20) % 3, ("a", "b", "c"), "pca",
-                           np.array([0.5, 0.2]))
+    fig = plots.map_figure(np.random.default_rng(0).random((20, 2)), np.arange(20) % 3, ("a", "b", "c"),
+                           ("PCA component 1 (50% of variance)", "PCA component 2 (20% of variance)"))
     text = exports.figure_html(fig, "a test map").decode()
     assert text.lstrip().lower().startswith(("<!doctype html", "<html")) and "Plotly.newPlot" in text
     assert '<script src="http' not in text  # plotly.js is inlined: the file opens offline

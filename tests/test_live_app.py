@@ -14,7 +14,7 @@ import pytest
 from torch import nn
 
 from explorer import model as model_module
-from explorer.app import live, sliders
+from explorer.app import resources, sliders
 from explorer.app.weights_blob import unpack_header
 from explorer.checkpoint import load
 from tests.app_support import DIGITS, open_app
@@ -82,8 +82,8 @@ def test_a_release_hands_z_to_the_sliders_state():
 
 
 def test_the_page_gets_the_decoder_once_packed_per_model_version():
-    first = live.weights(str(DIGITS.resolve()))
-    assert first is live.weights(str(DIGITS.resolve()))  # cached: packed once for every session
+    first = resources.weights(str(DIGITS.resolve()))
+    assert first is resources.weights(str(DIGITS.resolve()))  # cached: packed once for every session
     header = unpack_header(first.blob)
     assert header["model_id"] == first.model_id and header["latent_dim"] == 8
     assert len(first.blob) < 1.2 * 4 * sum(p.numel() for p in load(DIGITS).model.decoder.parameters())

@@ -126,10 +126,13 @@ def test_a_rerun_that_changes_nothing_writes_nothing_to_the_url(monkeypatch):
     assert writes == ["pick"]
 
 
-def test_the_limits_share_keeps_in_step_with_the_views_they_mirror():
-    """share.py cannot import the views (they import it, through presentation), so it restates their limits."""
-    from explorer.app import attribute_view, interpolate, state
+def test_a_link_accepts_exactly_what_the_views_offer():
+    """The URL and the views read their limits from one schema (state.py): at the limit in, past it out."""
+    from explorer.app import state
 
-    assert share.MAX_STEPS == interpolate.MAX_STEPS and share.AMOUNT_RANGE == attribute_view.AMOUNT_RANGE
-    assert set(share.ATTRIBUTE_STARTS) == set(attribute_view.STARTS)
-    assert share.GROUP_DEFAULTS == {end: state.DEFAULTS[f"attr_{end}_labels"] for end in ("a", "b")}
+    low, high = state.ATTR_AMOUNT_RANGE
+    params = {"steps": str(state.INTERP_MAX_STEPS), "amount": str(high), "start": next(iter(state.ATTR_STARTS))}
+    values, ignored = share.from_params(params, 2, 10, ("pca",), state.VIEWS)
+    assert not ignored and values["interp_steps"] == state.INTERP_MAX_STEPS and values["attr_amount"] == high
+    past = {"steps": str(state.INTERP_MAX_STEPS + 1), "amount": str(high + 0.5), "start": "nowhere"}
+    assert len(share.from_params(past, 2, 10, ("pca",), state.VIEWS)[1]) == 3

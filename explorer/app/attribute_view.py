@@ -6,16 +6,12 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.app import attributes, compute, images, interpolate, my_image, plots, presentation, state
+from explorer.app import attributes, compute, images, plots, presentation, session, state
 from explorer.app.context import Context
 
-AMOUNT_RANGE = (-1.5, 2.5)  # multiples of the direction: 0 is the start, 1 adds all of B - A
 STRIP_AMOUNTS = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)
 IMAGE_SIDE = 240
 STRIP_HEIGHT = 96
-STARTS = {"a_mean": "group A's mean", "pick": "the picked test image", "end_a": "interpolation A",
-          "upload": "your image"}
-
 
 def _use_selection(end: str) -> None:
     st.session_state[f"attr_{end}_ids"] = list(st.session_state.get(state.MAP_SELECTION) or [])
@@ -55,18 +51,18 @@ def _group(ctx: Context, end: str) -> np.ndarray:
 def _start(ctx: Context, group_a: np.ndarray) -> tuple[np.ndarray, str]:
     """The point to move, as chosen: (D,) code and its description."""
     ss = st.session_state
-    pick, encoded = ss[state.PICK], my_image.current(ctx)
+    pick, encoded = ss[state.PICK], session.current_upload(ctx)
     options = ["a_mean"] + (["pick"] if pick is not None else []) + ["end_a"] + (["upload"] if encoded else [])
     if ss["attr_start"] not in options:
         state.set_value("attr_start", "a_mean")
-    labels = {**STARTS, "pick": f"test image #{pick}"}
+    labels = {**state.ATTR_STARTS, "pick": f"test image #{pick}"}
     start = st.radio("Move", options, format_func=labels.get, horizontal=True, **state.widget("attr_start"))
     if start == "pick":
         return ctx.embedding.mu[pick], f"test image #{pick}"
     if start == "upload":
-        return encoded.mu, my_image.description(encoded.upload)
+        return encoded.mu, session.upload_description(encoded.upload)
     if start == "end_a":
-        z, described = interpolate.endpoint(ctx, "a")
+        z, described = session.endpoint(ctx, "a")
         return z, f"A = {described}"
     return ctx.embedding.mu[group_a].mean(axis=0), "group A's mean"
 
@@ -97,7 +93,7 @@ def render(ctx: Context) -> None:
     left, right = st.columns([1, 2], gap="large")
     with left:
         z, described = _start(ctx, group_a)
-        amount = st.slider("Amount of B − A added", *AMOUNT_RANGE, step=0.05, format="%.2f",
+        amount = st.slider("Amount of B − A added", *state.ATTR_AMOUNT_RANGE, step=0.05, format="%.2f",
                            help="0: the point itself; 1: moved by the whole difference between the group means.",
                            **state.widget("attr_amount"))
         moved = compute.decode(model, attributes.move(z, d, amount))

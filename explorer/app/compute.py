@@ -1,4 +1,6 @@
-"""Model and array work the views need, with no streamlit: decoding, KL per dimension, map placement.
+"""Model and array work the views need, with no streamlit: decoding, KL per dimension, map subsets and grids.
+
+Placing codes on a map and mapping spots back is the map's own business (explorer.projection).
 
 These are what the core would offer if it had an app-facing layer; they take plain values and return
 NumPy arrays, so they are tested without a browser.
@@ -10,14 +12,12 @@ import numpy as np
 import torch
 
 from explorer.embedding import Embedding
-from explorer.latent import nearest_neighbours
 from explorer.metrics import Metrics
 from explorer.model import VAE
 
 MAP_POINT_CHOICES = (1_000, 2_000, 5_000)  # subsets of the test set the map can show, besides all of it
 MAP_SUBSET_SEED = 0  # the same subset of a given size every time, so its t-SNE is cached once
 TSNE_PERPLEXITIES = (5.0, 15.0, 30.0, 50.0)
-TSNE_PLACEMENT_NEIGHBOURS = 5  # a new point sits at the mean t-SNE position of its nearest encoded points
 PLANE_STDS = 2.5  # the decoded plane spans the map's mean +- this many standard deviations
 
 
@@ -62,21 +62,6 @@ def kl_per_dim(metrics: Metrics, embedding: Embedding) -> np.ndarray:
     return kl_per_dim_from_posterior(embedding.mu, embedding.logvar)
 
 
-def place_on_map(z: np.ndarray, embedding: Embedding, projection: str, fitted: np.ndarray | None = None) -> np.ndarray:
-    """(M, D) latent points -> (M, 2) map positions. Exact for PCA and the latent plane; approximate on t-SNE
-    and UMAP (``fitted``: their coordinates), which cannot place new points: each goes to the mean map
-    position of its nearest encoded points."""
-    z = np.atleast_2d(z)
-    if projection == "pca":
-        return embedding.pca_transform(z)
-    if projection == "latent":
-        return z[:, :2]
-    coords = map_coords(embedding, projection, fitted)
-    placed = np.flatnonzero(np.isfinite(coords[:, 0]))  # a map of a subset places only its points
-    return np.stack([coords[placed[nearest_neighbours(embedding.mu[placed], q, TSNE_PLACEMENT_NEIGHBOURS)]].mean(axis=0)
-                     for q in z])
-
-
 def map_point_options(n: int) -> list[int]:
     """How many test points the map may show: the fixed choices below n, and all n."""
     return [c for c in MAP_POINT_CHOICES if c < n] + [n]
@@ -87,18 +72,6 @@ def map_subset(n: int, points: int) -> np.ndarray:
     if points >= n:
         return np.arange(n)
     return np.sort(np.random.default_rng(MAP_SUBSET_SEED).permutation(n)[:points])
-
-
-def map_coords(embedding: Embedding, projection: str, fitted: np.ndarray | None = None) -> np.ndarray:
-    """(N, 2) coordinates of the encoded set in the chosen projection (``fitted``: a t-SNE or UMAP map)."""
-    if projection == "pca":
-        return embedding.pca
-    if projection == "latent":
-        return embedding.mu[:, :2]
-    coords = fitted if fitted is not None else embedding.tsne if projection == "tsne" else None
-    if coords is None:
-        raise ValueError(f"No {projection} coordinates were given or cached; compute them first.")
-    return coords
 
 
 def plane_grid(xy: np.ndarray, side: int, stds: float = PLANE_STDS) -> tuple[np.ndarray, tuple[float, float, float, float]]:
@@ -114,10 +87,3 @@ def plane_grid(xy: np.ndarray, side: int, stds: float = PLANE_STDS) -> tuple[np.
     ys = y1 - cell * (np.arange(side) + 0.5)
     gx, gy = np.meshgrid(xs, ys)
     return np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32), (x0, x1, y0, y1)
-
-
-def plane_latents(grid_xy: np.ndarray, embedding: Embedding, projection: str) -> np.ndarray:
-    """Map plane points back to latent space: inverse PCA, or the latent plane itself for 2-D models."""
-    if projection == "latent":
-        return grid_xy.astype(np.float32)
-    return embedding.pca_inverse(grid_xy).astype(np.float32)

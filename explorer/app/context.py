@@ -1,4 +1,8 @@
-"""What every view needs about the open model, gathered once per run from the caches."""
+"""What every view needs about the open model, gathered once per run from the caches.
+
+``Context.open`` is the one way to build it: the main page and the fragments that rerun on their own
+(the sliders) open the same context, with the same map settings, and nothing is loaded twice.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,14 @@ from functools import cached_property
 
 import numpy as np
 
-from explorer.app import compute, resources
+from explorer.app import compute, resources, uploads
+from explorer.app.resources import Weights
 from explorer.checkpoint import Checkpoint
 from explorer.download import ENV_VAR
 from explorer.embedding import TSNE_PERPLEXITY, Embedding
 from explorer.errors import ExplorerError
 from explorer.latent import active_units, dimension_order, informative_dimensions, slider_ranges
-
-PROJECTIONS = {"pca": "PCA", "tsne": "t-SNE (not metric)", "umap": "UMAP (not metric)",
-               "latent": "latent plane (z1, z2)"}
-# Maps fitted to the data alone: they cannot place a new point or be inverted, so new points sit among their
-# nearest encoded neighbours (labelled approximate) and the live probe is not offered.
-FITTED = ("tsne", "umap")
-SHORT_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP", "latent": "the latent plane"}
+from explorer.projection import Projection
 
 
 @dataclass
@@ -27,9 +26,19 @@ class Context:
     path: str  # checkpoint folder, the key of every cache
     checkpoint: Checkpoint
     embedding: Embedding
-    projection: str  # a key of PROJECTIONS
+    projection: str  # the map's key (explorer.projection.KINDS), as the URL and the state hold it
     points: int | None = None  # how many test points the map shows (None: all)
     perplexity: float = TSNE_PERPLEXITY  # t-SNE setting of the map
+
+    @classmethod
+    def open(cls, path: str, projection: str, points: int | None = None,
+             perplexity: float = TSNE_PERPLEXITY) -> Context:
+        """The context of the checkpoint at ``path`` with these map settings, from the shared caches."""
+        return cls(path, resources.load_checkpoint(path), resources.embedding(path), projection, points, perplexity)
+
+    def with_map(self, projection: str) -> Context:
+        """The same model and settings on another map (the decoded plane needs an invertible one)."""
+        return Context(self.path, self.checkpoint, self.embedding, projection, self.points, self.perplexity)
 
     @cached_property
     def shown(self) -> np.ndarray:
@@ -46,24 +55,25 @@ class Context:
         return self.checkpoint.class_names
 
     @cached_property
+    def map(self) -> Projection:
+        """The map: what it can place, invert and claim (explorer.projection); fitted ones are computed once."""
+        return resources.map_of(self.path, self.projection, self.points, self.perplexity)
+
+    @property
     def coords(self) -> np.ndarray:
-        """(N, 2) map coordinates in the chosen projection; on a t-SNE or UMAP of a subset, NaN off the map."""
-        fitted = None
-        if self.projection == "tsne":
-            fitted = resources.tsne(self.path, self.points, self.perplexity)
-        elif self.projection == "umap":
-            fitted = resources.umap(self.path, self.points)
-        return compute.map_coords(self.embedding, self.projection, fitted)
+        """(N, 2) map coordinates; on a t-SNE or UMAP of a subset, NaN off the map."""
+        return self.map.coords
 
-    @property
-    def map_name(self) -> str:
-        """'t-SNE', 'UMAP', 'PCA': the projection's name inside a sentence."""
-        return SHORT_NAMES[self.projection]
+    @cached_property
+    def weights(self) -> Weights:
+        """The decoder as the page runs it (packed once per model for every session)."""
+        return resources.weights(self.path)
 
-    @property
-    def approximate(self) -> bool:
-        """Whether new points can only be placed among their neighbours on this map (t-SNE, UMAP)."""
-        return self.projection in FITTED
+    @cached_property
+    def dark_background(self) -> bool:
+        """Whether the model's images are light ink on dark (MNIST-like): how uploads and drawings are prepared."""
+        typical = compute.decode(self.checkpoint.model, self.embedding.mu.mean(axis=0))[0]  # (C, H, W)
+        return uploads.is_dark_background(self.checkpoint.dataset, typical)
 
     @cached_property
     def kl(self) -> np.ndarray:

@@ -7,38 +7,20 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, exports, images, live, my_image, plots, presentation, state
-from explorer.app.context import PROJECTIONS, Context
+from explorer.app import compute, exports, images, live, plots, presentation, session, state
+from explorer.app.context import Context
 from explorer.latent import INTERPOLATIONS, interpolate
 
-KINDS = ("data point", "random from prior", "my image")
 KIND_LABELS = {"data point": "test image", "random from prior": "prior", "my image": "mine"}  # short: 3 fit a column
-MAX_STEPS = 32
 STRIP_HEIGHT = 112  # pixels per filmstrip frame
 ANIMATION_SIDE = 240
 SCRUB_KEY = "interp_scrub"  # the live scrubber's component state: the last released spot on the path
 
 
-def endpoint(ctx: Context, end: str) -> tuple[np.ndarray, str]:
-    """The latent vector of endpoint "a" or "b" and a short description."""
-    ss = st.session_state
-    if ss[f"{end}_kind"] == "data point":
-        index = int(ss[f"{end}_index"])
-        label = plots.class_name(int(ctx.embedding.labels[index]), ctx.class_names)
-        return ctx.embedding.mu[index], f"test image #{index} ({label})"
-    if ss[f"{end}_kind"] == "my image":
-        encoded = my_image.current(ctx)
-        if encoded is not None:
-            return encoded.mu, my_image.description(encoded.upload)
-        return np.zeros(ctx.latent_dim, np.float32), "the origin (no image uploaded yet)"
-    seed = int(ss[f"{end}_seed"])
-    return compute.prior_sample(ctx.latent_dim, seed), f"prior draw, seed {seed}"
-
-
 def _endpoint_inputs(ctx: Context, end: str) -> None:
     n = len(ctx.embedding.mu)
     st.markdown(f"**{end.upper()}**")
-    kind = st.segmented_control(f"{end.upper()} comes from", KINDS, required=True, label_visibility="collapsed",
+    kind = st.segmented_control(f"{end.upper()} comes from", state.END_KINDS, required=True, label_visibility="collapsed",
                                 format_func=KIND_LABELS.get, **state.widget(f"{end}_kind"))
     if kind == "data point":
         st.number_input(f"{end.upper()}: test image #", 0, n - 1, step=1, **state.widget(f"{end}_index"))
@@ -52,7 +34,7 @@ def _endpoint_inputs(ctx: Context, end: str) -> None:
 
 def frames(ctx: Context) -> tuple[np.ndarray, np.ndarray, str, str]:
     """(steps, D) latent path and (steps, C, H, W) decoded frames for the current settings."""
-    (za, desc_a), (zb, desc_b) = endpoint(ctx, "a"), endpoint(ctx, "b")
+    (za, desc_a), (zb, desc_b) = session.endpoint(ctx, "a"), session.endpoint(ctx, "b")
     path = interpolate(za, zb, int(st.session_state["interp_steps"]), st.session_state["interp_mode"])
     return path, compute.decode(ctx.checkpoint.model, path), desc_a, desc_b
 
@@ -99,7 +81,7 @@ def render(ctx: Context) -> None:
         st.segmented_control("Interpolation", tuple(INTERPOLATIONS), required=True,
                              format_func={"linear": "linear", "spherical": "spherical (slerp)"}.get,
                              **state.widget("interp_mode"))
-        st.slider("Steps", 2, MAX_STEPS, **state.widget("interp_steps"))
+        st.slider("Steps", 2, state.INTERP_MAX_STEPS, **state.widget("interp_steps"))
     with a_col:
         _endpoint_inputs(ctx, "a")
     with b_col:
@@ -132,18 +114,16 @@ def render(ctx: Context) -> None:
         else:
             st.caption(f"MP4 is not offered: {mp4_problem}. The GIF holds the same frames.")
     with on_map:
-        approximate = ctx.approximate
+        approximate = not ctx.map.exact
         shown = ctx.shown
-        fig = plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.projection,
-                               ctx.embedding.pca_explained_variance_ratio, opacity=0.35, height=440, ids=shown)
-        fitted = ctx.coords if approximate else None
-        plots.add_path(fig, compute.place_on_map(path, ctx.embedding, ctx.projection, fitted), approximate)
+        fig = plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.map.axis_titles(),
+                               opacity=0.35, height=440, ids=shown)
+        plots.add_path(fig, ctx.map.place(path), approximate)
         if scrubbed is not None:
-            plots.add_release_marker(fig, compute.place_on_map(scrubbed, ctx.embedding, ctx.projection, fitted)[0],
-                                     "scrubbed")
+            plots.add_release_marker(fig, ctx.map.place(scrubbed)[0], "scrubbed")
         st.plotly_chart(fig, key="interp_map", config={"displaylogo": False})
-        st.caption(f"The path on the {PROJECTIONS[ctx.projection]} map. " + (
-            f"Approximate: {ctx.map_name} cannot place new points, so each step sits "
+        st.caption(f"The path on the {ctx.map.label} map. " + (
+            f"Approximate: {ctx.map.name} cannot place new points, so each step sits "
             "among its nearest encoded points."
             if approximate else "Exact: the path is projected like the data."))
 
@@ -154,12 +134,12 @@ def _ignore() -> None:
 
 def _scrubber(ctx: Context, path: np.ndarray) -> np.ndarray | None:
     """Scrub along the path, decoded live in the page (when it can run the model); the released z, if any."""
-    weights = live.weights(ctx.path)
+    weights = ctx.weights
     if weights.blob is None:
         st.caption(f"Scrubbing needs the in-page decoder, which cannot run this model ({weights.unsupported}).")
         return None
     ss = st.session_state
-    (za, _), (zb, _) = endpoint(ctx, "a"), endpoint(ctx, "b")
+    (za, _), (zb, _) = session.endpoint(ctx, "a"), session.endpoint(ctx, "b")
     live.path_scrubber(ctx, weights, za, zb, ss["interp_mode"], len(path), on_release=_ignore, key=SCRUB_KEY)
     report = live.reported(SCRUB_KEY)
     return None if report is None else np.asarray(report["z"], np.float32)

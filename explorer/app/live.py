@@ -11,18 +11,15 @@ A model the JS cannot run (``weights_blob.unsupported_reason``) keeps the server
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import streamlit as st
 
+from explorer import projection
 from explorer.app import plots, resources
 from explorer.app.context import Context
-from explorer.app.weights_blob import pack, unsupported_reason
-from explorer.checkpoint import WEIGHTS_FILE
 
 PAD_DIR = Path(__file__).resolve().parent / "pad"
 LOADER_KEY = "decoder_weights"
@@ -43,32 +40,9 @@ _pad = st.components.v2.component("latent_explorer.live_pad", css=_CSS,
                                   js=_source("pad_core.js", "pad_sliders.js", "pad_views.js"))
 
 
-@dataclass(frozen=True)
-class Weights:
-    blob: bytes | None  # the packed decoder, or None when the page cannot run it
-    model_id: str  # the page's name for this decoder (checkpoint and file version)
-    unsupported: str | None  # why the page cannot decode this model
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _weights(path: str, weights_mtime: float) -> Weights:
-    model = resources.load_checkpoint(path).model
-    reason = unsupported_reason(model)
-    if reason is not None:
-        return Weights(None, "", reason)
-    model_id = f"{Path(path).name}-{hashlib.sha1(f'{path}@{weights_mtime}'.encode()).hexdigest()[:12]}"
-    return Weights(pack(model, model_id=model_id), model_id, None)
-
-
-def weights(path: str) -> Weights:
-    """The decoder blob of the checkpoint at ``path``, packed once per file version for every session."""
-    file = Path(path) / WEIGHTS_FILE
-    return _weights(path, file.stat().st_mtime if file.exists() else 0.0)
-
-
-def mount_loader(path: str) -> Weights:
+def mount_loader(path: str) -> resources.Weights:
     """Send the decoder to the page (the sidebar shows the state); a no-op for unchanged data on reruns."""
-    w = weights(path)
+    w = resources.weights(path)
     with st.sidebar:
         if w.blob is None:
             st.caption(f"Decoding on the server: the in-page decoder cannot run this model ({w.unsupported}).")
@@ -89,12 +63,12 @@ def _extent(xy: np.ndarray, stds: float = 3.0) -> list[float]:
             float(centre[1] - stds * spread[1]), float(centre[1] + stds * spread[1])]
 
 
-def _common(ctx: Context, mode: str, weights_: Weights) -> dict:
+def _common(ctx: Context, mode: str, weights_: resources.Weights) -> dict:
     return {"mode": mode, "model": weights_.model_id, "image_shape": list(ctx.checkpoint.model_config.image_shape),
             "side": LIVE_SIDE, "colours": list(plots.CLASS_COLOURS)}
 
 
-def sliders(ctx: Context, weights_: Weights, z: np.ndarray, reset_z: np.ndarray, labels: list[str],
+def sliders(ctx: Context, weights_: resources.Weights, z: np.ndarray, reset_z: np.ndarray, labels: list[str],
             on_release: Callable[[], None], key: str) -> None:
     """The live sliders and the 2-D pad, starting at ``z``; ``on_release`` runs when the user lets go."""
     dims = [{"index": int(i), "label": labels[int(i)], "short": f"z{int(i) + 1}", "active": bool(ctx.informative[i]),
@@ -102,32 +76,32 @@ def sliders(ctx: Context, weights_: Weights, z: np.ndarray, reset_z: np.ndarray,
     emb = ctx.embedding
     data = {**_common(ctx, "sliders", weights_), "dims": dims, "z": np.asarray(z, float).tolist(),
             "reset_z": np.asarray(reset_z, float).tolist(), "caption": "decoded in the page from the sliders' z",
-            "plane_default": "dims" if ctx.latent_dim == 2 else "pca",
+            "plane_default": "dims" if projection.plane_for(ctx.latent_dim) is projection.LatentPlane else "pca",
             "pca": {"components": emb.pca_components.tolist(), "mean": emb.pca_mean.tolist(),
                     "extent": _extent(emb.pca), "points": _plane_points(emb.pca, emb.labels, PAD_POINTS)}}
     _pad(key=key, data=data, on_z_change=on_release, height="content")
 
 
-def probe(ctx: Context, weights_: Weights, start_xy: np.ndarray, on_release: Callable[[], None], key: str,
+def probe(ctx: Context, weights_: resources.Weights, start_xy: np.ndarray, on_release: Callable[[], None], key: str,
           map_side: int = 560, side: int = LIVE_SIDE) -> None:
-    """The map as a canvas with a draggable probe; exact on PCA and on a 2-D model's latent plane only."""
-    if ctx.projection not in ("pca", "latent"):
-        raise ValueError("the probe needs an invertible map: PCA or the latent plane")
+    """The map as a canvas with a draggable probe; exact on invertible maps only (PCA, a 2-D latent plane)."""
+    if not ctx.map.invertible:
+        raise ValueError(f"the probe needs an invertible map; {ctx.map.name} has no inverse")
     emb = ctx.embedding
-    plane = ({"kind": "pca", "components": emb.pca_components.tolist(), "mean": emb.pca_mean.tolist()}
-             if ctx.projection == "pca" else {"kind": "latent"})
+    plane = ({"kind": "pca", "components": ctx.map.components.tolist(), "mean": ctx.map.mean.tolist()}
+             if isinstance(ctx.map, projection.PCA) else {"kind": "latent"})
     lo, hi = ctx.coords.min(axis=0), ctx.coords.max(axis=0)
     pad = (hi - lo) * 0.04
     data = {**_common(ctx, "probe", weights_), "plane": plane, "map_side": map_side, "side": side,
-            "plane_name": "PCA map" if ctx.projection == "pca" else "latent plane",
+            "plane_name": f"{ctx.map.label} map",
             "extent": [float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1])],
             "points": _plane_points(ctx.coords, emb.labels, PROBE_POINTS), "xy": np.asarray(start_xy, float).tolist(),
             "class_names": list(ctx.class_names),
-            "axis_titles": list(plots.axis_titles(ctx.projection, emb.pca_explained_variance_ratio))}
+            "axis_titles": list(ctx.map.axis_titles())}
     _pad(key=key, data=data, on_z_change=on_release, height="content")
 
 
-def path_scrubber(ctx: Context, weights_: Weights, a: np.ndarray, b: np.ndarray, mode: str, steps: int,
+def path_scrubber(ctx: Context, weights_: resources.Weights, a: np.ndarray, b: np.ndarray, mode: str, steps: int,
                   on_release: Callable[[], None], key: str) -> None:
     """A slider along the interpolation path from a to b that decodes every position live."""
     data = {**_common(ctx, "path", weights_), "a": np.asarray(a, float).tolist(), "b": np.asarray(b, float).tolist(),

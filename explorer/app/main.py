@@ -9,8 +9,8 @@ import torch
 
 from explorer.app import (attribute_view, compute, interpolate, live, map_view, model_card, my_image,
                           presentation, resources, samples, share, sliders, state)
-from explorer.app.context import PROJECTIONS, Context
-from explorer.embedding import umap_available
+from explorer import projection
+from explorer.app.context import Context
 from explorer.errors import ExplorerError
 
 TYPED = "__typed__"  # the picker's "type a folder path" choice
@@ -65,21 +65,19 @@ def choose_model() -> str | None:
         return None
 
 
-def projection_choices(latent_dim: int) -> tuple[str, ...]:
-    """The maps this model offers: UMAP where umap-learn is installed, the latent plane for 2-D models."""
-    return ("pca", "tsne") + (("umap",) if umap_available() else ()) + (("latent",) if latent_dim == 2 else ())
+def choose_projection(options: tuple[str, ...], cached: tuple[str, ...]) -> str:
+    """The map to show; fitted maps not cached with the checkpoint say they are computed on first use."""
+    def label(key: str) -> str:
+        kind = projection.KINDS[key]
+        return kind.label + ("" if not kind.fitted or key in cached else " (computed on first use)")
 
-
-def choose_projection(options: tuple[str, ...], has_tsne: bool) -> str:
-    labels = {**PROJECTIONS, "tsne": "t-SNE" + ("" if has_tsne else " (computed on first use)"),
-              "umap": "UMAP (computed on first use)"}
-    projection = st.sidebar.radio("Map projection", options, format_func=labels.get, key=state.PROJECTION)
-    if "umap" not in options:
+    chosen = st.sidebar.radio("Map projection", options, format_func=label, key=state.PROJECTION)
+    if projection.UMAP.key not in options:
         st.sidebar.caption("UMAP as a third map: `pip install umap-learn`.")
-    return projection
+    return chosen
 
 
-def choose_map_settings(n: int, projection: str) -> tuple[int, float]:
+def choose_map_settings(n: int, chosen: str) -> tuple[int, float]:
     """How many test points the map shows and, on t-SNE, its perplexity; new settings are computed once."""
     options = compute.map_point_options(n)
     if st.session_state[state.MAP_POINTS] not in options:
@@ -88,7 +86,7 @@ def choose_map_settings(n: int, projection: str) -> tuple[int, float]:
         points = st.selectbox("Points on the map", options, format_func=lambda k: f"all {k:,}" if k == n else f"{k:,}",
                               help="A fixed random subset of the test set; smaller maps draw and compute faster.",
                               **state.widget(state.MAP_POINTS))
-        perplexity = st.select_slider("t-SNE perplexity", compute.TSNE_PERPLEXITIES, disabled=projection != "tsne",
+        perplexity = st.select_slider("t-SNE perplexity", compute.TSNE_PERPLEXITIES, disabled=projection.KINDS[chosen] is not projection.TSNE,
                                       help="Roughly how many neighbours each point keeps close. A new value is "
                                            "computed once (about a minute for 10,000 points) and then cached.",
                                       **state.widget(state.TSNE_PERPLEXITY))
@@ -117,15 +115,15 @@ def main() -> None:
     state.init(path, checkpoint.model_config.latent_dim)
     live.mount_loader(path)  # the decoder's weights go to the page once per model, for the live views
     latent_dim = checkpoint.model_config.latent_dim
-    projections = projection_choices(latent_dim)
+    projections = projection.available(latent_dim)
     ignored = share.restore(latent_dim, len(embedding.mu), projections)
     if ignored:
         st.sidebar.warning("Ignored in the link (not valid for this model): " + "; ".join(ignored))
-    projection = choose_projection(projections, embedding.tsne is not None)
-    points, perplexity = choose_map_settings(len(embedding.mu), projection)
+    chosen = choose_projection(projections, cached=(projection.TSNE.key,) if embedding.tsne is not None else ())
+    points, perplexity = choose_map_settings(len(embedding.mu), chosen)
     presentation.sidebar_toggle()
     presentation.tour_controls(latent_dim, len(embedding.mu), projections)
-    ctx = Context(path, checkpoint, embedding, projection, points, perplexity)
+    ctx = Context(path, checkpoint, embedding, chosen, points, perplexity)
     st.sidebar.caption(f"{checkpoint.dataset} · latent dim {ctx.latent_dim} · {len(embedding.mu):,} test images")
     tabs = st.tabs(state.VIEWS, key=state.VIEW, on_change=_sync_map_mark)
     for tab, name in zip(tabs, state.VIEWS):

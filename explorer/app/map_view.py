@@ -9,8 +9,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from explorer import projection
 from explorer.app import compute, exports, images, live, plots, presentation, session, state, thumbnails
-from explorer.app.context import PROJECTIONS, Context
+from explorer.app.context import Context
 from explorer.latent import nearest_neighbours
 
 log = logging.getLogger(__name__)
@@ -92,26 +93,24 @@ def render(ctx: Context) -> None:
 def render_map(ctx: Context) -> go.Figure:
     """The map of the shown points, clickable; returns its figure for the exports."""
     shown = ctx.shown
-    fig = plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.projection,
-                           ctx.embedding.pca_explained_variance_ratio, marked=st.session_state[state.MAP_MARKED],
-                           ids=shown)
+    fig = plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.map.axis_titles(),
+                           marked=st.session_state[state.MAP_MARKED], ids=shown)
     camera = {"format": "png", "filename": _map_file_stem(ctx), "scale": 2}  # plotly adds ".png"
     st.plotly_chart(fig, key=state.MAP_EVENT, on_select=take_selection, selection_mode=("points", "box", "lasso"),
                     config={"displaylogo": False, "scrollZoom": True, "toImageButtonOptions": camera})
-    note = (f"{ctx.map_name} keeps neighbours together; distances and cluster sizes mean little." if ctx.approximate
-            else "Posterior means of the test set; distances are latent distances projected.")
+    note = ("Posterior means of the test set; distances are latent distances projected." if ctx.map.metric
+            else f"{ctx.map.name} keeps neighbours together; distances and cluster sizes mean little.")
     of_all = "" if len(shown) == len(ctx.coords) else f" (a fixed random subset of {len(ctx.coords):,})"
-    st.caption(f"{PROJECTIONS[ctx.projection]} of {len(shown):,} test images{of_all}. {note} "
+    st.caption(f"{ctx.map.label} of {len(shown):,} test images{of_all}. {note} "
                "Click a point to inspect it; scroll to zoom.")
     return fig
 
 
 def _probe_toggle(ctx: Context) -> bool:
     """The live-probe switch; offered where the map can be inverted (PCA, a 2-D latent plane) and the page decodes."""
-    weights = live.weights(ctx.path)
-    invertible = not ctx.approximate  # PCA and the latent plane map back into latent space
-    why_not = ("" if invertible else f"The live probe is offered on the PCA map only: "
-               f"{ctx.map_name} has no inverse, so a spot on it has no latent point. "
+    weights = ctx.weights
+    why_not = ("" if ctx.map.invertible else f"The live probe is offered on the PCA map only: "
+               f"{ctx.map.name} has no inverse, so a spot on it has no latent point. "
                "Switch the projection to PCA to use it.")
     if weights.blob is None:
         why_not = f"The live probe needs the in-page decoder, which cannot run this model ({weights.unsupported})."
@@ -130,13 +129,13 @@ def render_probe(ctx: Context) -> None:
     key = f"{PROBE_KEY}_{ctx.projection}"
     pick = st.session_state[state.PICK]
     start = ctx.coords[pick] if pick is not None else ctx.coords.mean(axis=0)
-    live.probe(ctx, live.weights(ctx.path), start, on_release=_take_probe, key=key, map_side=PROBE_MAP_SIDE)
+    live.probe(ctx, ctx.weights, start, on_release=_take_probe, key=key, map_side=PROBE_MAP_SIDE)
     report = live.reported(key)
     if report is not None:
         st.button("Edit this spot with sliders", on_click=session.edit_with_sliders,
                   args=(np.asarray(report["z"], np.float32), ctx.ranges), type="primary")
     note = "Exact: the spot is mapped back into latent space with the inverse PCA (the plane through the data mean)." \
-        if ctx.projection == "pca" else "Exact: on a 2-D model the map is the latent plane itself."
+        if isinstance(ctx.map, projection.PCA) else "Exact: on a 2-D model the map is the latent plane itself."
     st.caption(f"{note} Decoded in this page while you drag; the server hears of the spot when you let go. "
                "Turn the probe off to click points and inspect them.")
 
@@ -152,7 +151,7 @@ def render_exports(ctx: Context, fig) -> None:
     stem = _map_file_stem(ctx)
     data = exports.map_csv(shown, ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names,
                            ss.get(state.MAP_SELECTION) or [], ss[state.PICK])
-    title = f"{Path(ctx.path).name}: {PROJECTIONS[ctx.projection]} of {len(shown):,} test images"
+    title = f"{Path(ctx.path).name}: {ctx.map.label} of {len(shown):,} test images"
     c1, c2, c3 = st.columns(3)
     c1.download_button("Points (CSV)", data, mime="text/csv", width="stretch",
                        file_name=stem.removesuffix("-map") + ".csv")

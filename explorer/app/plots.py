@@ -37,22 +37,13 @@ def class_name(label: int, class_names: tuple[str, ...]) -> str:
     return class_names[label] if label < len(class_names) else str(label)
 
 
-def axis_titles(projection: str, explained: np.ndarray | None) -> tuple[str, str]:
-    """Axis titles that say which space the map is in."""
-    if projection == "pca":
-        return tuple(f"PCA component {i + 1} ({100 * explained[i]:.0f}% of variance)" for i in range(2))
-    if projection == "latent":
-        return "z1 (latent dimension 1)", "z2 (latent dimension 2)"
-    name = "UMAP" if projection == "umap" else "t-SNE"
-    return f"{name} 1 (not metric)", f"{name} 2 (not metric)"
-
-
-def map_figure(xy: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], projection: str,
-               explained: np.ndarray | None = None, marked: int | None = None, opacity: float = 0.8,
-               height: int = 620, ids: np.ndarray | None = None) -> go.Figure:
+def map_figure(xy: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], axis_titles: tuple[str, str],
+               marked: int | None = None, opacity: float = 0.8, height: int = 620,
+               ids: np.ndarray | None = None) -> go.Figure:
     """WebGL scatter of (N, 2) map coordinates, one trace per class; ``customdata`` is the point's index.
 
-    ``ids`` are the indices of the N points in the test set (default 0..N-1), for maps of a subset.
+    ``ids`` are the indices of the N points in the test set (default 0..N-1), for maps of a subset;
+    ``axis_titles`` say which space the map is in (``Projection.axis_titles()``).
 
     ``marked`` is baked in as the traces' selected point. Clicks select points in the browser without
     changing the figure, so the chart keeps its zoom; plotly's selected/unselected styles mark the pick.
@@ -70,7 +61,7 @@ def map_figure(xy: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...],
             selected=dict(marker=dict(size=PICKED_SIZE, opacity=1.0)),
             unselected=dict(marker=dict(opacity=0.35)),
         ))
-    x_title, y_title = axis_titles(projection, explained)
+    x_title, y_title = axis_titles
     fig.update_layout(
         height=height, font=FONT, margin=MARGIN, legend=dict(itemsizing="constant", title="class"),
         xaxis_title=x_title, yaxis_title=y_title, hovermode="closest", clickmode="event+select",
@@ -116,15 +107,15 @@ def png_data_uri(png: bytes) -> str:
 
 
 def plane_figure(mosaic_png: bytes, extent: tuple[float, float, float, float], xy: np.ndarray, labels: np.ndarray,
-                 class_names: tuple[str, ...], projection: str, explained: np.ndarray | None,
-                 show_points: bool, height: int = 720) -> go.Figure:
+                 class_names: tuple[str, ...], axis_titles: tuple[str, str], show_points: bool,
+                 height: int = 720) -> go.Figure:
     """The decoded mosaic stretched over ``extent`` (x0, x1, y0, y1), optionally with the data on top."""
     x0, x1, y0, y1 = extent
-    fig = map_figure(xy, labels, class_names, projection, explained, opacity=0.9, height=height) if show_points \
+    fig = map_figure(xy, labels, class_names, axis_titles, opacity=0.9, height=height) if show_points \
         else go.Figure()
     fig.add_layout_image(dict(source=png_data_uri(mosaic_png), xref="x", yref="y", x=x0, y=y1,
                               sizex=x1 - x0, sizey=y1 - y0, sizing="stretch", layer="below"))
-    x_title, y_title = axis_titles(projection, explained)
+    x_title, y_title = axis_titles
     fig.update_layout(height=height, font=FONT, margin=MARGIN, xaxis_title=x_title, yaxis_title=y_title,
                       xaxis=dict(range=[x0, x1], showgrid=False, zeroline=False),
                       yaxis=dict(range=[y0, y1], showgrid=False, zeroline=False, scaleanchor="x"),

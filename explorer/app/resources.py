@@ -8,7 +8,9 @@ Fashion-MNIST would be copied on every rerun by ``cache_data``.
 
 from __future__ import annotations
 
+import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +18,11 @@ import pandas  # noqa: F401 - see below
 import streamlit as st
 
 from explorer import checkpoint as ckpt
+from explorer import projection
 from explorer.app import compute
-from explorer.embedding import TSNE_PERPLEXITY, Embedding, compute_embedding, fit_tsne, fit_umap
+from explorer.embedding import TSNE_PERPLEXITY, Embedding, compute_embedding
 from explorer.errors import CheckpointError
+from explorer.projection import Projection
 
 # pandas is imported here, once, before any session's script runs (sessions wait for this module's import):
 # imported lazily instead (by st.dataframe, in one session's thread), a half-initialised pandas sat in
@@ -130,15 +134,35 @@ def _embedding(path: str, embedding_mtime: float) -> Embedding:
     return compute_embedding(checkpoint.model, test.images, test.labels, tsne=False, seed=tc.seed)
 
 
+@dataclass(frozen=True)
+class Weights:
+    """The decoder as the page runs it (explorer/app/pad/decoder.mjs), or why it cannot."""
+
+    blob: bytes | None  # the packed decoder, or None when the page cannot run it
+    model_id: str  # the page's name for this decoder (checkpoint and file version)
+    unsupported: str | None  # why the page cannot decode this model
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _weights(path: str, weights_mtime: float) -> Weights:
+    from explorer.app.weights_blob import pack, unsupported_reason  # torch.nn: only once a model is used
+
+    model = load_checkpoint(path).model
+    reason = unsupported_reason(model)
+    if reason is not None:
+        return Weights(None, "", reason)
+    model_id = f"{Path(path).name}-{hashlib.sha1(f'{path}@{weights_mtime}'.encode()).hexdigest()[:12]}"
+    return Weights(pack(model, model_id=model_id), model_id, None)
+
+
+def weights(path: str) -> Weights:
+    """The decoder blob of the checkpoint at ``path``, packed once per file version for every session."""
+    return _weights(path, _mtime(Path(path) / ckpt.WEIGHTS_FILE))
+
+
 def embedding(path: str) -> Embedding:
     """The checkpoint's cached embedding, or one encoded now (once) when embedding.npz is missing."""
     return _embedding(path, _mtime(Path(path) / ckpt.EMBEDDING_FILE))
-
-
-# Seconds per 1,000 points on 2 cores: t-SNE about a minute for 10,000; UMAP 44 s, numba's first compilation
-# included (at least 15 s whatever the size).
-FIT_SECONDS_PER_1000 = {"tsne": 6, "umap": 4}
-FIT_MIN_SECONDS = {"tsne": 1, "umap": 15}
 
 
 @st.cache_data(show_spinner=False, max_entries=16)  # t-SNE and UMAP maps together (8 of each before)
@@ -147,16 +171,12 @@ def _fitted_map(path: str, embedding_mtime: float, method: str, points: int, see
     """(N, 2) t-SNE or UMAP coordinates of the map's subset of ``points``, NaN off the map, under a timed spinner."""
     mu = embedding(path).mu
     shown = compute.map_subset(len(mu), points)
-    estimate = max(FIT_MIN_SECONDS[method], round(len(shown) * FIT_SECONDS_PER_1000[method] / 1000))
-    what = f"t-SNE of {len(shown):,} points, perplexity {perplexity:g}" if method == "tsne" else \
-        f"UMAP of {len(shown):,} points"
+    kind = projection.KINDS[method]
+    what, estimate = kind.fit_estimate(len(shown), perplexity)
     with st.spinner(f"Computing {what} (about {estimate} s; done once, then cached for every session)...",
                     show_time=True):
         coords = np.full((len(mu), 2), np.nan, dtype=np.float32)  # NaN: not on this map
-        if method == "tsne":
-            coords[shown] = fit_tsne(mu[shown], seed=seed, perplexity=perplexity)
-        else:
-            coords[shown] = fit_umap(mu[shown], seed=seed)
+        coords[shown] = kind.fit_coords(mu[shown], seed=seed, perplexity=perplexity)
     return coords
 
 
@@ -165,21 +185,17 @@ def _fit(path: str, method: str, points: int, perplexity: float = 0.0) -> np.nda
                        load_checkpoint(path).train_config.seed, float(perplexity))
 
 
-def umap(path: str, points: int | None = None) -> np.ndarray:
-    """(N, 2) UMAP coordinates of the map's subset (NaN elsewhere), computed once per model and subset size."""
-    emb = embedding(path)
-    points = len(emb.mu) if points is None else min(points, len(emb.mu))
-    return _fit(path, "umap", points)
+def map_of(path: str, key: str, points: int | None = None, perplexity: float = TSNE_PERPLEXITY) -> Projection:
+    """The map ``key`` of the checkpoint at ``path``; a fitted one over the map's subset of ``points`` (NaN
+    elsewhere), computed once per model, subset size, perplexity and seed, for every session.
 
-
-def tsne(path: str, points: int | None = None, perplexity: float = TSNE_PERPLEXITY) -> np.ndarray:
-    """(N, 2) t-SNE coordinates of the first ``points`` of the map's subset (NaN elsewhere).
-
-    The checkpoint's cached map serves all points at the default perplexity; any other setting is
-    computed once and cached by model, subset size, perplexity and seed.
+    The checkpoint's cached t-SNE serves all points at the default perplexity.
     """
     emb = embedding(path)
+    kind = projection.KINDS[key]
+    if not kind.fitted:
+        return projection.make(key, emb)
     points = len(emb.mu) if points is None else min(points, len(emb.mu))
-    if emb.tsne is not None and points == len(emb.mu) and perplexity == TSNE_PERPLEXITY:
-        return emb.tsne
-    return _fit(path, "tsne", points, perplexity)
+    if kind is projection.TSNE and emb.tsne is not None and points == len(emb.mu) and perplexity == TSNE_PERPLEXITY:
+        return projection.make(key, emb)
+    return projection.make(key, emb, _fit(path, key, points, perplexity))

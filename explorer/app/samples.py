@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from explorer import projection
 from explorer.app import compute, exports, images, plots, resources, state
 from explorer.app.context import Context
 
@@ -39,39 +40,33 @@ def render_samples(ctx: Context) -> None:
 
 
 @st.cache_data(max_entries=16, show_spinner="Decoding the plane...")
-def _plane(path: str, version: tuple[float, float], projection: str,
+def _plane(path: str, version: tuple[float, float], map_key: str,
            side: int) -> tuple[bytes, tuple[float, float, float, float]]:
-    ctx = Context(path, resources.load_checkpoint(path), resources.embedding(path), projection)
+    ctx = Context.open(path, map_key)
     grid_xy, extent = compute.plane_grid(ctx.coords, side)
-    decoded = compute.decode(ctx.checkpoint.model, compute.plane_latents(grid_xy, ctx.embedding, projection))
+    decoded = compute.decode(ctx.checkpoint.model, ctx.map.inverse(grid_xy))
     factor = images.scale_factor(decoded.shape[-2] * side, PLANE_PIXELS)
     return images.png_bytes(images.grid(decoded, cols=side, factor=factor, gap=PLANE_GAP)), extent
 
 
-def plane_projection(ctx: Context) -> str:
-    """The plane the mosaic can be decoded on: the latent plane of a 2-D model, else the PCA plane."""
-    return "latent" if ctx.latent_dim == 2 else "pca"
-
-
 def render_plane(ctx: Context) -> None:
-    projection = plane_projection(ctx)
+    plane = ctx.with_map(projection.plane_for(ctx.latent_dim).key)  # the mosaic needs a map with an inverse
     controls, figure_col = st.columns([1, 3], gap="large")
     with controls:
         side = st.slider("Images per side", 5, 30, **state.widget("plane_side"))
         show_points = st.toggle("Show the test points on top", **state.widget("plane_points"))
-        if projection == "latent":
+        if isinstance(plane.map, projection.LatentPlane):
             st.markdown("A 2-D model: each tile is decoded at its own point of the latent plane (z1, z2).")
         else:
             st.markdown("Each tile is decoded at its point of the PCA plane, mapped back into latent space with the "
                         "inverse PCA (the plane through the data mean spanned by the two main axes). Empty regions "
                         "show what the decoder makes of places no test image went.")
-        if ctx.approximate:
-            st.caption(f"{ctx.map_name} cannot be inverted, so the plane uses PCA.")
-    png, extent = _plane(ctx.path, resources.version(ctx.path), projection, int(side))
-    pctx = Context(ctx.path, ctx.checkpoint, ctx.embedding, projection)
-    fig = plots.plane_figure(png, extent, pctx.coords, ctx.embedding.labels, ctx.class_names, projection,
-                             ctx.embedding.pca_explained_variance_ratio, show_points=bool(show_points))
+        if not ctx.map.invertible:
+            st.caption(f"{ctx.map.name} cannot be inverted, so the plane uses {plane.map.label}.")
+    png, extent = _plane(ctx.path, resources.version(ctx.path), plane.projection, int(side))
+    fig = plots.plane_figure(png, extent, plane.coords, ctx.embedding.labels, ctx.class_names,
+                             plane.map.axis_titles(), show_points=bool(show_points))
     with figure_col:
         st.plotly_chart(fig, key="plane_map", config={"displaylogo": False})
         st.download_button("Download the mosaic (PNG)", png, mime="image/png", file_name=exports.file_name(
-            Path(ctx.path).name, "decoded-plane", projection, f"{side}x{side}", ext="png"))
+            Path(ctx.path).name, "decoded-plane", plane.projection, f"{side}x{side}", ext="png"))

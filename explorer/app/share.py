@@ -19,12 +19,9 @@ from explorer.app import state
 from explorer.latent import INTERPOLATIONS
 
 Z_DECIMALS = 3  # slider values in the URL: finer than a slider step, short enough to read
-END_KINDS = {"test": "data point", "prior": "random from prior", "mine": "my image"}
-MAX_STEPS = 32  # as interpolate.MAX_STEPS (not imported: that module imports this one's callers)
+END_KINDS = dict(zip(("test", "prior", "mine"), state.END_KINDS))  # the URL's short names for them
 # Attribute vectors (attribute_view): the defaults stay out of the URL; the rest is checked on the way in.
-GROUP_DEFAULTS = {"a": [0], "b": [1]}
-AMOUNT_RANGE = (-1.5, 2.5)  # as attribute_view.AMOUNT_RANGE
-ATTRIBUTE_STARTS = ("a_mean", "pick", "end_a", "upload")  # as attribute_view.STARTS
+GROUP_DEFAULTS = {end: state.DEFAULTS[f"attr_{end}_labels"] for end in ("a", "b")}
 MAX_GROUP_IDS = 2000  # a lasso over more points than this is not put in the URL (it would be ~10 kB)
 MAX_CLASS = 10_000
 RESTORED = "restored_from_url"  # set once per session: the URL is applied when the session starts only
@@ -122,7 +119,7 @@ def from_params(params: Mapping[str, str], latent_dim: int, n_points: int, proje
         values["interp_mode"] = params["interp"] if params["interp"] in INTERPOLATIONS else \
             ignored.append(f"interp={params['interp']}")
     if "steps" in params:
-        values["interp_steps"] = _int(params["steps"], 2, MAX_STEPS) or ignored.append(f"steps={params['steps']}")
+        values["interp_steps"] = _int(params["steps"], 2, state.INTERP_MAX_STEPS) or ignored.append(f"steps={params['steps']}")
     if "present" in params:
         values["present"] = params["present"] == "1"
     if "z" in params:
@@ -150,12 +147,12 @@ def from_params(params: Mapping[str, str], latent_dim: int, n_points: int, proje
             amount = float(params["amount"])
         except ValueError:
             amount = float("nan")
-        if AMOUNT_RANGE[0] <= amount <= AMOUNT_RANGE[1]:
+        if state.ATTR_AMOUNT_RANGE[0] <= amount <= state.ATTR_AMOUNT_RANGE[1]:
             values["attr_amount"] = amount
         else:
-            ignored.append(f"amount={params['amount']} (from {AMOUNT_RANGE[0]} to {AMOUNT_RANGE[1]})")
+            ignored.append(f"amount={params['amount']} (from {state.ATTR_AMOUNT_RANGE[0]} to {state.ATTR_AMOUNT_RANGE[1]})")
     if "start" in params:
-        if params["start"] in ATTRIBUTE_STARTS:
+        if params["start"] in state.ATTR_STARTS:
             values["attr_start"] = params["start"]
         else:
             ignored.append(f"start={params['start']}")

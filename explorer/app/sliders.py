@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.app import compute, images, live, plots, presentation, resources, session, share, state
+from explorer.app import compute, images, live, plots, presentation, session, share, state
 from explorer.app.context import Context
 from explorer.latent import COLLAPSED_KL, nearest_neighbours
 
@@ -49,18 +49,18 @@ def slider_label(i: int, kl: float, active: bool) -> str:
 
 
 def render(ctx: Context) -> None:
-    weights = live.weights(ctx.path)
+    weights = ctx.weights
     if weights.blob is None:
         st.info(f"These sliders decode on the server, on release: the in-page decoder cannot run this model "
                 f"({weights.unsupported}).")
-        _sliders(ctx.path, ctx.projection)
+        _sliders(ctx.path, ctx.projection, ctx.points, ctx.perplexity)
         return
     engine = st.segmented_control("Decoding", tuple(ENGINES), format_func=ENGINES.get, required=True,
                                   label_visibility="collapsed", **state.widget("slider_engine"))
     if engine == "live":
-        _live_sliders(ctx.path, ctx.projection)
+        _live_sliders(ctx.path, ctx.projection, ctx.points, ctx.perplexity)
     else:
-        _sliders(ctx.path, ctx.projection)
+        _sliders(ctx.path, ctx.projection, ctx.points, ctx.perplexity)
 
 
 def take_live_z() -> None:
@@ -73,11 +73,11 @@ def take_live_z() -> None:
 
 
 @st.fragment
-def _live_sliders(path: str, projection: str) -> None:
-    ctx = Context(path, resources.load_checkpoint(path), resources.embedding(path), projection)
+def _live_sliders(path: str, projection: str, points: int | None, perplexity: float) -> None:
+    ctx = Context.open(path, projection, points, perplexity)  # a fragment rerun has no page context
     z = current_z(ctx.latent_dim)
     labels = [slider_label(i, float(ctx.kl[i]), bool(ctx.informative[i])) for i in range(ctx.latent_dim)]
-    live.sliders(ctx, live.weights(path), z, np.asarray(st.session_state[state.SLIDER_BASE]), labels,
+    live.sliders(ctx, ctx.weights, z, np.asarray(st.session_state[state.SLIDER_BASE]), labels,
                  on_release=take_live_z, key=LIVE_KEY)
     _nearest_note(ctx, z)
 
@@ -106,8 +106,8 @@ def _start_from_pick(ctx: Context) -> None:
 
 
 @st.fragment
-def _sliders(path: str, projection: str) -> None:
-    ctx = Context(path, resources.load_checkpoint(path), resources.embedding(path), projection)
+def _sliders(path: str, projection: str, points: int | None, perplexity: float) -> None:
+    ctx = Context.open(path, projection, points, perplexity)  # a fragment rerun has no page context
     ranges, kl, active = ctx.ranges, ctx.kl, ctx.informative
     collapsed = int((~active).sum())
     image_col, slider_col = st.columns([1, 1], gap="large")

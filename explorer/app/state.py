@@ -21,7 +21,10 @@ MAP_MARKED = "map_marked"  # the pick baked into the map figure (changes only wh
 SLIDER_BASE = "slider_base"  # latent vector the sliders start from and "reset" returns to
 SLIDER_FROM = "slider_from"  # what SLIDER_BASE is, in words ("test image #7", "your image a.png"), or None
 MAP_SELECTION = "map_selection"  # ids of the points in the map's last selection (a click, box or lasso)
-UPLOAD = "upload"  # the user's own image: uploads.Upload, kept across models (re-prepared for each), or None
+UPLOAD = "upload"  # the user's own image: session.Upload, kept across models (re-prepared for each), or None
+UPLOAD_ERROR = "upload_error"  # the message about the last refused file, or None
+UPLOAD_ENCODED = "upload_encoded"  # session.Encoded: the upload prepared and encoded for the open model
+UPLOAD_SEEN = "upload_seen"  # file id of the last file taken from the uploader, so each file is read once
 # Keys of widgets that are always drawn (no copy needed).
 VIEW = "view"  # the open tab
 MAP_EVENT = "map_event"  # the plotly chart's selection state
@@ -47,6 +50,12 @@ DEFAULTS: dict[str, Any] = {
     MAP_POINTS: None, TSNE_PERPLEXITY: DEFAULT_PERPLEXITY,
     "slider_engine": "live", "map_probe": False,
 }
+# Limits and choices of remembered values, shared by the views that draw them and the URL that restores them.
+END_KINDS = ("data point", "random from prior", "my image")  # where an interpolation endpoint comes from
+INTERP_MAX_STEPS = 32  # frames of an interpolation
+ATTR_AMOUNT_RANGE = (-1.5, 2.5)  # multiples of an attribute direction: 0 is the start, 1 adds all of B - A
+ATTR_STARTS = {"a_mean": "group A's mean", "pick": "the picked test image", "end_a": "interpolation A",
+               "upload": "your image"}  # what the attribute slider moves
 DIM_PREFIX = "dim"  # slider of latent dimension i remembers its value as "dim<i>"
 
 
