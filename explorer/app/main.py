@@ -7,9 +7,9 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from explorer.app import (attribute_view, compute, interpolate, live, map_view, model_card, my_image,
-                          presentation, resources, samples, share, sliders, state)
 from explorer import projection
+from explorer.app import (attribute_view, compute, interpolate, live, map_view, model_card, my_image,
+                          presentation, resources, samples, share, sliders, state, tour)
 from explorer.app.context import Context
 from explorer.errors import ExplorerError
 
@@ -122,7 +122,7 @@ def main() -> None:
     chosen = choose_projection(projections, cached=(projection.TSNE.key,) if embedding.tsne is not None else ())
     points, perplexity = choose_map_settings(len(embedding.mu), chosen)
     presentation.sidebar_toggle()
-    presentation.tour_controls(latent_dim, len(embedding.mu), projections)
+    tour.tour_controls(latent_dim, len(embedding.mu), projections)
     ctx = Context(path, checkpoint, embedding, chosen, points, perplexity)
     st.sidebar.caption(f"{checkpoint.dataset} · latent dim {ctx.latent_dim} · {len(embedding.mu):,} test images")
     tabs = st.tabs(state.VIEWS, key=state.VIEW, on_change=_sync_map_mark)
