@@ -1,6 +1,6 @@
 """What the app benchmarks share: the machine and its load, a browser, page-side timers, statistics, output.
 
-The browser and the server are started through tests/browser.py (Debian's Chromium, never a download).
+The browser and the server are started through harness/browser.py (Debian's Chromium, never a download).
 Every time that matters is taken inside the page with ``performance.now()`` (or converted to the epoch with
 ``performance.timeOrigin``), so Playwright's round trips are not counted.
 """
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Self
 
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS
+from harness.browser import CHROMIUM, CHROMIUM_FLAGS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,7 +3,7 @@
     python -m benchmarks.app_load [--sessions 20] [--duration 60] [--models digits fashion-mnist-d16]
                                   [--wait-quiet 600] [--out benchmarks/results/app-load-cpu.json]
 
-One server on 127.0.0.1 (tests/browser.py), one Chromium with a context (its own cookies, its own Streamlit
+One server on 127.0.0.1 (harness/browser.py), one Chromium with a context (its own cookies, its own Streamlit
 session) per user, driven by asyncio Playwright. All sessions open the app at once (round-robin over
 ``--models``), click a point on the map, press "Edit with sliders", switch to the server-side sliders, and
 then, until ``--duration`` seconds after the last session has opened, move the top slider with the keyboard
@@ -28,7 +28,7 @@ from pathlib import Path
 from benchmarks.app_common import Conditions, _descendants, add_common_args, emit, launch_browser, machine, memory_mb, summary
 from benchmarks.app_slider_latency import CAPTION, SLIDER_JS
 
-from tests.browser import IDLE, MAP_POINT_JS, app_process
+from harness.browser import IDLE, MAP_POINT_JS, app_process
 
 GOAL_PEAK_MB = 2048
 MAX_SESSIONS = 50
@@ -68,7 +68,7 @@ class Session:
 
 
 async def idle(page) -> None:
-    """As tests/browser.py wait_idle: the script has finished its run (it may look idle just before a rerun)."""
+    """As harness/browser.py wait_idle: the script has finished its run (it may look idle just before a rerun)."""
     await page.wait_for_timeout(300)
     await page.wait_for_selector(IDLE, timeout=WAIT_MS)
 

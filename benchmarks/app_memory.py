@@ -36,7 +36,7 @@ from benchmarks.app_common import (
     wait_map_painted,
 )
 
-from tests.browser import app_process, open_tab, wait_idle
+from harness.browser import app_process, open_tab, wait_idle
 
 GOAL_MB = 1536.0
 VIEWS = ("Sliders", "Interpolate", "Samples", "Decoded plane", "Model card")
@@ -173,7 +173,7 @@ def clicks(page, n: int, seed: int) -> tuple[list[dict], int]:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     page.evaluate("() => Plotly.relayout(window.__map.gd(), {'xaxis.autorange': true, 'yaxis.autorange': true})")
-    page.wait_for_timeout(1000)  # plotly settles before it takes clicks (tests/browser.py)
+    page.wait_for_timeout(1000)  # plotly settles before it takes clicks (harness/browser.py)
     out, missed, rng = [], 0, random.Random(seed)
     for _ in range(n):
         point = page.evaluate("(s) => window.__map.visiblePoint(s)", rng.randrange(1, 2**31 - 1))

@@ -21,7 +21,7 @@ import argparse
 
 from benchmarks.app_common import Conditions, add_common_args, emit, launch_browser, machine, summary
 
-from tests.browser import app_process, open_tab, wait_idle
+from harness.browser import app_process, open_tab, wait_idle
 
 CAPTION = "decoded from the sliders"
 GOAL_MEDIAN_MS = 100.0

@@ -42,7 +42,7 @@ from benchmarks.app_common import (
     wait_map_painted,
 )
 
-from tests.browser import app_process
+from harness.browser import app_process
 
 VIEWPORT = {"width": 1600, "height": 900}
 GOALS = {"cold_s": 5.0, "second_session_s": 1.5}

@@ -19,8 +19,8 @@ import statistics
 import subprocess
 from pathlib import Path
 
-from tests.browser import CHROMIUM, app_server, browser_page, open_tab, wait_idle
-from tests.live_browser import decode_times, drag, open_live, release
+from harness.browser import CHROMIUM, app_server, browser_page, open_tab, wait_idle
+from harness.live import decode_times, drag, open_live, release
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "pad-fps-cpu.json"

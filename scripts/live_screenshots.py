@@ -3,7 +3,7 @@
     python -m scripts.live_screenshots [--model fashion-mnist-d16] [--out docs/screenshots]
 
 Writes pad.png and probe.png (README-sized). Each is taken after a real drag, so what it shows is what
-the in-page decoder painted. Needs Debian's Chromium and Playwright (see tests/browser.py).
+the in-page decoder painted. Needs Debian's Chromium and Playwright (see harness/browser.py).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import argparse
 from pathlib import Path
 
 from scripts.screenshots import save
-from tests.browser import app_server, browser_page, open_tab, wait_idle
-from tests.live_browser import open_live, release
+from harness.browser import app_server, browser_page, open_tab, wait_idle
+from harness.live import open_live, release
 
 
 def drag_to(page, selector: str, fx: float, fy: float) -> None:

@@ -3,7 +3,7 @@
     python -m scripts.screenshots [--model NAME] [--out docs/screenshots]
 
 NAME is a model in the picker (default digits); set LATENT_EXPLORER_MODELS to list models outside
-trained/. Needs Debian's Chromium and Playwright (see tests/browser.py).
+trained/. Needs Debian's Chromium and Playwright (see harness/browser.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.browser import app_server, browser_page, click_map_point, open_tab, wait_idle
+from harness.browser import app_server, browser_page, click_map_point, open_tab, wait_idle
 
 SAVED_WIDTH = 1200  # pixels: README-sized, still legible
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")

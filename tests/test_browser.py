@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from tests.browser import CHROMIUM, app_server, browser_page, click_map_point, open_tab, wait_idle
+from harness.browser import CHROMIUM, app_server, browser_page, click_map_point, open_tab, wait_idle
 
 pytestmark = [
     pytest.mark.browser,

@@ -20,7 +20,7 @@ from explorer.app.plots import PATH_COLOUR
 from explorer.checkpoint import load_embedding
 from explorer.data import load_dataset
 from tests.app_support import ROOT
-from tests.browser import CHROMIUM, app_server, browser_page, wait_idle
+from harness.browser import CHROMIUM, app_server, browser_page, wait_idle
 
 pytestmark = [
     pytest.mark.browser,

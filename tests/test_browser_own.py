@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS, app_server, click_map_point, wait_idle
+from harness.browser import CHROMIUM, CHROMIUM_FLAGS, app_server, click_map_point, wait_idle
 
 pytestmark = [
     pytest.mark.browser,
@@ -105,7 +105,7 @@ def inside(polygon: list[tuple[float, float]], x: float, y: float) -> bool:
 
 @pytest.mark.parametrize("tool", ["Box Select", "Lasso Select"])
 def test_a_box_or_lasso_on_the_map_selects_the_points_inside_and_becomes_an_attribute_group(tool):
-    from tests.browser import browser_page, open_tab
+    from harness.browser import browser_page, open_tab
 
     with app_server() as url, browser_page(url) as page:
         page.locator(".js-plotly-plot").first.hover()  # the mode bar shows on hover

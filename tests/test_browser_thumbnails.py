@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 
 from tests.app_support import ROOT
-from tests.browser import CHROMIUM, app_server, browser_page
+from harness.browser import CHROMIUM, app_server, browser_page
 
 pytestmark = [
     pytest.mark.browser,

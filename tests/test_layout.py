@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = sorted(p for folder in ("explorer", "benchmarks", "scripts", "tests") for p in (ROOT / folder).rglob("*.py"))
+SOURCES = sorted(p for folder in ("explorer", "harness", "benchmarks", "scripts", "tests") for p in (ROOT / folder).rglob("*.py"))
 
 
 def test_nothing_edits_sys_path():

@@ -11,8 +11,8 @@ import importlib.util
 
 import pytest
 
-from tests.browser import CHROMIUM, app_server, browser_page, open_tab, wait_idle, wire
-from tests.live_browser import drag, image_data_url, open_live, release, release_key, runs, stats
+from harness.browser import CHROMIUM, app_server, browser_page, open_tab, wait_idle, wire
+from harness.live import drag, image_data_url, open_live, release, release_key, runs, stats
 
 pytestmark = [
     pytest.mark.browser,

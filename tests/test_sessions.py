@@ -200,7 +200,7 @@ def test_every_cache_of_the_app_is_bounded():
 # ---------------------------------------------------------------- the same in real browsers, at the same time
 
 def _browser_missing() -> str | None:
-    from tests.browser import CHROMIUM
+    from harness.browser import CHROMIUM
 
     if not CHROMIUM.exists():
         return "needs Debian's Chromium: apt-get install -y chromium"
@@ -218,7 +218,7 @@ IMAGE_SRC_JS = """(c) => [...document.querySelectorAll('[data-testid="stImage"]'
 
 async def _browser_session(browser, url: str, s: Session, everyone_moved: asyncio.Event, moved: list) -> dict:
     """One user in their own browser context; returns what they saw before and after everyone else moved."""
-    from tests.browser import IDLE
+    from harness.browser import IDLE
 
     async def idle(page) -> None:
         await page.wait_for_timeout(300)
@@ -299,7 +299,7 @@ def test_twenty_browser_sessions_at_once_each_keep_their_own_pick_and_sliders():
         pytest.skip(reason)
     from playwright.async_api import async_playwright
 
-    from tests.browser import CHROMIUM, CHROMIUM_FLAGS, app_server
+    from harness.browser import CHROMIUM, CHROMIUM_FLAGS, app_server
 
     sessions = [Session(i, D2 if i % 5 == 4 else DIGITS, pick=5 + 7 * i, position=0) for i in range(BROWSER_SESSIONS)]
 

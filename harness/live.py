@@ -1,7 +1,7 @@
 """Drive the live views in Chromium: count painted images, server runs and bytes while dragging.
 
 Shared by tests/test_live_browser.py and benchmarks/pad_fps.py. Server runs (full and fragment) and bytes
-are counted on the websocket (tests.browser.Wire). Painted images and decode times come from the counters
+are counted on the websocket (harness.browser.Wire). Painted images and decode times come from the counters
 the live views keep on ``window.__latentExplorer`` (see explorer/app/pad/pad_core.js).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 
-from tests.browser import open_tab, wait_idle, wire
+from harness.browser import open_tab, wait_idle, wire
 
 SETTLE_MS = 1000
 
