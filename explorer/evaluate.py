@@ -128,8 +128,9 @@ def _files_now(checkpoint: Checkpoint, dataset: str | None, labels: str | None,
                             *(f"{flag} NEW/PATH" for flag in missing)])
         relative = not all(Path(path).expanduser().is_absolute() for path in missing.values())
         where = f" (looked for from {Path.cwd()})" if relative else ""
-        raise DataError(f"This model was trained with {files}, no longer there{where}. If "
-                        f"{'it has' if len(missing) == 1 else 'they have'} moved, say where to: {command}")
+        one = len(missing) == 1
+        raise DataError(f"This model was trained with {files}, which {'is' if one else 'are'} no longer there{where}. "
+                        f"If {'it has' if one else 'they have'} moved, say where to: {command}")
     return now
 
 
