@@ -272,6 +272,20 @@ def test_the_model_card_names_both_training_times_as_info_does(models):
         in info.stdout
 
 
+@pytest.mark.parametrize("view", ["Map", "Sliders"])
+def test_weights_that_do_not_load_are_said_in_the_page(models, models_root, view):
+    """The weights are read on first use (after the map is drawn): their error still reaches the user."""
+    import shutil
+
+    from explorer import checkpoint as ckpt
+
+    folder = models_root / f"torn-weights-{view}"
+    shutil.copytree(models["tiny"], folder)
+    (folder / ckpt.WEIGHTS_FILE).write_bytes(b"not safetensors at all")
+    at = open_app(folder, view)
+    assert any("Cannot open this model" in e.value and "not a readable safetensors file" in e.value for e in at.error)
+
+
 def test_a_model_without_its_dataset_still_works_and_says_how_to_get_the_data(models, media):
     at = click_map(open_app(models["no-data"]), 3)
     assert any("not on this machine" in w.value for w in at.warning)

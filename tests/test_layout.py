@@ -73,3 +73,13 @@ def test_the_projection_is_asked_not_compared_by_name():
     offenders = [f"{p.relative_to(ROOT)}:{n}" for p in (ROOT / "explorer").rglob("*.py") if p.name != "projection.py"
                  for n, line in enumerate(p.read_text().splitlines(), 1) if comparison.search(line)]
     assert not offenders, offenders
+
+
+def test_the_page_imports_without_torch_so_the_map_paints_first():
+    """torch takes ~0.8 s to import: the page's modules leave it to the first use of a model (after the map)."""
+    import subprocess
+    import sys
+
+    code = "import sys, explorer.app.main; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.stdout.strip() == "False", result.stderr

@@ -76,7 +76,7 @@ def render(ctx: Context) -> None:
     if len(group_a) == 0 or len(group_b) == 0:
         st.info("Choose at least one class (or a map selection) for each group.")
         return
-    model = ctx.checkpoint.model
+    model = ctx.model
     d = attributes.direction(ctx.embedding.mu, group_a, group_b)
     with score_col:
         share, chance = attributes.consistency(lambda z: compute.decode(model, z), ctx.embedding.mu, group_a,

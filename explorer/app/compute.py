@@ -3,17 +3,21 @@
 Placing codes on a map and mapping spots back is the map's own business (explorer.projection).
 
 These are what the core would offer if it had an app-facing layer; they take plain values and return
-NumPy arrays, so they are tested without a browser.
+NumPy arrays, so they are tested without a browser. torch is imported by the functions that run the
+model, not here: the page draws its map before any model is needed.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from explorer.embedding import Embedding
 from explorer.metrics import Metrics
-from explorer.model import VAE
+
+if TYPE_CHECKING:
+    from explorer.model import VAE
 
 MAP_POINT_CHOICES = (1_000, 2_000, 5_000)  # subsets of the test set the map can show, besides all of it
 MAP_SUBSET_SEED = 0  # the same subset of a given size every time, so its t-SNE is cached once
@@ -21,26 +25,32 @@ TSNE_PERPLEXITIES = (5.0, 15.0, 30.0, 50.0)
 PLANE_STDS = 2.5  # the decoded plane spans the map's mean +- this many standard deviations
 
 
-@torch.no_grad()
 def decode(model: VAE, z: np.ndarray) -> np.ndarray:
     """(M, D) or (D,) latent points -> (M, C, H, W) float32 mean images in [0, 1]."""
+    import torch
+
     z = np.atleast_2d(np.asarray(z, dtype=np.float32))
-    return model.decode(torch.from_numpy(z)).numpy()
+    with torch.no_grad():
+        return model.decode(torch.from_numpy(z)).numpy()
 
 
-@torch.no_grad()
 def reconstruct(model: VAE, images: np.ndarray) -> np.ndarray:
     """(M, C, H, W) -> decoded posterior means (M, C, H, W): what the model keeps of each image."""
+    import torch
+
     x = torch.from_numpy(np.array(images, dtype=np.float32))  # a copy: cached arrays are read-only
-    mu, _ = model.encode(x)
-    return model.decode(mu).numpy()
+    with torch.no_grad():
+        mu, _ = model.encode(x)
+        return model.decode(mu).numpy()
 
 
-@torch.no_grad()
 def encode(model: VAE, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(M, C, H, W) or (C, H, W) images -> posterior mu and logvar, each (M, D)."""
+    import torch
+
     x = np.array(images, dtype=np.float32)
-    mu, logvar = model.encode(torch.from_numpy(x[None] if x.ndim == 3 else x))
+    with torch.no_grad():
+        mu, logvar = model.encode(torch.from_numpy(x[None] if x.ndim == 3 else x))
     return mu.numpy(), logvar.numpy()
 
 

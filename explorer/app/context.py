@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from explorer.embedding import TSNE_PERPLEXITY, Embedding
 from explorer.errors import ExplorerError
 from explorer.latent import active_units, dimension_order, informative_dimensions, slider_ranges
 from explorer.projection import Projection
+
+if TYPE_CHECKING:
+    from explorer.model import VAE
 
 
 @dataclass
@@ -64,6 +68,11 @@ class Context:
         """(N, 2) map coordinates; on a t-SNE or UMAP of a subset, NaN off the map."""
         return self.map.coords
 
+    @property
+    def model(self) -> VAE:
+        """The VAE, loaded on first use: a view that draws only the map never waits for torch."""
+        return resources.model(self.checkpoint)
+
     @cached_property
     def weights(self) -> Weights:
         """The decoder as the page runs it (packed once per model for every session)."""
@@ -72,7 +81,7 @@ class Context:
     @cached_property
     def dark_background(self) -> bool:
         """Whether the model's images are light ink on dark (MNIST-like): how uploads and drawings are prepared."""
-        typical = compute.decode(self.checkpoint.model, self.embedding.mu.mean(axis=0))[0]  # (C, H, W)
+        typical = compute.decode(self.model, self.embedding.mu.mean(axis=0))[0]  # (C, H, W)
         return uploads.is_dark_background(self.checkpoint.dataset, typical)
 
     @cached_property

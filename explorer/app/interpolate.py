@@ -36,7 +36,7 @@ def frames(ctx: Context) -> tuple[np.ndarray, np.ndarray, str, str]:
     """(steps, D) latent path and (steps, C, H, W) decoded frames for the current settings."""
     (za, desc_a), (zb, desc_b) = session.endpoint(ctx, "a"), session.endpoint(ctx, "b")
     path = interpolate(za, zb, int(st.session_state["interp_steps"]), st.session_state["interp_mode"])
-    return path, compute.decode(ctx.checkpoint.model, path), desc_a, desc_b
+    return path, compute.decode(ctx.model, path), desc_a, desc_b
 
 
 def _file_stem(ctx: Context, steps: int) -> str:

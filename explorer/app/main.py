@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
-import torch
 
 from explorer import projection
 from explorer.app import (attribute_view, compute, interpolate, live, map_view, model_card, my_image,
                           presentation, resources, samples, share, sliders, state, tour)
 from explorer.app.context import Context
-from explorer.errors import ExplorerError
+from explorer.errors import CheckpointError, ExplorerError
 
 TYPED = "__typed__"  # the picker's "type a folder path" choice
 
@@ -99,7 +98,6 @@ def _sync_map_mark() -> None:
 
 
 def main() -> None:
-    torch.set_num_threads(1)  # a small decoder is fastest single-threaded; 2 threads cost 10-100x here
     st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide")
     st.sidebar.title("Latent Explorer")
     path = choose_model()
@@ -113,7 +111,6 @@ def main() -> None:
         st.error(f"Cannot open this model: {err}")
         return
     state.init(path, checkpoint.model_config.latent_dim)
-    live.mount_loader(path)  # the decoder's weights go to the page once per model, for the live views
     latent_dim = checkpoint.model_config.latent_dim
     projections = projection.available(latent_dim)
     ignored = share.restore(latent_dim, len(embedding.mu), projections)
@@ -129,5 +126,14 @@ def main() -> None:
     for tab, name in zip(tabs, state.VIEWS):
         if tab.open:
             with tab:
-                VIEW_RENDERERS[name](ctx)
+                try:
+                    VIEW_RENDERERS[name](ctx)
+                except CheckpointError as err:  # the weights are read on first use, inside a view
+                    st.error(f"Cannot open this model: {err}")
+    # Last, so the map paints before torch loads: the decoder's weights go to the page once per model, and
+    # the live views wait for them in the page.
+    try:
+        live.mount_loader(path)
+    except ExplorerError as err:  # weights that do not load: said here, as a model that cannot be opened
+        st.error(f"Cannot open this model: {err}")
     share.publish(latent_dim)

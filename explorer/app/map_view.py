@@ -78,12 +78,17 @@ def use_as(end: str, index: int) -> None:
 
 def render(ctx: Context) -> None:
     take_selection()
-    if _probe_toggle(ctx):  # the probe's map and its image take the width; the inspector waits
-        render_probe(ctx)
-        return
+    if st.session_state.get("map_probe"):  # the probe's map and its image take the width; the inspector waits
+        if _probe_toggle(ctx):
+            render_probe(ctx)
+            return
+    toggle_slot = st.empty()  # the toggle stays on top, but is drawn after the map: it needs the model
     left, right = st.columns([11, 9], gap="large")
     with left:
-        fig = render_map(ctx)
+        fig = render_map(ctx)  # first, so a new page paints its map while torch is still being imported
+    with toggle_slot.container():
+        _probe_toggle(ctx)
+    with left:
         with st.expander("Export the map", expanded=False):
             render_exports(ctx, fig)
     with right:
@@ -213,7 +218,7 @@ def render_inspector(ctx: Context) -> None:
     label = int(emb.labels[index])
     st.markdown(f"### #{index} · <span style='color:{plots.class_colour(label)}'>■</span> "
                 f"{plots.class_name(label, ctx.class_names)}", unsafe_allow_html=True)
-    model = ctx.checkpoint.model
+    model = ctx.model
     side = presentation.side(INSPECTOR_SIDE)
     original, recon = st.columns(2)
     if ctx.images is not None:

@@ -7,7 +7,6 @@ import streamlit as st
 from explorer.app import plots
 from explorer.app.context import Context
 from explorer.latent import ACTIVE_VARIANCE, COLLAPSED_KL
-from explorer.model import count_parameters
 
 
 def _architecture(ctx: Context) -> str:
@@ -24,6 +23,12 @@ def _seconds(value) -> str:
     return f"{value:.0f} s" if value < 120 else f"{value / 60:.1f} min"
 
 
+def _count_parameters(ctx: Context) -> int:
+    from explorer.model import count_parameters  # torch: only for a checkpoint that did not record the count
+
+    return count_parameters(ctx.model)
+
+
 def render(ctx: Context) -> None:
     m = ctx.checkpoint.metrics
     test, evaluation = m.test, m.evaluation
@@ -31,7 +36,7 @@ def render(ctx: Context) -> None:
     facts = {
         "Dataset": f"{ctx.checkpoint.dataset} ({(test and test.n_test) or len(ctx.embedding.mu):,} test images)",
         "Architecture": _architecture(ctx),
-        "Parameters": f"{m.parameters or count_parameters(ctx.checkpoint.model):,}",
+        "Parameters": f"{m.parameters or _count_parameters(ctx):,}",
         "Trained on": m.device_name or m.device or "not recorded",
         "Training": f"{m.epochs} epoch{'' if m.epochs == 1 else 's'}, best epoch {m.best_epoch or '?'}; "
                     f"{_seconds(m.train_seconds)} in the epochs themselves (training steps and validation), "

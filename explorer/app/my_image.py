@@ -59,7 +59,7 @@ def _show_images(ctx: Context, encoded: session.Encoded) -> None:
              width="stretch")  # "stretch": each fits its column, so the three never overlap
     c2.image(images.display(prepared.image, side), width="stretch",
              caption=f"prepared for the model ({'x'.join(map(str, prepared.image.shape[1:]))})")
-    c3.image(images.display(compute.decode(ctx.checkpoint.model, encoded.mu), side), width="stretch",
+    c3.image(images.display(compute.decode(ctx.model, encoded.mu), side), width="stretch",
              caption="reconstruction (decoded mu)")
     with st.expander("What was done to it", expanded=False):
         st.markdown("\n".join(f"- {note}" for note in prepared.notes) or "Nothing: it already had the model's form.")
@@ -85,7 +85,7 @@ def _show_on_map(ctx: Context, encoded: session.Encoded) -> None:
     emb = ctx.embedding
     neighbours = nearest_neighbours(emb.mu, encoded.mu, NEIGHBOURS)
     st.markdown("**Nearest test images in latent space**")
-    pictures = ctx.images[neighbours] if ctx.images is not None else compute.decode(ctx.checkpoint.model,
+    pictures = ctx.images[neighbours] if ctx.images is not None else compute.decode(ctx.model,
                                                                                      emb.mu[neighbours])
     shown = [images.display(p, NEIGHBOUR_SIDE) for p in pictures]
     thumbnails.row_of_thumbnails(shown, [f"#{j} {plots.class_name(int(emb.labels[j]), ctx.class_names)}"

@@ -8,10 +8,12 @@ Fashion-MNIST would be copied on every rerun by ``cache_data``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas  # noqa: F401 - see below
@@ -23,6 +25,9 @@ from explorer.app import compute
 from explorer.embedding import TSNE_PERPLEXITY, Embedding, compute_embedding
 from explorer.errors import CheckpointError
 from explorer.projection import Projection
+
+if TYPE_CHECKING:
+    from explorer.model import VAE
 
 # pandas is imported here, once, before any session's script runs (sessions wait for this module's import):
 # imported lazily instead (by st.dataframe, in one session's thread), a half-initialised pandas sat in
@@ -83,6 +88,21 @@ def resolve_typed_path(text: str) -> Path:
     return path
 
 
+@functools.cache
+def _one_torch_thread() -> None:
+    """Once per server: a small decoder is fastest single-threaded; 2 threads cost 10-100x here."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def model(checkpoint: ckpt.Checkpoint) -> VAE:
+    """The checkpoint's model, read on first use (the page draws its map before torch is imported)."""
+    loaded = checkpoint.model
+    _one_torch_thread()
+    return loaded
+
+
 def _mtime(path: Path) -> float:
     return path.stat().st_mtime if path.exists() else 0.0
 
@@ -95,7 +115,7 @@ def version(path: str) -> tuple[float, float]:
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=8)
 def _load_checkpoint(path: str, weights_mtime: float) -> ckpt.Checkpoint:
-    return ckpt.load(path)
+    return ckpt.load(path, lazy=True)  # its weights are read (and checked) on first use: see model()
 
 
 def load_checkpoint(path: str) -> ckpt.Checkpoint:
@@ -131,7 +151,7 @@ def _embedding(path: str, embedding_mtime: float) -> Embedding:
     tc = checkpoint.train_config
     test = load_dataset(checkpoint.dataset, data_dir=tc.data_dir, image_size=tc.image_size, download=False,
                         test_only=True, labels=tc.labels, class_names=tc.class_names).test
-    return compute_embedding(checkpoint.model, test.images, test.labels, tsne=False, seed=tc.seed)
+    return compute_embedding(model(checkpoint), test.images, test.labels, tsne=False, seed=tc.seed)
 
 
 @dataclass(frozen=True)
@@ -147,12 +167,12 @@ class Weights:
 def _weights(path: str, weights_mtime: float) -> Weights:
     from explorer.app.weights_blob import pack, unsupported_reason  # torch.nn: only once a model is used
 
-    model = load_checkpoint(path).model
-    reason = unsupported_reason(model)
+    model_ = model(load_checkpoint(path))
+    reason = unsupported_reason(model_)
     if reason is not None:
         return Weights(None, "", reason)
     model_id = f"{Path(path).name}-{hashlib.sha1(f'{path}@{weights_mtime}'.encode()).hexdigest()[:12]}"
-    return Weights(pack(model, model_id=model_id), model_id, None)
+    return Weights(pack(model_, model_id=model_id), model_id, None)
 
 
 def weights(path: str) -> Weights:

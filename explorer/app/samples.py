@@ -18,7 +18,7 @@ PLANE_GAP = 2  # pixels between tiles: without them small dark images merge into
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _samples(path: str, version: tuple[float, float], n: int, seed: int, temperature: float) -> np.ndarray:
-    return resources.load_checkpoint(path).model.sample(n, seed=seed, temperature=temperature).numpy()
+    return resources.model(resources.load_checkpoint(path)).sample(n, seed=seed, temperature=temperature).numpy()
 
 
 def render_samples(ctx: Context) -> None:
@@ -44,7 +44,7 @@ def _plane(path: str, version: tuple[float, float], map_key: str,
            side: int) -> tuple[bytes, tuple[float, float, float, float]]:
     ctx = Context.open(path, map_key)
     grid_xy, extent = compute.plane_grid(ctx.coords, side)
-    decoded = compute.decode(ctx.checkpoint.model, ctx.map.inverse(grid_xy))
+    decoded = compute.decode(ctx.model, ctx.map.inverse(grid_xy))
     factor = images.scale_factor(decoded.shape[-2] * side, PLANE_PIXELS)
     return images.png_bytes(images.grid(decoded, cols=side, factor=factor, gap=PLANE_GAP)), extent
 

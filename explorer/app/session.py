@@ -71,7 +71,7 @@ def take_upload(ctx: Context, name: str, data: bytes) -> None:
         return
     upload = Upload(name, data if len(data) <= KEEP_BYTES else images.png_bytes(prepared.preview))
     ss[state.UPLOAD], ss[state.UPLOAD_ERROR] = upload, None
-    ss[state.UPLOAD_ENCODED] = Encoded(ctx.path, upload, prepared, compute.encode(ctx.checkpoint.model, prepared.image)[0][0])
+    ss[state.UPLOAD_ENCODED] = Encoded(ctx.path, upload, prepared, compute.encode(ctx.model, prepared.image)[0][0])
 
 
 def current_upload(ctx: Context) -> Encoded | None:
@@ -87,7 +87,7 @@ def current_upload(ctx: Context) -> Encoded | None:
         except uploads.UploadError as err:  # it suited another model; say why not this one
             ss[state.UPLOAD_ERROR] = f"{upload.name}: {err}"
             return None
-        encoded = Encoded(ctx.path, upload, prepared, compute.encode(ctx.checkpoint.model, prepared.image)[0][0])
+        encoded = Encoded(ctx.path, upload, prepared, compute.encode(ctx.model, prepared.image)[0][0])
         ss[state.UPLOAD_ENCODED] = encoded
     return encoded
 

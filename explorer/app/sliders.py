@@ -87,7 +87,7 @@ def _nearest_note(ctx: Context, z: np.ndarray) -> None:
     [j] = nearest_neighbours(ctx.embedding.mu, z, 1)
     name = plots.class_name(int(ctx.embedding.labels[j]), ctx.class_names)
     picture, text = st.columns([1, 12], vertical_alignment="center")
-    shown = ctx.images[j] if ctx.images is not None else compute.decode(ctx.checkpoint.model, ctx.embedding.mu[j])
+    shown = ctx.images[j] if ctx.images is not None else compute.decode(ctx.model, ctx.embedding.mu[j])
     picture.image(images.display(shown, NEIGHBOUR_SIDE))
     text.caption(f"On release the server gets z: its nearest test image is #{j} ({name}), "
                  f"{float(np.linalg.norm(ctx.embedding.mu[j] - z)):.2f} away. {session.slider_origin()}")
@@ -130,7 +130,7 @@ def _sliders(path: str, projection: str, points: int | None, perplexity: float) 
             st.caption(f"{collapsed} collapsed dimension(s) hidden; they keep their values.")
     with image_col:
         z = current_z(ctx.latent_dim)
-        st.image(images.display(compute.decode(ctx.checkpoint.model, z), presentation.side(IMAGE_SIDE)),
+        st.image(images.display(compute.decode(ctx.model, z), presentation.side(IMAGE_SIDE)),
                  caption="decoded from the sliders' z")
         hint = "" if st.session_state.get(state.SLIDER_FROM) or st.session_state[state.PICK] is not None else \
             " Pick a point on the map and press \"Edit with sliders\" to start there."
