@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from explorer.app.state import EndKind
 from explorer.checkpoint import load, load_embedding
 from explorer.embedding import umap_available
 from explorer.latent import slider_ranges
@@ -205,7 +206,7 @@ def test_interpolation_yields_the_requested_frames_and_valid_downloads(models, m
 def test_interpolating_from_a_random_prior_draw_differs_from_a_data_point(models, media):
     at = open_app(DIGITS, "Interpolate")
     before = pixels(download(at, media, "Strip"))
-    at.segmented_control(key="w:a_kind").set_value("random from prior").run()
+    at.segmented_control(key="w:a_kind").set_value(EndKind.PRIOR).run()
     after = pixels(download(at, media, "Strip"))
     assert before.shape == after.shape and not np.array_equal(before, after)
 

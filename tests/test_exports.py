@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from explorer.app import exports, images, plots
+from explorer.app.state import EndKind
 from explorer.checkpoint import load_embedding
 from tests.app_support import DIGITS, click_map, open_app
 
@@ -37,8 +38,8 @@ def test_file_names_are_safe_and_say_what_they_hold():
         "fashion-mnist-d16-tsne-1000-points.csv"
     assert exports.file_name("my model", "a b", ext="png") == "my-model-a-b.png"
     assert "/" not in exports.file_name("../../etc/passwd", ext="csv")
-    assert exports.endpoint_slug("my image", 0, 0, "My Cat.jpeg") == "mine-My-Cat"
-    assert exports.endpoint_slug("random from prior", 0, 5, None) == "prior-seed5"
+    assert exports.endpoint_slug("mine", 0, 0, "My Cat.jpeg") == "mine-My-Cat"
+    assert exports.endpoint_slug("prior", 0, 5, None) == "prior-seed5"
 
 
 def test_the_map_figure_exports_as_offline_html_and_as_png_where_a_browser_renders_it():
@@ -110,7 +111,7 @@ def test_a_rendered_png_is_offered_until_the_map_changes(monkeypatch):
     assert any(b.label == "Make the PNG" for b in at.button)
 
 
-@pytest.mark.parametrize("kind, end", [("data point", "test1"), ("random from prior", "prior-seed2")])
+@pytest.mark.parametrize("kind, end", [(EndKind.TEST, "test1"), (EndKind.PRIOR, "prior-seed2")])
 def test_interpolation_downloads_name_model_endpoints_and_steps(media, kind, end):  # noqa: F811
     at = open_app(DIGITS, "Interpolate")
     at.segmented_control(key="w:b_kind").set_value(kind).run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from explorer.app import presentation
+from explorer.app.state import EndKind
 from tests.app_support import DIGITS, click_map, open_app, server_sliders
 from tests.test_app import image_of
 from tests.test_share import fresh
@@ -57,15 +58,15 @@ def test_saved_views_make_a_tour_that_the_t_key_steps_through():
     at.button(key="tour_save").click().run()
     at.session_state["view"] = "Interpolate"
     at.run()
-    at.segmented_control(key="w:a_kind").set_value("random from prior").run()
+    at.segmented_control(key="w:a_kind").set_value(EndKind.PRIOR).run()
     at.button(key="tour_save").click().run()
     assert len(at.session_state["tour"]) == 2
     next_view = at.button(key="tour_next")
     assert next_view.proto.shortcut.lower() == "t"
     next_view.click().run()
     assert at.session_state["view"] == "Map" and at.session_state["pick"] == 5
-    assert at.session_state["a_kind"] == "data point"
+    assert at.session_state["a_kind"] == EndKind.TEST
     at.button(key="tour_next").click().run()
-    assert at.session_state["view"] == "Interpolate" and at.session_state["a_kind"] == "random from prior"
+    assert at.session_state["view"] == "Interpolate" and at.session_state["a_kind"] == EndKind.PRIOR
     at.button(key="tour_next").click().run()  # round again
     assert at.session_state["view"] == "Map"

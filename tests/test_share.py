@@ -7,6 +7,7 @@ from streamlit.runtime.state.query_params_proxy import QueryParamsProxy
 from streamlit.testing.v1 import AppTest
 
 from explorer.app import share
+from explorer.app.state import EndKind
 from tests.app_support import APP, DIGITS, click_map, open_app, server_sliders
 
 VIEWS = ("Map", "Sliders", "Interpolate")
@@ -23,21 +24,21 @@ def fresh(**params) -> AppTest:
 
 
 def test_parameters_round_trip_through_the_url():
-    values = {"model": "digits", "view": "Interpolate", "projection": "tsne", "pick": 12, "a_kind": "data point",
-              "a_index": 3, "a_seed": 1, "b_kind": "random from prior", "b_index": 0, "b_seed": 9,
+    values = {"model": "digits", "view": "Interpolate", "projection": "tsne", "pick": 12, "a_kind": EndKind.TEST,
+              "a_index": 3, "a_seed": 1, "b_kind": EndKind.PRIOR, "b_index": 0, "b_seed": 9,
               "interp_mode": "spherical", "interp_steps": 5, "z": [0.25, -1.5, 0.0]}
     params = share.to_params(values)
     assert params["a"] == "test:3" and params["b"] == "prior:9" and params["z"] == "0.25,-1.5,0"
     restored, ignored = share.from_params(params, 3, 100, PROJECTIONS, VIEWS)
     assert not ignored
-    assert restored == {"view": "Interpolate", "projection": "tsne", "pick": 12, "a_kind": "data point", "a_index": 3,
-                        "b_kind": "random from prior", "b_seed": 9, "interp_mode": "spherical", "interp_steps": 5,
+    assert restored == {"view": "Interpolate", "projection": "tsne", "pick": 12, "a_kind": EndKind.TEST, "a_index": 3,
+                        "b_kind": EndKind.PRIOR, "b_seed": 9, "interp_mode": "spherical", "interp_steps": 5,
                         "z": [0.25, -1.5, 0.0]}
 
 
 def test_attribute_groups_amount_and_start_round_trip_and_defaults_stay_out_of_the_url():
-    base = {"model": "digits", "view": "Map", "projection": "pca", "pick": 7, "a_kind": "data point",
-            "a_index": 0, "a_seed": 0, "b_kind": "data point", "b_index": 1, "b_seed": 0, "interp_mode": "linear",
+    base = {"model": "digits", "view": "Map", "projection": "pca", "pick": 7, "a_kind": EndKind.TEST,
+            "a_index": 0, "a_seed": 0, "b_kind": EndKind.TEST, "b_index": 1, "b_seed": 0, "interp_mode": "linear",
             "interp_steps": 10, "z": [0.0]}
     defaults = {"attr_a_labels": [0], "attr_b_labels": [1], "attr_a_ids": None, "attr_b_ids": None,
                 "attr_amount": 0.0, "attr_start": "a_mean"}

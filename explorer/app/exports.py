@@ -93,9 +93,12 @@ def figure_html(fig: go.Figure, title: str) -> bytes:
 
 
 def endpoint_slug(kind: str, index: int, seed: int, upload_name: str | None) -> str:
-    """An interpolation end in a file name: 'test7', 'prior-seed1', 'mine-cat' (the upload's file stem)."""
-    if kind == "data point":
+    """An interpolation end in a file name: 'test7', 'prior-seed1', 'mine-cat' (the upload's file stem).
+
+    ``kind`` is the endpoint's URL name (state.EndKind's values: test, prior, mine).
+    """
+    if kind == "test":
         return f"test{index}"
-    if kind == "my image":
+    if kind == "mine":
         return "mine-" + (slug(upload_name.rsplit(".", 1)[0]) if upload_name else "none")
     return f"prior-seed{seed}"

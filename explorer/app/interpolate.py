@@ -11,7 +11,6 @@ from explorer.app import compute, exports, images, live, plots, presentation, se
 from explorer.app.context import Context
 from explorer.latent import INTERPOLATIONS, interpolate
 
-KIND_LABELS = {"data point": "test image", "random from prior": "prior", "my image": "mine"}  # short: 3 fit a column
 STRIP_HEIGHT = 112  # pixels per filmstrip frame
 ANIMATION_SIDE = 240
 SCRUB_KEY = "interp_scrub"  # the live scrubber's component state: the last released spot on the path
@@ -20,11 +19,12 @@ SCRUB_KEY = "interp_scrub"  # the live scrubber's component state: the last rele
 def _endpoint_inputs(ctx: Context, end: str) -> None:
     n = len(ctx.embedding.mu)
     st.markdown(f"**{end.upper()}**")
-    kind = st.segmented_control(f"{end.upper()} comes from", state.END_KINDS, required=True, label_visibility="collapsed",
-                                format_func=KIND_LABELS.get, **state.widget(f"{end}_kind"))
-    if kind == "data point":
+    kind = st.segmented_control(f"{end.upper()} comes from", tuple(state.EndKind), required=True,
+                                label_visibility="collapsed", format_func=lambda k: k.label,
+                                **state.widget(f"{end}_kind"))
+    if kind is state.EndKind.TEST:
         st.number_input(f"{end.upper()}: test image #", 0, n - 1, step=1, **state.widget(f"{end}_index"))
-    elif kind == "my image":
+    elif kind is state.EndKind.MINE:
         upload = st.session_state.get(state.UPLOAD)
         st.caption(upload.name if upload else "No image uploaded yet: upload one in the My image tab. Using the "
                    "origin meanwhile.")

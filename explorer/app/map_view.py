@@ -72,7 +72,7 @@ def _pick_random(n: int) -> None:
 
 
 def use_as(end: str, index: int) -> None:
-    state.set_value(f"{end}_kind", "data point")
+    state.set_value(f"{end}_kind", state.EndKind.TEST)
     state.set_value(f"{end}_index", index)
 
 

@@ -93,7 +93,7 @@ def current_upload(ctx: Context) -> Encoded | None:
 
 
 def use_upload_as(end: str) -> None:
-    state.set_value(f"{end}_kind", "my image")
+    state.set_value(f"{end}_kind", state.EndKind.MINE)
 
 
 # ---------------------------------------------------------------- the interpolation's endpoints
@@ -102,11 +102,11 @@ def use_upload_as(end: str) -> None:
 def endpoint(ctx: Context, end: str) -> tuple[np.ndarray, str]:
     """The latent vector of endpoint "a" or "b" and a short description."""
     ss = st.session_state
-    if ss[f"{end}_kind"] == "data point":
+    if ss[f"{end}_kind"] == state.EndKind.TEST:
         index = int(ss[f"{end}_index"])
         label = plots.class_name(int(ctx.embedding.labels[index]), ctx.class_names)
         return ctx.embedding.mu[index], f"test image #{index} ({label})"
-    if ss[f"{end}_kind"] == "my image":
+    if ss[f"{end}_kind"] == state.EndKind.MINE:
         encoded = current_upload(ctx)
         if encoded is not None:
             return encoded.mu, upload_description(encoded.upload)

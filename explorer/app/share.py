@@ -19,7 +19,6 @@ from explorer.app import state
 from explorer.latent import INTERPOLATIONS
 
 Z_DECIMALS = 3  # slider values in the URL: finer than a slider step, short enough to read
-END_KINDS = dict(zip(("test", "prior", "mine"), state.END_KINDS))  # the URL's short names for them
 # Attribute vectors (attribute_view): the defaults stay out of the URL; the rest is checked on the way in.
 GROUP_DEFAULTS = {end: state.DEFAULTS[f"attr_{end}_labels"] for end in ("a", "b")}
 MAX_GROUP_IDS = 2000  # a lasso over more points than this is not put in the URL (it would be ~10 kB)
@@ -27,12 +26,13 @@ MAX_CLASS = 10_000
 RESTORED = "restored_from_url"  # set once per session: the URL is applied when the session starts only
 
 
-def _end(kind: str, index: int, seed: int) -> str:
-    if kind == "data point":
-        return f"test:{index}"
-    if kind == "random from prior":
-        return f"prior:{seed}"
-    return "mine"
+def _end(kind: state.EndKind, index: int, seed: int) -> str:
+    kind = state.EndKind(kind)
+    if kind is state.EndKind.TEST:
+        return f"{kind.value}:{index}"
+    if kind is state.EndKind.PRIOR:
+        return f"{kind.value}:{seed}"
+    return kind.value
 
 
 def _group(labels: list[int], ids: list[int] | None, default: list[int]) -> str | None:
@@ -104,17 +104,17 @@ def from_params(params: Mapping[str, str], latent_dim: int, n_points: int, proje
         if end not in params:
             continue
         kind, _, number = params[end].partition(":")
-        if kind not in END_KINDS:
+        if kind not in {k.value for k in state.EndKind}:
             ignored.append(f"{end}={params[end]}")
             continue
-        values[f"{end}_kind"] = END_KINDS[kind]
-        if kind != "mine":
-            parsed = _int(number, 0, n_points - 1 if kind == "test" else 2**31 - 1)
+        kind = values[f"{end}_kind"] = state.EndKind(kind)
+        if kind is not state.EndKind.MINE:
+            parsed = _int(number, 0, n_points - 1 if kind is state.EndKind.TEST else 2**31 - 1)
             if parsed is None:
                 del values[f"{end}_kind"]
                 ignored.append(f"{end}={params[end]}")
             else:
-                values[f"{end}_index" if kind == "test" else f"{end}_seed"] = parsed
+                values[f"{end}_index" if kind is state.EndKind.TEST else f"{end}_seed"] = parsed
     if "interp" in params:
         values["interp_mode"] = params["interp"] if params["interp"] in INTERPOLATIONS else \
             ignored.append(f"interp={params['interp']}")

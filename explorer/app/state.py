@@ -8,6 +8,7 @@ change back. Nothing lives at module level: every browser session has its own ``
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 import streamlit as st
@@ -37,10 +38,25 @@ TSNE_PERPLEXITY = "tsne_perplexity"  # remembered: the t-SNE map's perplexity
 VIEWS = ("Map", "Sliders", "Interpolate", "My image", "Attributes", "Samples", "Decoded plane", "Model card")
 MAP_VIEW, SLIDERS_VIEW, INTERPOLATE_VIEW = VIEWS[:3]
 
+# Limits and choices of remembered values, shared by the views that draw them and the URL that restores them.
+
+
+class EndKind(str, Enum):
+    """Where an interpolation endpoint comes from; the value is its name in the URL, ``label`` what the page says."""
+
+    TEST = "test"
+    PRIOR = "prior"
+    MINE = "mine"
+
+    @property
+    def label(self) -> str:
+        return {"test": "test image", "prior": "prior", "mine": "mine"}[self.value]  # short: three fit a column
+
+
 # Remembered widget values: name -> default, reset when another model is opened.
 DEFAULTS: dict[str, Any] = {
-    "a_kind": "data point", "a_index": 0, "a_seed": 1,
-    "b_kind": "data point", "b_index": 1, "b_seed": 2,
+    "a_kind": EndKind.TEST, "a_index": 0, "a_seed": 1,
+    "b_kind": EndKind.TEST, "b_index": 1, "b_seed": 2,
     "interp_mode": "linear", "interp_steps": 10, "interp_playing": True, "interp_frame": 0,
     "sample_seed": 0, "sample_temperature": 1.0, "sample_side": 8,
     "plane_side": 15, "plane_points": False,
@@ -50,8 +66,6 @@ DEFAULTS: dict[str, Any] = {
     MAP_POINTS: None, TSNE_PERPLEXITY: DEFAULT_PERPLEXITY,
     "slider_engine": "live", "map_probe": False,
 }
-# Limits and choices of remembered values, shared by the views that draw them and the URL that restores them.
-END_KINDS = ("data point", "random from prior", "my image")  # where an interpolation endpoint comes from
 INTERP_MAX_STEPS = 32  # frames of an interpolation
 ATTR_AMOUNT_RANGE = (-1.5, 2.5)  # multiples of an attribute direction: 0 is the start, 1 adds all of B - A
 ATTR_STARTS = {"a_mean": "group A's mean", "pick": "the picked test image", "end_a": "interpolation A",
