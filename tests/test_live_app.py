@@ -14,14 +14,14 @@ import pytest
 from torch import nn
 
 from explorer import model as model_module
-from explorer.app import resources, sliders
+from explorer.app import resources, sliders, state
 from explorer.app.weights_blob import unpack_header
 from explorer.checkpoint import load
 from tests.app_support import DIGITS, open_app
 
 
 def live_elements(at) -> list:
-    return [e for e in at.main.get("bidi_component") if getattr(e, "key", None) in (sliders.LIVE_KEY, "interp_scrub")]
+    return [e for e in at.main.get("bidi_component") if getattr(e, "key", None) in (state.LIVE_SLIDERS, state.INTERP_SCRUB)]
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_the_probe_is_offered_on_pca_and_explained_away_on_tsne():
 def test_a_release_hands_z_to_the_sliders_state():
     at = open_app(DIGITS, "Sliders")
     z = np.linspace(-1, 1, 8).round(3).tolist()
-    at.session_state[sliders.LIVE_KEY] = {"z": {"z": z, "source": "sliders"}}
+    at.session_state[state.LIVE_SLIDERS] = {"z": {"z": z, "source": "sliders"}}
     with pytest.MonkeyPatch.context() as mp:  # run the callback against AppTest's session state
         mp.setattr(sliders.st, "session_state", at.session_state)
         sliders.take_live_z()

@@ -13,7 +13,6 @@ from explorer.latent import INTERPOLATIONS, interpolate
 
 STRIP_HEIGHT = 112  # pixels per filmstrip frame
 ANIMATION_SIDE = 240
-SCRUB_KEY = "interp_scrub"  # the live scrubber's component state: the last released spot on the path
 
 
 def _endpoint_inputs(ctx: Context, end: str) -> None:
@@ -140,6 +139,6 @@ def _scrubber(ctx: Context, path: np.ndarray) -> np.ndarray | None:
         return None
     ss = st.session_state
     (za, _), (zb, _) = session.endpoint(ctx, "a"), session.endpoint(ctx, "b")
-    live.path_scrubber(ctx, weights, za, zb, ss["interp_mode"], len(path), on_release=_ignore, key=SCRUB_KEY)
-    report = live.reported(SCRUB_KEY)
+    live.path_scrubber(ctx, weights, za, zb, ss["interp_mode"], len(path), on_release=_ignore, key=state.INTERP_SCRUB)
+    report = live.reported(state.INTERP_SCRUB)
     return None if report is None else np.asarray(report["z"], np.float32)

@@ -18,11 +18,10 @@ import numpy as np
 import streamlit as st
 
 from explorer import projection
-from explorer.app import plots, resources
+from explorer.app import plots, resources, state
 from explorer.app.context import Context
 
 PAD_DIR = Path(__file__).resolve().parent / "pad"
-LOADER_KEY = "decoder_weights"
 PAD_POINTS = 2000  # test points drawn faintly on the 2-D pad's PCA plane
 PROBE_POINTS = 10_000  # points on the probe's map (the whole Fashion-MNIST test set)
 LIVE_SIDE = 360  # CSS pixels of the live image
@@ -47,7 +46,7 @@ def mount_loader(path: str) -> resources.Weights:
         if w.blob is None:
             st.caption(f"Decoding on the server: the in-page decoder cannot run this model ({w.unsupported}).")
         else:
-            _loader(key=LOADER_KEY, data=w.blob, height="content")
+            _loader(key=state.DECODER_WEIGHTS, data=w.blob, height="content")
     return w
 
 

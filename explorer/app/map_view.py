@@ -15,12 +15,10 @@ from explorer.app.context import Context
 from explorer.latent import nearest_neighbours
 
 log = logging.getLogger(__name__)
-MAP_PNG = "map_png"  # (what the figure showed, PNG bytes): the last map rendered as PNG in this session
 
 NEIGHBOURS = 8
 NEIGHBOUR_SIDE = 96  # pixels per neighbour thumbnail
 INSPECTOR_SIDE = 220  # pixels for the original and the reconstruction
-PROBE_KEY = "probe"  # + the projection: the live probe's component state
 PROBE_MAP_SIDE = 560  # CSS pixels of the probe's map; its image sits beside it
 
 
@@ -41,8 +39,8 @@ def take_selection() -> None:
     """
     ss = st.session_state
     ids = _selection_ids(ss.get(state.MAP_EVENT))
-    if ids and ids != ss.get("map_seen"):
-        ss["map_seen"] = ids
+    if ids and ids != ss.get(state.MAP_SEEN):
+        ss[state.MAP_SEEN] = ids
         ss[state.MAP_SELECTION] = list(ids)
         ss[state.PICK] = ids[0]
         state.set_value("inspect_index", ids[0])
@@ -131,7 +129,7 @@ def _take_probe() -> None:
 
 
 def render_probe(ctx: Context) -> None:
-    key = f"{PROBE_KEY}_{ctx.projection}"
+    key = f"{state.PROBE}_{ctx.projection}"
     pick = st.session_state[state.PICK]
     start = ctx.coords[pick] if pick is not None else ctx.coords.mean(axis=0)
     live.probe(ctx, ctx.weights, start, on_release=_take_probe, key=key, map_side=PROBE_MAP_SIDE)
@@ -181,7 +179,7 @@ def _png_button(fig: go.Figure, title: str, stem: str) -> None:
     """
     ss = st.session_state
     key = (stem, title, ss[state.MAP_MARKED])  # the figure the PNG shows; another one makes it stale
-    held = ss.get(MAP_PNG)
+    held = ss.get(state.MAP_PNG)
     if held is not None and held[0] == key:
         st.download_button("Map (PNG)", held[1], file_name=f"{stem}.png", mime="image/png", width="stretch",
                            on_click="ignore")
@@ -197,7 +195,7 @@ def _png_button(fig: go.Figure, title: str, stem: str) -> None:
             st.error(f"The map could not be rendered as PNG ({type(err).__name__}: {why}). Save it with the "
                      "camera icon above the map, or download the HTML file.")
             return
-    ss[MAP_PNG] = (key, png)
+    ss[state.MAP_PNG] = (key, png)
     st.rerun()
 
 

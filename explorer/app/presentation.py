@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-PRESENT = "present"  # the sidebar toggle's key: kept for the whole session, across models
+from explorer.app import state
+
 SCALE = 1.5  # images grow by this much in presentation mode
 SHORTCUTS = {"play": "P", "step": "S", "next": "N", "tour": "T"}
 # Hide the toolbar, the running-man status, the top decoration and footer; keep the header's sidebar
@@ -28,7 +29,7 @@ header[data-testid="stHeader"] { background: transparent; }
 
 
 def is_on() -> bool:
-    return bool(st.session_state.get(PRESENT))
+    return bool(st.session_state.get(state.PRESENT))
 
 
 def side(pixels: int) -> int:
@@ -38,7 +39,7 @@ def side(pixels: int) -> int:
 
 def sidebar_toggle() -> None:
     """The toggle, and the page style when it is on (call before the views draw)."""
-    st.sidebar.toggle("Presentation mode", key=PRESENT, help="For talks: larger images and type, no Streamlit "
+    st.sidebar.toggle("Presentation mode", key=state.PRESENT, help="For talks: larger images and type, no Streamlit "
                       "toolbar. Keys: P play/pause and S step the interpolation, N the next point on the map, T the tour's next "
                       "saved view.")
     if is_on():

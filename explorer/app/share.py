@@ -23,7 +23,6 @@ Z_DECIMALS = 3  # slider values in the URL: finer than a slider step, short enou
 GROUP_DEFAULTS = {end: state.DEFAULTS[f"attr_{end}_labels"] for end in ("a", "b")}
 MAX_GROUP_IDS = 2000  # a lasso over more points than this is not put in the URL (it would be ~10 kB)
 MAX_CLASS = 10_000
-RESTORED = "restored_from_url"  # set once per session: the URL is applied when the session starts only
 
 
 def _end(kind: state.EndKind, index: int, seed: int) -> str:
@@ -164,7 +163,7 @@ def current_values(latent_dim: int) -> dict[str, Any]:
     keys = ("a_kind", "a_index", "a_seed", "b_kind", "b_index", "b_seed", "interp_mode", "interp_steps",
             "attr_a_labels", "attr_b_labels", "attr_a_ids", "attr_b_ids", "attr_amount", "attr_start")
     return {"model": Path(ss[state.MODEL]).name, "view": ss.get(state.VIEW) or state.VIEWS[0],
-            "projection": ss[state.PROJECTION], "pick": ss[state.PICK], "present": ss.get("present", False),
+            "projection": ss[state.PROJECTION], "pick": ss[state.PICK], "present": ss.get(state.PRESENT, False),
             **{k: ss[k] for k in keys},
             "z": [float(ss[state.dim_key(i)]) for i in range(latent_dim)]}
 
@@ -172,9 +171,9 @@ def current_values(latent_dim: int) -> dict[str, Any]:
 def restore(latent_dim: int, n_points: int, projections: tuple[str, ...]) -> list[str]:
     """Apply the URL's parameters once per session (before any widget is drawn); returns what was ignored."""
     ss = st.session_state
-    if ss.get(RESTORED):
+    if ss.get(state.URL_RESTORED):
         return []
-    ss[RESTORED] = True
+    ss[state.URL_RESTORED] = True
     return apply(st.query_params.to_dict(), latent_dim, n_points, projections, "the shared link's values")
 
 
@@ -191,7 +190,7 @@ def apply(params: Mapping[str, str], latent_dim: int, n_points: int, projections
     if "projection" in values:
         ss[state.PROJECTION] = values.pop("projection")
     if "present" in values:
-        ss["present"] = values.pop("present")  # the presentation toggle's key
+        ss[state.PRESENT] = values.pop("present")
     if "pick" in values:
         ss[state.PICK] = ss[state.MAP_MARKED] = values["pick"]
         state.set_value("inspect_index", values.pop("pick"))

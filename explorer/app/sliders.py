@@ -18,7 +18,6 @@ from explorer.latent import COLLAPSED_KL, nearest_neighbours
 IMAGE_SIDE = 420  # pixels: the decoded image is the point of this view
 SLIDER_STEPS = 100  # positions across a slider's range
 ENGINES = {"live": "Live: decode in the page while dragging", "server": "Server: decode on release"}
-LIVE_KEY = "live_sliders"  # the live pad's component state: what it last reported
 NEIGHBOUR_SIDE = 84  # pixels of the nearest test image shown under the live pad
 
 
@@ -37,8 +36,8 @@ def reset() -> None:
 
 def randomise(ranges: np.ndarray) -> None:
     """A fresh draw from the prior N(0, I), clipped into the sliders' ranges."""
-    st.session_state["random_draws"] = st.session_state.get("random_draws", 0) + 1
-    z = compute.prior_sample(len(ranges), seed=st.session_state["random_draws"])
+    st.session_state[state.RANDOM_DRAWS] = st.session_state.get(state.RANDOM_DRAWS, 0) + 1
+    z = compute.prior_sample(len(ranges), seed=st.session_state[state.RANDOM_DRAWS])
     _set_all(np.clip(z, ranges[:, 0], ranges[:, 1]))
 
 
@@ -65,7 +64,7 @@ def render(ctx: Context) -> None:
 
 def take_live_z() -> None:
     """on_z_change of the live pad: the released z becomes the sliders' values (server sliders and all)."""
-    report = live.reported(LIVE_KEY)
+    report = live.reported(state.LIVE_SLIDERS)
     if report is None:
         return
     for i, value in enumerate(report["z"]):
@@ -78,7 +77,7 @@ def _live_sliders(path: str, projection: str, points: int | None, perplexity: fl
     z = current_z(ctx.latent_dim)
     labels = [slider_label(i, float(ctx.kl[i]), bool(ctx.informative[i])) for i in range(ctx.latent_dim)]
     live.sliders(ctx, ctx.weights, z, np.asarray(st.session_state[state.SLIDER_BASE]), labels,
-                 on_release=take_live_z, key=LIVE_KEY)
+                 on_release=take_live_z, key=state.LIVE_SLIDERS)
     _nearest_note(ctx, z)
 
 

@@ -26,7 +26,21 @@ UPLOAD = "upload"  # the user's own image: session.Upload, kept across models (r
 UPLOAD_ERROR = "upload_error"  # the message about the last refused file, or None
 UPLOAD_ENCODED = "upload_encoded"  # session.Encoded: the upload prepared and encoded for the open model
 UPLOAD_SEEN = "upload_seen"  # file id of the last file taken from the uploader, so each file is read once
+MAP_SEEN = "map_seen"  # ids of the map selection last taken, so a click is taken once
+MAP_PNG = "map_png"  # (what the figure showed, PNG bytes): the last map rendered as PNG in this session
+URL_RESTORED = "restored_from_url"  # set once per session: the URL is applied when the session starts only
+RANDOM_DRAWS = "random_draws"  # how many prior draws the sliders' Random button made (each its own seed)
+TOUR = "tour"  # saved views of this session: query-parameter dicts, in order
+TOUR_AT = "tour_at"  # index of the view the tour showed last
+TOUR_LAST = "tour_last"  # time.monotonic() of the last stop, so a page rerun does not advance the tour
+# Keys of components (their state: what the page last reported).
+DECODER_WEIGHTS = "decoder_weights"  # the in-page decoder's loader, mounted once per page
+LIVE_SLIDERS = "live_sliders"  # the live sliders pad: the z it reported on release
+INTERP_SCRUB = "interp_scrub"  # the interpolation scrubber: the last released spot on the path
+PROBE = "probe"  # + "_" + the projection: the map probe: the spot it reported on release
 # Keys of widgets that are always drawn (no copy needed).
+PRESENT = "present"  # the presentation-mode toggle: kept for the whole session, across models
+TOUR_AUTOPLAY = "tour_autoplay"  # the tour's autoplay toggle
 VIEW = "view"  # the open tab
 MAP_EVENT = "map_event"  # the plotly chart's selection state
 MODEL_CHOICE = "model_choice"
