@@ -68,7 +68,9 @@ def choose_projection(options: tuple[str, ...], cached: tuple[str, ...]) -> str:
     """The map to show; fitted maps not cached with the checkpoint say they are computed on first use."""
     def label(key: str) -> str:
         kind = projection.KINDS[key]
-        return kind.label + ("" if not kind.fitted or key in cached else " (computed on first use)")
+        if not kind.fitted or key in cached:
+            return kind.label
+        return f"{kind.name} (not metric, computed on first use)"
 
     chosen = st.sidebar.radio("Map projection", options, format_func=label, key=state.PROJECTION)
     if projection.UMAP.key not in options:

@@ -48,11 +48,12 @@ def render(ctx: Context) -> None:
     active, informative = int(ctx.active_units.sum()), int(ctx.informative.sum())
     c1, c2, c3, c4 = st.columns(4)
     neg_elbo = m.latest.neg_elbo if m.latest else None
-    c1.metric("Test negative ELBO", f"{neg_elbo:.2f} nats" if neg_elbo is not None else "—")
+    # Units in the labels: at 1280 px four columns cut a value such as "237.60 nats" short.
+    c1.metric("Test negative ELBO, nats", f"{neg_elbo:.2f}" if neg_elbo is not None else "—")
     iwae = evaluation.nll_iwae if evaluation else None
-    c2.metric(f"Test NLL, IWAE bound (k={evaluation.iwae_k})" if iwae is not None else "IWAE bound",
-              f"{iwae:.2f} nats" if iwae is not None else "not measured")
-    c3.metric("Test KL", f"{m.latest.kl:.2f} nats" if m.latest else "—")
+    c2.metric(f"IWAE NLL bound (k={evaluation.iwae_k}), nats" if iwae is not None else "IWAE bound",
+              f"{iwae:.2f}" if iwae is not None else "not measured")
+    c3.metric("Test KL, nats", f"{m.latest.kl:.2f}" if m.latest else "—")
     c4.metric("Active units", f"{active} of {ctx.latent_dim}",
               help=f"Burda et al.: units whose posterior mean varies across the test images (variance > "
                    f"{ACTIVE_VARIANCE}). Collapsed dimensions (KL ≤ {COLLAPSED_KL} nats): "
