@@ -122,7 +122,7 @@ def main() -> None:
     points, perplexity = choose_map_settings(len(embedding.mu), chosen)
     presentation.sidebar_toggle()
     tour.tour_controls(latent_dim, len(embedding.mu), projections)
-    ctx = Context(path, checkpoint, embedding, chosen, points, perplexity)
+    ctx = Context.open(path, chosen, points, perplexity)  # the caches above answer again: nothing re-loads
     st.sidebar.caption(f"{checkpoint.dataset} · latent dim {ctx.latent_dim} · {len(embedding.mu):,} test images")
     tabs = st.tabs(state.VIEWS, key=state.VIEW, on_change=_sync_map_mark)
     for tab, name in zip(tabs, state.VIEWS):
