@@ -151,6 +151,72 @@ def save_weights(folder: Path, model: VAE) -> None:
     save_tensors(folder / WEIGHTS_FILE, model.state_dict())
 
 
+ADAM_STATE = {"step", "exp_avg", "exp_avg_sq"}  # what AdamW keeps per parameter, saved for --resume
+
+
+class DamagedResumeError(CheckpointError):
+    """resume.safetensors loads as safetensors but does not hold a whole loop state; ``reason`` says what is wrong.
+
+    Training turns it into the message for the user: what to delete, and what a new --resume then does.
+    """
+
+    def __init__(self, path: Path, err: Exception) -> None:
+        self.path = path
+        self.reason = f"{type(err).__name__}: {err}"
+        super().__init__(f"The resume state {path} is damaged ({self.reason}).")
+
+
+def save_resume(
+    folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any]
+) -> None:
+    """Write ``resume.safetensors``: weights, optimiser and the loop's ``state`` (JSON) in one file.
+
+    One file, so they can never disagree after a kill.
+    """
+    import torch
+
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    optim = optimizer.state_dict()
+    for index, values in optim["state"].items():
+        for name, value in values.items():
+            tensors[f"optim.{index}.{name}"] = torch.as_tensor(value)
+    meta = {**state, "param_groups": optim["param_groups"]}
+    save_tensors(Path(folder) / RESUME_FILE, tensors, metadata={"state": json.dumps(meta)})
+
+
+def read_resume(
+    folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, required: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """Load weights and optimiser from ``resume.safetensors``; return the saved loop state, or None without one.
+
+    ``required``: the keys the loop state must have. A file that safetensors cannot read, or whose weights do
+    not fit the model, raises the usual CheckpointError; one that reads but is incomplete, DamagedResumeError.
+    """
+    path = Path(folder) / RESUME_FILE
+    if not path.is_file():
+        return None
+    tensors = load_state_dict(path, model, prefix="model.")
+    try:  # the file was written whole (atomic_write), so a failure here means it was edited or is not ours
+        with safe_open(str(path), framework="pt") as f:
+            saved = json.loads(f.metadata()["state"])
+        missing = set(required) - set(saved)
+        if missing:
+            raise KeyError(", ".join(sorted(missing)))
+        optim_state: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in tensors.items():
+            if key.startswith("optim."):
+                _, index, name = key.split(".", 2)
+                optim_state.setdefault(int(index), {})[name] = value
+        n_params = sum(len(group["params"]) for group in optimizer.param_groups)
+        incomplete = [i for i in range(n_params) if not ADAM_STATE <= set(optim_state.get(i, {}))]
+        if incomplete:
+            raise KeyError(f"optimiser state of parameter(s) {incomplete[:3]}")
+        optimizer.load_state_dict({"state": optim_state, "param_groups": saved.pop("param_groups")})
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise DamagedResumeError(path, err) from err
+    return saved
+
+
 def save_config(
     folder: Path, model_config: ModelConfig, train_config: TrainConfig, class_names: tuple[str, ...]
 ) -> None:

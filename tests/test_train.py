@@ -98,7 +98,7 @@ def test_resume_continues_where_it_stopped_and_matches_an_uninterrupted_run(
     full = train(tiny_model_config, tiny_train_config, tmp_path / "full", progress=False, data=digits)
 
     saves = 0
-    real_save = train_module._save_resume_state
+    real_save = ckpt.save_resume
 
     def save_then_die(*args, **kwargs):
         nonlocal saves
@@ -107,10 +107,10 @@ def test_resume_continues_where_it_stopped_and_matches_an_uninterrupted_run(
         if saves == 2:
             raise KeyboardInterrupt  # the user pressed Ctrl-C right after epoch 2 was saved
 
-    monkeypatch.setattr(train_module, "_save_resume_state", save_then_die)
+    monkeypatch.setattr(ckpt, "save_resume", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         train(tiny_model_config, tiny_train_config, tmp_path / "cut", progress=False, data=digits)
-    monkeypatch.setattr(train_module, "_save_resume_state", real_save)
+    monkeypatch.setattr(ckpt, "save_resume", real_save)
     assert json.loads((tmp_path / "cut" / ckpt.METRICS_FILE).read_text())["status"] == "running"
     ckpt.load(tmp_path / "cut")  # an interrupted run is still a loadable checkpoint
 
@@ -141,16 +141,16 @@ def test_a_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(
 
 def test_a_run_started_eagerly_resumes_compiled(tmp_path, digits, tiny_model_config, tiny_train_config, monkeypatch):
     """A run begun on a laptop goes on where torch.compile pays: compiling is how the step runs, not what."""
-    real_save = train_module._save_resume_state
+    real_save = ckpt.save_resume
 
     def save_then_die(*args, **kwargs):
         real_save(*args, **kwargs)
         raise KeyboardInterrupt  # Ctrl-C right after epoch 1 was saved
 
-    monkeypatch.setattr(train_module, "_save_resume_state", save_then_die)
+    monkeypatch.setattr(ckpt, "save_resume", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         train(tiny_model_config, tiny_train_config, tmp_path / "run", progress=False, data=digits)
-    monkeypatch.setattr(train_module, "_save_resume_state", real_save)
+    monkeypatch.setattr(ckpt, "save_resume", real_save)
     modes = []  # the real compile takes ~20 s on this CPU and is tested above; here only the choice matters
     monkeypatch.setattr(train_module.torch, "compile", lambda fn, mode, dynamic: modes.append(mode) or fn)
     out = train(tiny_model_config, dataclasses.replace(tiny_train_config, compile="reduce-overhead"),
