@@ -312,8 +312,10 @@ def _start_or_resume(
 
     Only rank 0 checks and writes the folder; the other ranks of a torchrun job just read it.
     """
-    if not is_main:  # no resume state: rank 0 decided to start over (killed before the first epoch was saved)
-        return (_read_resume_state(out, model, optimizer) if resume else None) or RunState()
+    if not is_main:
+        saved = _read_resume_state(out, model, optimizer) if resume else None
+        # None: rank 0 decided to start over (the run was killed before its first epoch was saved)
+        return saved if saved is not None else RunState()
     has_run = (out / ckpt.CONFIG_FILE).exists()
     if not resume:
         if has_run:
