@@ -82,10 +82,6 @@ class Checkpoint:
             return self._model
 
     @property
-    def model_loaded(self) -> bool:
-        return self._model is not None
-
-    @property
     def embedding_path(self) -> Path:
         return self.path / EMBEDDING_FILE
 
