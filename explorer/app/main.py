@@ -100,7 +100,7 @@ def _sync_map_mark() -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Latent Explorer", page_icon=":material/explore:", layout="wide")
+    st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide")
     st.sidebar.title("Latent Explorer")
     path = choose_model()
     if path is None:
