@@ -139,10 +139,57 @@ MAP_POINT_JS = """([chart, trace]) => {
 }"""
 
 
-def click_map_point(page, chart_index: int = 0) -> None:
-    """Click the rightmost point of the first trace of a plotly chart: an outlier, so nothing covers it."""
+# The WebGL map (explorer/app/map_js/map_view.js): its view object is the root element's leView.
+MAP = ".le-map"
+# Every point of the WebGL map: [test-set id, x, y] in page pixels, from the library's own screen positions.
+WEBGL_POINTS_JS = """(root) => {
+    const v = root.leView, box = v.canvas.getBoundingClientRect(), out = [];
+    for (let p = 0; p < v.map.ids.length; p++) {
+        const [x, y] = v.plot.getScreenPosition(p);
+        out.push([v.map.ids[p], box.left + x, box.top + y]);
+    }
+    return out;
+}"""
+
+
+def webgl_map_points(page) -> list[tuple[int, float, float]]:
+    """[(id, x, y)] of every point drawn on the WebGL map, in page pixels (after its first draw)."""
+    root = page.locator(MAP).first
+    root.wait_for()
+    page.wait_for_function("(el) => Number(el.dataset.draws) > 0 && el.leView.plot", arg=root.element_handle())
+    return [tuple(p) for p in root.evaluate(WEBGL_POINTS_JS)]
+
+
+def rightmost_webgl_point(page) -> tuple[int, float, float]:
+    """The rightmost point of the WebGL map (an outlier, so no other point covers it) inside the canvas."""
+    box = page.locator(f"{MAP} canvas").first.bounding_box()
+    inside = [p for p in webgl_map_points(page) if box["x"] + 4 < p[1] < box["x"] + box["width"] - 4
+              and box["y"] + 4 < p[2] < box["y"] + box["height"] - 4]
+    return max(inside, key=lambda p: p[1])
+
+
+def use_plotly_map(page) -> None:
+    """Draw the main map with Plotly (Map settings in the sidebar): its box select, its mode bar."""
+    page.get_by_text("Map settings").click()
+    page.get_by_text("Plotly (box select)").click()
+    wait_idle(page)
+    page.wait_for_selector(".js-plotly-plot .nsewdrag")
+
+
+def click_map_point(page, chart_index: int = 0) -> int | None:
+    """Click an outlying point of the main map (the WebGL map, or the plotly chart ``chart_index``).
+
+    Returns the clicked point's test-set id on the WebGL map (None on a plotly chart).
+    """
+    page.wait_for_selector(f"{MAP}, .js-plotly-plot .nsewdrag")
+    if page.locator(MAP).count():
+        point_id, x, y = rightmost_webgl_point(page)
+        page.mouse.click(x, y)
+        wait_idle(page)
+        return point_id
     page.wait_for_selector(".js-plotly-plot .nsewdrag")
     page.wait_for_timeout(1000)  # plotly settles after a rerun before it takes clicks
     x, y = page.evaluate(MAP_POINT_JS, [chart_index, 0])
     page.mouse.click(x, y)
     wait_idle(page)
+    return None

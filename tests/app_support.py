@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -54,10 +55,23 @@ def open_app(model: Path, view: str = "Map", **session) -> AppTest:
     return at
 
 
+_GESTURES = iter(range(10**9))
+
+
 def click_map(at: AppTest, index: int) -> AppTest:
-    """What a click on the map sends: a plotly selection of one point whose customdata is its index."""
-    at.session_state["map_event"] = {"selection": {"points": [{"customdata": index}], "point_indices": [0],
-                                                   "box": [], "lasso": []}}
+    """What a click on the map sends: the WebGL map's report of one point (on the Plotly map: a selection of
+    one point whose customdata is its index)."""
+    return select_on_map(at, [index], "click")
+
+
+def select_on_map(at: AppTest, ids: list[int], how: str = "lasso") -> AppTest:
+    """What a click or a lasso on the main map sends, drawn by either renderer."""
+    renderer = at.session_state["map_renderer"] if "map_renderer" in at.session_state else "webgl"
+    if renderer == "plotly":
+        at.session_state["map_event"] = {"selection": {"points": [{"customdata": i} for i in ids],
+                                                       "point_indices": list(range(len(ids))), "box": [], "lasso": []}}
+    else:
+        at.session_state["map_webgl"] = {"selected": {"ids": list(ids), "how": how, "seq": f"test-{next(_GESTURES)}"}}
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -114,3 +128,29 @@ def server_sliders(at: AppTest) -> AppTest:
     at.segmented_control(key="w:slider_engine").set_value("server").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+@dataclass
+class MainMap:
+    """The main map as the app hands it to the page's WebGL map (explorer/app/scatter.py)."""
+
+    classes: list[str]  # legend names, in order
+    axis_titles: list[str]
+    ids: list[int]  # test-set ids of the points drawn
+    xy: np.ndarray  # their coordinates in the page's [-1, 1] square
+    marked: int | None  # the ringed point
+    selection: list[int]  # the highlighted group
+
+
+def main_map(at: AppTest) -> MainMap | None:
+    """The WebGL main map of the last run, or None when none was drawn."""
+    from explorer.app.scatter import read_points_blob
+
+    components = {e.proto.component_name: e.proto for e in at.main.get("bidi_component")}
+    if "latent_explorer.map_view" not in components:
+        return None
+    header, xy, ids, _ = read_points_blob(components["latent_explorer.map_points"].bytes)
+    view = json.loads(components["latent_explorer.map_view"].json)
+    assert view["map_id"] == header["map_id"]  # the view shows the points the loader sent
+    return MainMap([c["name"] for c in header["classes"]], header["axis_titles"], ids.tolist(), xy,
+                   view["marked"], view["selection"])

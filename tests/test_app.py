@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from explorer.app.state import EndKind
+from explorer.app.state import EndKind, MapRenderer
 from explorer.checkpoint import load, load_embedding
 from explorer.embedding import umap_available
 from explorer.latent import slider_ranges
@@ -24,6 +24,7 @@ from tests.app_support import (
     APP,
     DIGITS,
     click_map,
+    main_map,
     open_app,
     pixels,
     train_tiny_fashion_like,
@@ -73,16 +74,27 @@ def download(at, media, label: str) -> bytes:
 def test_every_view_renders_without_errors(models, model, view):
     at = open_app(models[model], view)
     assert not at.error, [e.value for e in at.error]
-    assert at.get("image") or at.get("plotly_chart") or at.get("metric") or at.get("file_uploader")
+    assert at.get("image") or at.get("plotly_chart") or main_map(at) or at.get("metric") or at.get("file_uploader")
 
 
 def test_the_app_opens_on_the_digits_model_with_its_class_names():
     at = open_app(DIGITS)
     assert at.selectbox(key="model_choice").format_func(at.selectbox(key="model_choice").value) == "digits"
     assert "digits" in at.sidebar.caption[0].value
+    shown = main_map(at)
+    assert shown.classes == [str(d) for d in range(10)]
+    assert shown.axis_titles[0].startswith("PCA component 1 (")
+
+
+def test_the_plotly_renderer_draws_the_same_map():
+    at = open_app(DIGITS, map_renderer=MapRenderer.PLOTLY)
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert main_map(at) is None
     assert [trace["name"] for trace in figure["data"]] == [str(d) for d in range(10)]
     assert figure["layout"]["xaxis"]["title"]["text"].startswith("PCA component 1 (")
+    assert sorted(map_points(at)) == main_map(open_app(DIGITS)).ids
+    at = click_map(at, 7)
+    assert "#7" in at.markdown[0].value
 
 
 @pytest.mark.parametrize("name", ["fashion-mnist-d16", "fashion-mnist-d2"])
@@ -92,7 +104,7 @@ def test_a_model_query_parameter_opens_that_model(name):
     at.run()
     assert not at.exception and not at.error
     assert at.selectbox(key="model_choice").value == str((TRAINED / name).resolve())
-    assert "fashion-mnist" in at.sidebar.caption[0].value and at.get("plotly_chart")
+    assert "fashion-mnist" in at.sidebar.caption[0].value and len(main_map(at).ids) == 10_000
 
 
 def test_an_unknown_model_query_parameter_opens_the_default_with_a_warning():
@@ -105,9 +117,9 @@ def test_an_unknown_model_query_parameter_opens_the_default_with_a_warning():
 
 def test_the_tsne_map_says_it_is_not_metric_and_the_legend_has_fashion_names(models):
     at = open_app(models["tiny"], projection="tsne")  # no cached t-SNE: computed once, then cached
-    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert "not metric" in figure["layout"]["xaxis"]["title"]["text"]
-    assert "Ankle boot" in [trace["name"] for trace in figure["data"]]
+    shown = main_map(at)
+    assert "not metric" in shown.axis_titles[0]
+    assert "Ankle boot" in shown.classes
 
 
 @pytest.mark.skipif(not umap_available(), reason="needs umap-learn (in requirements-dev.txt)")
@@ -121,8 +133,7 @@ def test_the_umap_map_is_computed_once_marked_not_metric_and_places_new_points_a
         at = open_app(DIGITS, projection="umap")
         assert not at.error and not at.exception
     assert calls == [len(load_embedding(DIGITS).mu)]
-    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert figure["layout"]["xaxis"]["title"]["text"] == "UMAP 1 (not metric)"
+    assert main_map(at).axis_titles[0] == "UMAP 1 (not metric)"
     assert any("UMAP keeps neighbours together" in c.value for c in at.caption)
     assert any("UMAP has no inverse" in c.value for c in at.caption)  # no live probe on it
     at.session_state["view"] = "Interpolate"
@@ -307,10 +318,14 @@ def test_the_latent_plane_is_offered_for_two_dimensional_models(models):
 def test_a_typed_folder_that_is_not_an_allowed_checkpoint_is_refused(typed, message):
     at = open_app(DIGITS, model_choice="__typed__", typed_path=typed)
     assert any(message in e.value for e in at.sidebar.error)
-    assert not at.get("plotly_chart")
+    assert not at.get("plotly_chart") and main_map(at) is None
 
 
 def map_points(at) -> list[int]:
+    """Test-set ids on the main map, drawn by either renderer."""
+    shown = main_map(at)
+    if shown is not None:
+        return shown.ids
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)
     return [i for trace in figure["data"] for i in trace.get("customdata", [])]
 

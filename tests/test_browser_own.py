@@ -104,10 +104,12 @@ def inside(polygon: list[tuple[float, float]], x: float, y: float) -> bool:
 
 
 @pytest.mark.parametrize("tool", ["Box Select", "Lasso Select"])
-def test_a_box_or_lasso_on_the_map_selects_the_points_inside_and_becomes_an_attribute_group(tool):
-    from harness.browser import browser_page, open_tab
+def test_a_box_or_lasso_on_the_plotly_map_selects_the_points_inside_and_becomes_an_attribute_group(tool):
+    """The Plotly renderer of the main map (the WebGL one: tests/test_browser_map.py)."""
+    from harness.browser import browser_page, open_tab, use_plotly_map
 
     with app_server() as url, browser_page(url) as page:
+        use_plotly_map(page)
         page.locator(".js-plotly-plot").first.hover()  # the mode bar shows on hover
         page.locator(f'.modebar-btn[data-title="{tool}"]').first.click()
         area = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()

@@ -96,7 +96,7 @@ def test_a_png_render_that_fails_says_so_and_offers_the_other_ways(monkeypatch):
     assert not at.exception
     [error] = at.error
     assert "could not be rendered as PNG" in error.value and "the browser exited" in error.value
-    assert "camera icon" in error.value and "Map (PNG)" not in [b.proto.label for b in at.get("download_button")]
+    assert "PNG button on the map" in error.value and "Map (PNG)" not in [b.proto.label for b in at.get("download_button")]
 
 
 def test_a_rendered_png_is_offered_until_the_map_changes(monkeypatch):

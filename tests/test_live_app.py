@@ -17,7 +17,7 @@ from explorer import model as model_module
 from explorer.app import resources, sliders, state
 from explorer.app.weights_blob import unpack_header
 from explorer.checkpoint import load
-from tests.app_support import DIGITS, open_app
+from tests.app_support import DIGITS, main_map, open_app
 
 
 def live_elements(at) -> list:
@@ -64,7 +64,7 @@ def test_a_supported_model_gets_the_live_pad_and_can_switch_to_server_sliders():
 def test_the_probe_is_offered_on_pca_and_explained_away_on_tsne():
     at = open_app(DIGITS, "Map")
     at.toggle(key="w:map_probe").set_value(True).run()
-    assert not at.exception and not at.get("plotly_chart")  # the probe's own map replaces the chart
+    assert not at.exception and not at.get("plotly_chart") and main_map(at) is None  # the probe's map replaces it
     assert [e for e in at.main.get("bidi_component") if getattr(e, "key", None) == "probe_pca"]
     at = open_app(DIGITS, "Map", projection="tsne")
     assert at.toggle(key="w:map_probe").proto.disabled

@@ -87,6 +87,9 @@ def choose_map_settings(n: int, chosen: str) -> tuple[int, float]:
         points = st.selectbox("Points on the map", options, format_func=lambda k: f"all {k:,}" if k == n else f"{k:,}",
                               help="A fixed random subset of the test set; smaller maps draw and compute faster.",
                               **state.widget(state.MAP_POINTS))
+        st.radio("Map drawn with", list(state.MapRenderer), format_func=lambda r: r.label, key=state.MAP_RENDERER,
+                 help="WebGL draws tens of thousands of points smoothly, with a lasso and class toggles in its legend; "
+                      "the Plotly chart adds a box select.")
         perplexity = st.select_slider("t-SNE perplexity", compute.TSNE_PERPLEXITIES, disabled=projection.KINDS[chosen] is not projection.TSNE,
                                       help="Roughly how many neighbours each point keeps close. A new value is "
                                            "computed once (about a minute for 10,000 points) and then cached.",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
 from explorer import projection
-from explorer.app import compute, exports, images, live, plots, presentation, session, state, thumbnails
+from explorer.app import (compute, exports, images, live, plots, presentation, resources, scatter, session, state,
+                          thumbnails)
 from explorer.app.context import Context
 from explorer.latent import nearest_neighbours
 
@@ -76,6 +79,7 @@ def use_as(end: str, index: int) -> None:
 
 def render(ctx: Context) -> None:
     take_selection()
+    _take_webgl_selection()
     if st.session_state.get("map_probe"):  # the probe's map and its image take the width; the inspector waits
         if _probe_toggle(ctx):
             render_probe(ctx)
@@ -83,30 +87,80 @@ def render(ctx: Context) -> None:
     toggle_slot = st.empty()  # the toggle stays on top, but is drawn after the map: it needs the model
     left, right = st.columns([11, 9], gap="large")
     with left:
-        fig = render_map(ctx)  # first, so a new page paints its map while torch is still being imported
+        figure = render_map(ctx)  # first, so a new page paints its map while torch is still being imported
     with toggle_slot.container():
         _probe_toggle(ctx)
     with left:
         with st.expander("Export the map", expanded=False):
-            render_exports(ctx, fig)
+            render_exports(ctx, figure)
     with right:
         render_inspector(ctx)
 
 
-def render_map(ctx: Context) -> go.Figure:
-    """The map of the shown points, clickable; returns its figure for the exports."""
+def _figure(ctx: Context, marked: int | None) -> go.Figure:
+    """The map as a Plotly figure: the Plotly renderer draws it, and the exports (PNG, HTML) are made of it.
+
+    ``marked`` is passed in, not read here: a download made on click builds the figure after the run.
+    """
     shown = ctx.shown
-    fig = plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.map.axis_titles(),
-                           marked=st.session_state[state.MAP_MARKED], ids=shown)
-    camera = {"format": "png", "filename": _map_file_stem(ctx), "scale": 2}  # plotly adds ".png"
-    st.plotly_chart(fig, key=state.MAP_EVENT, on_select=take_selection, selection_mode=("points", "box", "lasso"),
-                    config={"displaylogo": False, "scrollZoom": True, "toImageButtonOptions": camera})
+    return plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.map.axis_titles(),
+                            marked=marked, ids=shown)
+
+
+def _marked() -> int | None:
+    """The point the map marks: the pick (the Plotly chart's is baked in, and changes only when it may redraw)."""
+    ss = st.session_state
+    return ss[state.PICK] if renderer() is state.MapRenderer.WEBGL else ss[state.MAP_MARKED]
+
+
+def _take_webgl_selection() -> None:
+    """on_selected_change of the WebGL map (and a check at the start of each run): a click picks its point; a
+    lasso selects, and picks its first. Each gesture is taken once (its seq), like take_selection's clicks."""
+    ss = st.session_state
+    report = scatter.reported(state.MAP_WEBGL)
+    if report is None or not report["ids"] or report.get("seq") == ss.get(state.MAP_WEBGL_SEEN):
+        return
+    ss[state.MAP_WEBGL_SEEN] = report.get("seq")
+    ids = [int(i) for i in report["ids"]]
+    ss[state.MAP_SELECTION] = ids
+    ss[state.PICK] = ids[0]
+    state.set_value("inspect_index", ids[0])
+
+
+def renderer() -> state.MapRenderer:
+    return state.MapRenderer(st.session_state.get(state.MAP_RENDERER, state.MapRenderer.WEBGL))
+
+
+def render_map(ctx: Context) -> Callable[[], go.Figure]:
+    """The map of the shown points, clickable; returns how to make its Plotly figure, for the exports."""
+    shown = ctx.shown
+    ss = st.session_state
+    if renderer() is state.MapRenderer.WEBGL:
+        selection = ss.get(state.MAP_SELECTION) or []
+        scatter.render(_map_id(ctx), ctx.coords[shown], shown, ctx.embedding.labels[shown], ctx.class_names,
+                       ctx.map.axis_titles(), _map_file_stem(ctx), marked=ss[state.PICK],
+                       selection=selection if len(selection) > 1 else [], on_select=_take_webgl_selection,
+                       key=state.MAP_WEBGL, big=presentation.is_on())
+        how = "Click a point to inspect it; scroll to zoom, drag to pan; Lasso (or Shift+drag) selects a group."
+        figure = functools.partial(_figure, ctx, _marked())  # made only when an export asks
+    else:
+        fig = _figure(ctx, _marked())
+        camera = {"format": "png", "filename": _map_file_stem(ctx), "scale": 2}  # plotly adds ".png"
+        st.plotly_chart(fig, key=state.MAP_EVENT, on_select=take_selection, selection_mode=("points", "box", "lasso"),
+                        config={"displaylogo": False, "scrollZoom": True, "toImageButtonOptions": camera})
+        how = "Click a point to inspect it; scroll to zoom."
+
+        def figure() -> go.Figure:
+            return fig
     note = ("Posterior means of the test set; distances are latent distances projected." if ctx.map.metric
             else f"{ctx.map.name} keeps neighbours together; distances and cluster sizes mean little.")
     of_all = "" if len(shown) == len(ctx.coords) else f" (a fixed random subset of {len(ctx.coords):,})"
-    st.caption(f"{ctx.map.label} of {len(shown):,} test images{of_all}. {note} "
-               "Click a point to inspect it; scroll to zoom.")
-    return fig
+    st.caption(f"{ctx.map.label} of {len(shown):,} test images{of_all}. {note} {how}")
+    return figure
+
+
+def _map_id(ctx: Context) -> str:
+    return scatter.map_id(ctx.path, resources.version(ctx.path), ctx.projection, len(ctx.shown), ctx.perplexity)
 
 
 def _probe_toggle(ctx: Context) -> bool:
@@ -148,7 +202,7 @@ def _map_file_stem(ctx: Context) -> str:
     return exports.file_stem(Path(ctx.path).name, ctx.projection, f"{len(ctx.shown)}-points", "map")
 
 
-def render_exports(ctx: Context, fig) -> None:
+def render_exports(ctx: Context, figure: Callable[[], go.Figure]) -> None:
     """The map's points as CSV (with the current selection and pick), its figure as PNG and as HTML."""
     ss, shown = st.session_state, ctx.shown
     stem = _map_file_stem(ctx)
@@ -161,24 +215,28 @@ def render_exports(ctx: Context, fig) -> None:
     missing = exports.png_writer_missing()
     if missing is None:
         with c2:
-            _png_button(fig, title, stem)
-    c3.download_button("Map (HTML)", lambda: exports.figure_html(fig, title), on_click="ignore",
+            _png_button(figure, title, stem)
+    c3.download_button("Map (HTML)", lambda: exports.figure_html(figure(), title), on_click="ignore",
                        width="stretch", mime="text/html", file_name=f"{stem}.html")
     selected = len(ss.get(state.MAP_SELECTION) or [])
     st.caption(f"CSV: id, label, class, x, y, and whether each point is in the current selection ({selected:,} "
                "points) or picked. HTML: the map with zoom and hover, opens offline. "
                + ("" if missing is None else f"No PNG button: {missing}. ")
-               + "The camera icon above the map saves exactly what you see as a PNG.")
+               + f"The {_in_page_png()} saves exactly what you see as a PNG.")
 
 
-def _png_button(fig: go.Figure, title: str, stem: str) -> None:
+def _in_page_png() -> str:
+    return "PNG button on the map" if renderer() is state.MapRenderer.WEBGL else "camera icon above the map"
+
+
+def _png_button(figure: Callable[[], go.Figure], title: str, stem: str) -> None:
     """'Make the PNG' (a headless browser renders it, a second or two), then 'Map (PNG)' to download it.
 
     Two steps rather than a download made on click: a render that fails (a browser that will not start)
     must be able to say so, and a download made on click has no way to show a message.
     """
     ss = st.session_state
-    key = (stem, title, ss[state.MAP_MARKED])  # the figure the PNG shows; another one makes it stale
+    key = (stem, title, _marked())  # the figure the PNG shows; another one makes it stale
     held = ss.get(state.MAP_PNG)
     if held is not None and held[0] == key:
         st.download_button("Map (PNG)", held[1], file_name=f"{stem}.png", mime="image/png", width="stretch",
@@ -188,12 +246,12 @@ def _png_button(fig: go.Figure, title: str, stem: str) -> None:
         return
     with st.spinner("Rendering the map as PNG..."):
         try:
-            png = exports.figure_png(fig, title)
+            png = exports.figure_png(figure(), title)
         except Exception as err:  # noqa: BLE001  a browser process outside our code: any failure, one message
             log.warning("The map PNG failed: %r", err)
             why = err.args[0] if err.args else err  # the first line; kaleido appends install advice
             st.error(f"The map could not be rendered as PNG ({type(err).__name__}: {why}). Save it with the "
-                     "camera icon above the map, or download the HTML file.")
+                     f"{_in_page_png()}, or download the HTML file.")
             return
     ss[state.MAP_PNG] = (key, png)
     st.rerun()

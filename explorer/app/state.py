@@ -27,6 +27,7 @@ UPLOAD_ERROR = "upload_error"  # the message about the last refused file, or Non
 UPLOAD_ENCODED = "upload_encoded"  # session.Encoded: the upload prepared and encoded for the open model
 UPLOAD_SEEN = "upload_seen"  # file id of the last file taken from the uploader, so each file is read once
 MAP_SEEN = "map_seen"  # ids of the map selection last taken, so a click is taken once
+MAP_WEBGL_SEEN = "map_webgl_seen"  # seq of the WebGL map's gesture last taken, so each is taken once
 MAP_PNG = "map_png"  # (what the figure showed, PNG bytes): the last map rendered as PNG in this session
 URL_RESTORED = "restored_from_url"  # set once per session: the URL is applied when the session starts only
 RANDOM_DRAWS = "random_draws"  # how many prior draws the sliders' Random button made (each its own seed)
@@ -38,6 +39,7 @@ DECODER_WEIGHTS = "decoder_weights"  # the in-page decoder's loader, mounted onc
 LIVE_SLIDERS = "live_sliders"  # the live sliders pad: the z it reported on release
 INTERP_SCRUB = "interp_scrub"  # the interpolation scrubber: the last released spot on the path
 PROBE = "probe"  # + "_" + the projection: the map probe: the spot it reported on release
+MAP_WEBGL = "map_webgl"  # the WebGL map (explorer/app/scatter.py): the click or lasso it reported last
 # Keys of widgets that are always drawn (no copy needed).
 PRESENT = "present"  # the presentation-mode toggle: kept for the whole session, across models
 TOUR_AUTOPLAY = "tour_autoplay"  # the tour's autoplay toggle
@@ -46,6 +48,7 @@ MAP_EVENT = "map_event"  # the plotly chart's selection state
 MODEL_CHOICE = "model_choice"
 TYPED_PATH = "typed_path"
 PROJECTION = "projection"
+MAP_RENDERER = "map_renderer"  # what draws the main map: a MapRenderer, kept across models
 MAP_POINTS = "map_points"  # remembered: how many test points the map shows (set to all when a model opens)
 TSNE_PERPLEXITY = "tsne_perplexity"  # remembered: the t-SNE map's perplexity
 
@@ -65,6 +68,17 @@ class EndKind(str, Enum):
     @property
     def label(self) -> str:
         return {"test": "test image", "prior": "prior", "mine": "mine"}[self.value]  # short: three fit a column
+
+
+class MapRenderer(str, Enum):
+    """What draws the main map: the WebGL scatter (the default) or the Plotly chart it replaced."""
+
+    WEBGL = "webgl"
+    PLOTLY = "plotly"
+
+    @property
+    def label(self) -> str:
+        return {"webgl": "WebGL (fast, large maps)", "plotly": "Plotly (box select)"}[self.value]
 
 
 # Remembered widget values: name -> default, reset when another model is opened.

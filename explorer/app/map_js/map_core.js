@@ -1,0 +1,40 @@
+// Shared by the map's two components (inlined by explorer/app/scatter.py): the page-wide registry of
+// map points and the reader of their binary blob.
+//
+// The points arrive once per model and projection in the loader component; the view component (small
+// JSON per rerun: the pick, the selection) takes them from this registry, as the live views take the
+// decoder (pad_core.js). One registry per browser tab.
+
+const MAP_MAGIC = "LEMAP\u0000\u0001\u0000";
+
+function mapRegistry() {
+  globalThis.__latentExplorerMap ??= { maps: {}, waiting: {}, loads: 0, bytes: 0, views: 0, draws: 0 };
+  return globalThis.__latentExplorerMap;
+}
+
+function whenMap(id) {
+  const reg = mapRegistry();
+  if (reg.maps[id]) return Promise.resolve(reg.maps[id]);
+  return new Promise((resolve) => (reg.waiting[id] ??= []).push(resolve));
+}
+
+// Blob layout (explorer/app/scatter.py, little-endian): magic (8 bytes), header length (uint32), the
+// JSON header padded to 4 bytes, then x and y in [-1, 1] (float32, n each), test-set ids (int32, n) and
+// class indices (uint16, n; the header's classes, the last one "unlabelled" when there is one).
+function readMap(bytes) {
+  const magic = String.fromCharCode(...bytes.subarray(0, 8));
+  if (magic !== MAP_MAGIC) throw new Error("not a Latent Explorer map blob");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(8, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength)));
+  const n = header.n;
+  // Copy into an aligned buffer: the Uint8Array may start at any offset of the message.
+  const body = bytes.slice(12 + headerLength).buffer;
+  return {
+    header,
+    x: new Float32Array(body, 0, n),
+    y: new Float32Array(body, 4 * n, n),
+    ids: new Int32Array(body, 8 * n, n),
+    labels: new Uint16Array(body, 12 * n, n),
+  };
+}

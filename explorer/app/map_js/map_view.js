@@ -1,0 +1,301 @@
+// The map: the encoded test set as a regl-scatterplot (WebGL), with a legend, a hover card, the picked
+// point marked on top, pan/zoom and lasso. Inlined by explorer/app/scatter.py after the vendored
+// libraries (map_js/vendor/) and map_core.js.
+//
+// data (JSON, small, per rerun): {map_id, marked, selection, height, big, id_label}; the points come
+// from the loader (map_loader.js) through the page's registry. The map reports a click or a lasso as
+// the state "selected": {ids: [test-set ids], how: "click" | "lasso", seq}; one rerun per gesture.
+// Zoom and pan stay in the page: a rerun with a new pick keeps the view.
+
+const VIEWS = new WeakMap();  // parentElement -> the view drawn in it
+const BACKGROUND = "#ffffff";
+const INK = "#111111";
+
+function node(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function pointSizeFor(n, big) {
+  const base = n > 50000 ? 3 : n > 15000 ? 4 : n > 3000 ? 5 : 7;
+  return big ? base + 2 : base;
+}
+
+function createView(parentElement) {
+  const root = node("div", "le-map");
+  const area = node("div", "le-map-area");  // the plot: canvas, what is drawn over it, its tools
+  const canvas = node("canvas", "le-map-canvas");
+  const overlay = node("div", "le-map-overlay");  // drawn over the points: the picked point's ring
+  const ring = node("div", "le-map-ring");
+  ring.hidden = true;
+  overlay.append(ring);
+  const card = node("div", "le-map-card");  // the hover card
+  card.hidden = true;
+  const legend = node("div", "le-map-legend");
+  const tools = node("div", "le-map-tools");
+  const axes = [node("div", "le-map-axis le-map-axis-x"), node("div", "le-map-axis le-map-axis-y")];
+  area.append(canvas, overlay, tools, card);
+  const grid = node("div", "le-map-grid");
+  grid.append(axes[1], area, legend, axes[0]);
+  root.append(grid);
+  parentElement.append(root);
+
+  const v = {
+    root, canvas, overlay, ring, card, legend, tools, axes,
+    plot: null, map: null, mapId: null, data: null, setStateValue: null, seq: 0,
+    marked: null, selection: [], hidden: new Set(), quietSelect: false,
+    draws: 0, born: Date.now().toString(36) + Math.random().toString(36).slice(2, 6),
+  };
+  root.dataset.draws = "0";
+  Object.defineProperty(root, "leView", { value: v });  // for tests and benchmarks: el.leView.plot
+
+  const button = (label, title, onClick) => {
+    const b = node("button", "le-map-tool", label);
+    b.type = "button";
+    b.title = title;
+    b.addEventListener("click", onClick);
+    tools.append(b);
+    return b;
+  };
+  v.panButton = button("Pan", "Drag to pan, scroll to zoom, click a point to inspect it", () => setMode(v, "panZoom"));
+  v.lassoButton = button("Lasso", "Drag a loop around points to select them (or hold Shift while dragging)",
+                         () => setMode(v, "lasso"));
+  button("Reset", "Back to the whole map", () => fitAll(v, true));
+  button("PNG", "Save the map as you see it, with its legend, as a PNG", () => savePng(v));
+  return v;
+}
+
+// The whole [-1, 1] square in view, whatever the canvas's aspect (the library fits its height only).
+function fitAll(v, transition = false) {
+  if (v.plot) v.plot.zoomToArea({ x: -1, y: -1, width: 2, height: 2 }, { transition, transitionDuration: 300 });
+}
+
+function setMode(v, mode) {
+  if (!v.plot) return;
+  v.plot.set({ mouseMode: mode });
+  v.panButton.classList.toggle("le-on", mode === "panZoom");
+  v.lassoButton.classList.toggle("le-on", mode === "lasso");
+  v.root.dataset.mode = mode;
+}
+
+function report(v, positions, how) {
+  if (!v.setStateValue || !v.map) return;
+  const ids = Array.from(positions, (p) => v.map.ids[p]);
+  v.seq += 1;
+  v.root.dataset.reports = String(v.seq);
+  // seq names this gesture uniquely (a reloaded page counts from 1 again): Python takes each one once.
+  v.setStateValue("selected", { ids, how, seq: `${v.born}-${v.seq}` });
+}
+
+function buildPlot(v) {
+  const { width, height } = v.canvas.getBoundingClientRect();
+  const plot = globalThis.createScatterplot.default({
+    canvas: v.canvas,
+    width: Math.max(1, Math.round(width)),
+    height: Math.max(1, Math.round(height)),
+    backgroundColor: BACKGROUND,
+    pointColorHover: INK,
+    lassoColor: [0.12, 0.31, 0.62, 1],
+    lassoLineWidth: 3,
+    opacityInactiveScale: 0.22,  // with a selection, the rest fade towards the background: greyed, not hidden
+    pointOutlineWidth: 2,
+    pointSizeSelected: 2,
+    colorBy: "valueA",
+    deselectOnDblClick: false,
+    deselectOnEscape: false,
+    spatialIndexUseWorker: false,  // a worker from a blob module is one more thing a locked-down page may refuse
+  });
+  let lassoing = false;
+  plot.subscribe("lassoStart", () => { lassoing = true; });
+  plot.subscribe("select", ({ points }) => {
+    if (v.quietSelect) return;
+    const how = lassoing ? "lasso" : "click";
+    lassoing = false;
+    if (points.length) report(v, points, how);
+  });
+  plot.subscribe("lassoEnd", () => {
+    setTimeout(() => { lassoing = false; }, 0);
+  });
+  plot.subscribe("pointOver", (p) => showCard(v, p));
+  plot.subscribe("pointOut", () => { v.card.hidden = true; });
+  plot.subscribe("view", () => placeRing(v));
+  plot.subscribe("draw", () => {
+    v.draws += 1;
+    v.root.dataset.draws = String(v.draws);
+    mapRegistry().draws += 1;
+    placeRing(v);
+  });
+  new ResizeObserver(() => {
+    const r = v.canvas.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0) plot.set({ width: Math.round(r.width), height: Math.round(r.height) });
+  }).observe(v.canvas);
+  v.plot = plot;
+  setMode(v, "panZoom");
+}
+
+function colours(map) {
+  return map.header.classes.map((c) => c.colour);
+}
+
+function drawLegend(v) {
+  const { classes } = v.map.header;
+  v.legend.replaceChildren(node("div", "le-map-legend-title", "class"));
+  classes.forEach((c, k) => {
+    const row = node("button", "le-map-legend-row");
+    row.type = "button";
+    row.title = "Click to hide or show this class";
+    const swatch = node("span", "le-map-swatch");
+    swatch.style.background = c.colour;
+    row.append(swatch, node("span", "le-map-legend-name", c.name));
+    row.classList.toggle("le-off", v.hidden.has(k));
+    row.addEventListener("click", () => toggleClass(v, k));
+    v.legend.append(row);
+  });
+}
+
+function visiblePositions(v) {
+  const out = [];
+  const { labels } = v.map;
+  for (let i = 0; i < labels.length; i++) if (!v.hidden.has(labels[i])) out.push(i);
+  return out;
+}
+
+function toggleClass(v, k) {
+  if (v.hidden.has(k)) v.hidden.delete(k);
+  else v.hidden.add(k);
+  drawLegend(v);
+  if (v.hidden.size) v.plot.filter(visiblePositions(v), { preventEvent: true });
+  else v.plot.unfilter({ preventEvent: true });
+  v.root.dataset.hiddenClasses = String(v.hidden.size);
+}
+
+function drawPoints(v) {
+  const { map } = v;
+  v.plot.set({
+    pointColor: colours(map),
+    pointColorActive: colours(map),
+    pointSize: pointSizeFor(map.header.n, v.data.big),
+  });
+  v.hidden.clear();
+  drawLegend(v);
+  v.axes[0].textContent = map.header.axis_titles[0];
+  v.axes[1].textContent = map.header.axis_titles[1];
+  return v.plot.draw({ x: map.x, y: map.y, valueA: map.labels }, { zDataType: "categorical" });
+}
+
+function positionOf(v, id) {
+  if (id === null || id === undefined || !v.map) return null;
+  const { ids } = v.map;  // sorted (the map's subset is sorted), so a binary search finds the position
+  let lo = 0, hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (ids[mid] === id) return mid;
+    if (ids[mid] < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return null;
+}
+
+function applyState(v) {
+  const d = v.data;
+  const marked = positionOf(v, d.marked);
+  const selection = (d.selection || []).map((id) => positionOf(v, id)).filter((p) => p !== null);
+  v.marked = marked;
+  v.quietSelect = true;
+  // A group (a lasso) is selected, greying the rest; a single pick is only ringed, the map stays as it is.
+  if (selection.length > 1) v.plot.select(selection, { preventEvent: true });
+  else v.plot.deselect({ preventEvent: true });
+  v.quietSelect = false;
+  v.root.dataset.marked = marked === null ? "" : String(d.marked);
+  v.root.dataset.selected = String(selection.length > 1 ? selection.length : marked === null ? 0 : 1);
+  v.ring.dataset.label = marked === null ? "" : `#${d.marked}`;
+  placeRing(v);
+}
+
+// The picked point's ring: an element over the canvas, so nothing the WebGL layer draws can cover it.
+function placeRing(v) {
+  if (v.marked === null || !v.plot) {
+    v.ring.hidden = true;
+    return;
+  }
+  const [x, y] = v.plot.getScreenPosition(v.marked);
+  const r = v.canvas.getBoundingClientRect();
+  const inside = x >= 0 && y >= 0 && x <= r.width && y <= r.height;
+  v.ring.hidden = !inside;
+  v.ring.style.transform = `translate(${x}px, ${y}px)`;
+  v.ring.classList.toggle("le-label-left", x > r.width - 90);  // the label reads inward near the right edge
+}
+
+function showCard(v, p) {
+  const { map } = v;
+  const cls = map.header.classes[map.labels[p]];
+  v.card.replaceChildren(node("span", "le-map-swatch"), node("span", "", `${v.data.id_label} #${map.ids[p]} · ${cls.name}`));
+  v.card.firstChild.style.background = cls.colour;
+  const [x, y] = v.plot.getScreenPosition(p);
+  v.card.style.transform = `translate(${Math.round(x + 14)}px, ${Math.round(y - 14)}px)`;
+  v.card.hidden = false;
+}
+
+async function savePng(v) {
+  if (!v.plot) return;
+  const image = await v.plot.export({ scale: 2 });
+  const legendWidth = 260;
+  const out = document.createElement("canvas");
+  out.width = image.width + legendWidth;
+  out.height = image.height;
+  const g = out.getContext("2d");
+  g.fillStyle = BACKGROUND;
+  g.fillRect(0, 0, out.width, out.height);
+  g.putImageData(image, 0, 0);
+  g.font = "28px sans-serif";
+  g.fillStyle = INK;
+  v.map.header.classes.forEach((c, k) => {
+    g.fillStyle = c.colour;
+    g.fillRect(image.width + 20, 40 + k * 40, 24, 24);
+    g.fillStyle = INK;
+    g.fillText(c.name, image.width + 56, 62 + k * 40);
+  });
+  const a = document.createElement("a");
+  a.href = out.toDataURL("image/png");
+  a.download = `${v.map.header.file_stem}.png`;
+  a.click();
+}
+
+export default function ({ data, parentElement, setStateValue }) {
+  let v = VIEWS.get(parentElement);
+  if (!v) {
+    v = createView(parentElement);
+    VIEWS.set(parentElement, v);
+    mapRegistry().views += 1;
+  }
+  clearTimeout(v.destroyTimer);
+  v.setStateValue = setStateValue;
+  v.data = data;
+  v.root.style.setProperty("--le-max-height", `${data.height}px`);  // the height follows the width, up to this
+  v.root.classList.toggle("le-big", Boolean(data.big));
+  whenMap(data.map_id).then(async (map) => {
+    if (v.data !== data) return;  // a newer rerun arrived meanwhile
+    if (!v.plot) buildPlot(v);
+    if (v.mapId !== data.map_id) {
+      v.map = map;
+      v.mapId = data.map_id;
+      v.root.dataset.mapId = data.map_id;
+      v.root.dataset.points = String(map.header.n);
+      await drawPoints(v);
+      fitAll(v);
+    }
+    applyState(v);
+  });
+  // Called when the component unmounts, and possibly before a rerun with new data: destroy the WebGL
+  // context only if the element really left the page (a browser allows only a few contexts at a time).
+  return () => {
+    v.destroyTimer = setTimeout(() => {
+      if (parentElement.isConnected || !v.plot) return;
+      v.plot.destroy();
+      v.plot = null;
+      VIEWS.delete(parentElement);
+    }, 1000);
+  };
+}

@@ -1,0 +1,141 @@
+"""The map as a WebGL scatter: regl-scatterplot in a component v2, its points sent once as binary.
+
+Two components (inline JS and CSS from explorer/app/map_js/, no build step, nothing from a CDN):
+- the points loader gets the map as bytes (``points_blob``): coordinates, test-set ids and classes. Its
+  key is fixed and its data change only with the model, the projection or the map's subset, so the points
+  reach the page once, not on every rerun (Streamlit does not resend unchanged component data);
+- the view gets small JSON per rerun (the pick, the selection, the height) and takes the points from the
+  page. A click or a lasso comes back as the state "selected" ({ids, how, seq}): one rerun per gesture.
+
+The vendored libraries (map_js/vendor/, published npm build files with their licences):
+regl-scatterplot 1.16.0, regl 2.1.1, pub-sub-es 3.0.0. regl-scatterplot and regl are UMD builds, run
+with ``this`` bound to the page's global object; pub-sub-es is an ES module whose two export lines are
+replaced by a return, checked here so that another version fails loudly instead of silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import streamlit as st
+
+from explorer.app import plots
+
+JS_DIR = Path(__file__).resolve().parent / "map_js"
+VENDOR_DIR = JS_DIR / "vendor"
+VENDORED = json.loads((VENDOR_DIR / "VENDORED.json").read_text())  # file -> package, version, licence, sha256
+MAGIC = b"LEMAP\x00\x01\x00"
+MAP_HEIGHT = 620  # at most this many CSS pixels high (as the Plotly map); the height follows the width
+FILL = 0.9  # the points span this much of the half-width of the map's square [-1, 1] space
+_PUBSUB_EXPORTS = "export { globalPubSub, createPubSub };\nexport default createPubSub;\n"
+
+
+def _read(folder: Path, name: str) -> str:
+    return (folder / name).read_text(encoding="utf-8")
+
+
+def vendor_prelude() -> str:
+    """The three libraries as one script that defines ``globalThis.createScatterplot`` once per page."""
+    pubsub = _read(VENDOR_DIR, "pub-sub-es.js")
+    if not pubsub.endswith(_PUBSUB_EXPORTS):
+        raise RuntimeError("map_js/vendor/pub-sub-es.js does not end with the exports of pub-sub-es 3.0.0; "
+                           "update explorer/app/scatter.py with the new version")
+    pubsub = pubsub[: -len(_PUBSUB_EXPORTS)]
+    return ("if (!globalThis.createScatterplot) {\n"
+            f"(function () {{\n{_read(VENDOR_DIR, 'regl.min.js')}\n}}).call(globalThis);\n"
+            f"globalThis.createPubSub = (function () {{\n{pubsub}\nreturn createPubSub;\n}})();\n"
+            f"(function () {{\n{_read(VENDOR_DIR, 'regl-scatterplot.min.js')}\n}}).call(globalThis);\n"
+            "}\n")
+
+
+def _source(*names: str) -> str:
+    # A trailing newline: a one-line inline string could be mistaken for a file path (STREAMLIT.md).
+    return "\n".join(_read(JS_DIR, name) for name in names) + "\n"
+
+
+_CSS = _source("map.css")
+_loader = st.components.v2.component("latent_explorer.map_points", js=_source("map_core.js", "map_loader.js"))
+_view = st.components.v2.component("latent_explorer.map_view", css=_CSS,
+                                   js=vendor_prelude() + _source("map_core.js", "map_view.js"))
+
+
+def normalise(xy: np.ndarray) -> np.ndarray:
+    """(N, 2) map coordinates into regl-scatterplot's [-1, 1] square, one scale for both axes (distances keep)."""
+    xy = np.asarray(xy, np.float64)
+    lo, hi = np.nanmin(xy, axis=0), np.nanmax(xy, axis=0)
+    half = max(float(np.max(hi - lo)) / 2, 1e-12)
+    return ((xy - (lo + hi) / 2) / half * FILL).astype(np.float32)
+
+
+def points_blob(map_id: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...],
+                axis_titles: tuple[str, str], file_stem: str) -> bytes:
+    """The map's points as the page reads them (map_js/map_core.js: readMap): header JSON, then columns.
+
+    ``ids`` must be sorted (the page finds a point by binary search); ``labels`` -1 is "unlabelled".
+    """
+    ids = np.asarray(ids)
+    if len(ids) and np.any(np.diff(ids) <= 0):
+        raise ValueError("the map's ids must be sorted and unique")
+    values = np.unique(labels)
+    classes = [{"label": int(v), "name": plots.class_name(int(v), class_names), "colour": plots.class_colour(int(v))}
+               for v in values]
+    header = {"map_id": map_id, "n": int(len(ids)), "classes": classes, "axis_titles": list(axis_titles),
+              "file_stem": file_stem}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-(len(MAGIC) + 4 + len(text)) % 4)
+    ndc = normalise(xy)
+    category = np.searchsorted(values, labels).astype("<u2")
+    return b"".join([MAGIC, struct.pack("<I", len(text)), text, ndc[:, 0].astype("<f4").tobytes(),
+                     ndc[:, 1].astype("<f4").tobytes(), ids.astype("<i4").tobytes(), category.tobytes()])
+
+
+def read_points_blob(blob: bytes) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+    """(header, (N, 2) coordinates in [-1, 1], ids, class indices): the inverse of ``points_blob``, for tests."""
+    if blob[:8] != MAGIC:
+        raise ValueError("not a Latent Explorer map blob")
+    (length,) = struct.unpack("<I", blob[8:12])
+    header = json.loads(blob[12 : 12 + length])
+    n, body = header["n"], blob[12 + length :]
+    x, y = (np.frombuffer(body, "<f4", n, k * 4 * n) for k in (0, 1))
+    ids = np.frombuffer(body, "<i4", n, 8 * n)
+    category = np.frombuffer(body, "<u2", n, 12 * n)
+    return header, np.stack([x, y], axis=1), ids, category
+
+
+def map_id(path: str, version: tuple[float, float], key: str, points: int, perplexity: float) -> str:
+    """The page's name for one map of one model version: a new name is a new set of points to load."""
+    digest = hashlib.sha1(f"{path}@{version}".encode()).hexdigest()[:10]
+    return f"{Path(path).name}-{key}-{points}-{perplexity:g}-{digest}"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _cached_blob(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...],
+                 axis_titles: tuple[str, str], file_stem: str) -> bytes:
+    return points_blob(map_id_, xy, ids, labels, class_names, axis_titles, file_stem)
+
+
+def render(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...],
+           axis_titles: tuple[str, str], file_stem: str, *, marked: int | None, selection: list[int],
+           on_select: Callable[[], None], key: str, big: bool = False, height: int = MAP_HEIGHT,
+           id_label: str = "test image") -> None:
+    """The map of points ``ids`` at ``xy``; ``marked`` (a test-set id) is ringed, ``selection`` highlighted."""
+    blob = _cached_blob(map_id_, xy, ids, labels, class_names, axis_titles, file_stem)
+    _loader(key=f"{key}_points", data=blob, height=0)
+    _view(key=key, data={"map_id": map_id_, "marked": marked, "selection": [int(i) for i in selection],
+                         "height": height, "big": big, "id_label": id_label},
+          on_selected_change=on_select, height="content")
+
+
+def reported(key: str) -> dict | None:
+    """What the map under ``key`` last reported: {"ids": [...], "how": "click" | "lasso", "seq": n}, or None."""
+    value = st.session_state.get(key)
+    try:
+        report = value["selected"]
+    except (KeyError, TypeError):
+        return None
+    return report if isinstance(report, dict) and isinstance(report.get("ids"), list) else None

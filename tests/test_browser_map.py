@@ -1,0 +1,187 @@
+"""The WebGL map in a real browser: a click picks, a lasso selects, the pick is ringed on top, the rest greys,
+a class hides from its legend, and the points reach the page once. Checked by what a person sees (pixels)
+and by what the server is asked to do (runs), not by the elements alone."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from harness.browser import (CHROMIUM, MAP, app_server, browser_page, click_map_point, open_tab, rightmost_webgl_point,
+                             wait_idle, webgl_map_points, wire)
+from tests.test_browser_own import NUDGES, inside
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install -y chromium"),
+    pytest.mark.skipif(importlib.util.find_spec("playwright") is None, reason="needs Playwright: pip install playwright"),
+]
+INK = np.array([0x11, 0x11, 0x11])  # the ring around the picked point (map_js/map.css)
+
+
+def screenshot(page) -> tuple[np.ndarray, dict]:
+    """The map's canvas area as a person sees it (RGB), and its box in page pixels."""
+    canvas = page.locator(f"{MAP} canvas").first
+    box = canvas.bounding_box()
+    png = page.screenshot(clip=box)
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int), box
+
+
+def registry(page) -> dict:
+    return page.evaluate("() => ({...globalThis.__latentExplorerMap, maps: undefined, waiting: undefined})")
+
+
+def hex_rgb(colour: str) -> np.ndarray:
+    return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+
+
+def test_a_click_picks_its_point_in_one_run_and_the_points_are_sent_once():
+    with app_server() as url, browser_page(url) as page:
+        wait_idle(page)
+        runs = wire(page).runs
+        point_id = click_map_point(page)
+        page.locator('[data-testid="stMain"] h3').get_by_text(f"#{point_id} ").wait_for(timeout=30_000)
+        assert wire(page).runs - runs == 1
+        assert page.locator(MAP).get_attribute("data-marked") == str(point_id)
+
+        page.get_by_role("button", name="Next").click()  # a pick from outside the map moves its ring
+        wait_idle(page)
+        heading = page.locator('[data-testid="stMain"] h3').first
+        page.wait_for_function("([el, id]) => !el.innerText.startsWith(`#${id} `)",
+                               arg=[heading.element_handle(), point_id], timeout=30_000)
+        next_id = int(re.match(r"#(\d+)", heading.inner_text()).group(1))
+        assert next_id != point_id
+        assert page.locator(MAP).get_attribute("data-marked") == str(next_id)
+        # Reruns later, the points' data reached the page once: the loader ran once, one map is drawn.
+        reg = registry(page)
+        assert reg["received"] == 1 and reg["loads"] == 1 and reg["views"] == 1
+
+
+def lonely_inner_point(page) -> tuple[int, float, float]:
+    """The point farthest from its nearest neighbour among those well inside the canvas: a click there is its."""
+    points = webgl_map_points(page)
+    box = page.locator(f"{MAP} canvas").first.bounding_box()
+    xy = np.array([(x, y) for _, x, y in points])
+    inner = ((xy[:, 0] > box["x"] + 0.2 * box["width"]) & (xy[:, 0] < box["x"] + 0.8 * box["width"])
+             & (xy[:, 1] > box["y"] + 0.2 * box["height"]) & (xy[:, 1] < box["y"] + 0.8 * box["height"]))
+    gaps = np.linalg.norm(xy[:, None] - xy[None], axis=2) + np.eye(len(xy)) * 1e9
+    best = int(np.argmax(np.where(inner, gaps.min(axis=1), -1)))
+    return points[best]
+
+
+def test_the_picked_point_is_ringed_on_top_of_the_points():
+    with app_server() as url, browser_page(url) as page:
+        point_id, x, y = lonely_inner_point(page)
+        page.mouse.click(x, y)
+        wait_idle(page)
+        assert page.locator(MAP).get_attribute("data-marked") == str(point_id)
+        page.mouse.move(0, 0)  # the hover card away
+        page.wait_for_timeout(500)
+        pixels, box = screenshot(page)
+        cx, cy = x - box["x"], y - box["y"]
+        yy, xx = np.mgrid[: pixels.shape[0], : pixels.shape[1]]
+        radius = np.hypot(xx - cx, yy - cy)
+        ring = (radius > 12.5) & (radius < 14.5)  # the ring's dark stroke: 3 px, from 12 to 15 px out (map.css)
+        dark = np.abs(pixels - INK).sum(axis=2) < 60
+        assert dark[ring].mean() > 0.6  # a person sees a dark ring all round the point
+        assert dark[(radius > 80)].mean() < 0.01  # and no dark smear elsewhere on the map
+
+
+def test_a_lasso_selects_the_points_inside_greys_the_rest_and_becomes_an_attribute_group():
+    with app_server() as url, browser_page(url) as page:
+        points = webgl_map_points(page)
+        before, box = screenshot(page)
+        page.get_by_role("button", name="Lasso").click()
+        xs, ys = np.array([p[1] for p in points]), np.array([p[2] for p in points])
+        cx, cy = np.median(xs) + 0.15 * (xs.max() - xs.min()), np.median(ys) - 0.1 * (ys.max() - ys.min())
+        rx, ry = 0.18 * (xs.max() - xs.min()), 0.2 * (ys.max() - ys.min())
+        path = [(cx + rx * c, cy + ry * s) for c, s in ((1, 0), (0.5, 0.87), (-0.5, 0.87), (-1, 0),
+                                                         (-0.5, -0.87), (0.5, -0.87))]
+        surely_in = {i for i, x, y in points if all(inside(path, x + dx, y + dy) for dx, dy in NUDGES)}
+        maybe_in = {i for i, x, y in points if any(inside(path, x + dx, y + dy) for dx, dy in NUDGES)}
+        assert len(surely_in) >= 5
+        runs = wire(page).runs
+        strokes = path + [path[0]]
+        page.mouse.move(*strokes[0])
+        page.mouse.down()
+        for start, end in zip(strokes, strokes[1:]):
+            for k in range(1, 11):
+                page.mouse.move(start[0] + (end[0] - start[0]) * k / 10, start[1] + (end[1] - start[1]) * k / 10)
+                page.wait_for_timeout(16)
+        page.mouse.up()
+        wait_idle(page)
+        assert wire(page).runs - runs == 1  # the whole gesture is one rerun
+        selected = int(page.locator(MAP).get_attribute("data-selected"))
+        assert len(surely_in) <= selected <= len(maybe_in)
+
+        # Greyed, not hidden: a point outside the selection is still drawn, nearer the white background.
+        page.mouse.move(box["x"] + 2, box["y"] + 2)  # no hover card over the map
+        page.wait_for_timeout(500)
+        after, _ = screenshot(page)
+        outside = [(x - box["x"], y - box["y"]) for i, x, y in points if i not in maybe_in
+                   and 3 < x - box["x"] < box["width"] - 3 and 3 < y - box["y"] < box["height"] - 3]
+        lighter = [after[round(y), round(x)].sum() - before[round(y), round(x)].sum() for x, y in outside[:200]]
+        drawn = [before[round(y), round(x)].sum() < 3 * 250 for x, y in outside[:200]]
+        assert np.mean(np.array(lighter)[drawn] > 60) > 0.8  # most are paler than before
+        still = [after[round(y), round(x)].sum() < 3 * 254 for x, y in outside[:200]]
+        assert np.mean(np.array(still)[drawn]) > 0.8  # and still visible against the white
+
+        page.get_by_text("Export the map").click()
+        wait_idle(page)
+        caption = page.get_by_text("current selection (").inner_text()
+        assert int(re.search(r"current selection \(([\d,]+) points\)", caption).group(1).replace(",", "")) == selected
+        open_tab(page, "Attributes")
+        page.get_by_role("button", name=f"Use the map's selection ({selected:,} points)").last.click()
+        wait_idle(page)
+        page.get_by_text(f"{selected:,} points selected on the map.").wait_for(timeout=30_000)
+
+
+def test_a_class_hides_from_the_legend_and_comes_back():
+    with app_server() as url, browser_page(url) as page:
+        webgl_map_points(page)
+        colour = page.evaluate("() => Object.values(globalThis.__latentExplorerMap.maps)[0].header.classes[1].colour")
+        target = hex_rgb(colour)
+
+        def share_of_class() -> float:
+            page.mouse.move(0, 0)
+            page.wait_for_timeout(400)
+            pixels, _ = screenshot(page)
+            return float((np.abs(pixels - target).sum(axis=2) < 30).mean())
+
+        shown = share_of_class()
+        assert shown > 0.001
+        runs = wire(page).runs
+        legend = page.locator(".le-map-legend-row").nth(1)
+        legend.click()
+        assert share_of_class() < shown * 0.05  # gone from the map
+        legend.click()
+        assert share_of_class() > shown * 0.8  # back
+        assert wire(page).runs == runs  # all in the page: the server is not asked
+
+
+def test_the_rightmost_point_helper_finds_a_point_inside_the_canvas():
+    """The helper the other browser tests click through must land on a real point, inside the map."""
+    with app_server() as url, browser_page(url) as page:
+        point_id, x, y = rightmost_webgl_point(page)
+        box = page.locator(f"{MAP} canvas").first.bounding_box()
+        assert box["x"] < x < box["x"] + box["width"] and box["y"] < y < box["y"] + box["height"]
+        ids = [p[0] for p in webgl_map_points(page)]
+        assert point_id in ids and len(ids) == len(set(ids))
+
+
+def test_the_page_asks_nothing_of_the_network_beyond_the_app():
+    """Offline in a talk: every request of the page (the map's libraries, fonts, the favicon) goes to the app."""
+    with app_server() as url, browser_page(url) as page:
+        elsewhere = []
+        page.on("request", lambda r: elsewhere.append(r.url)
+                if not r.url.startswith((url, "blob:", "data:", "ws://127.0.0.1")) else None)
+        page.reload()
+        wait_idle(page)
+        click_map_point(page)
+        page.wait_for_timeout(1000)
+        assert not elsewhere

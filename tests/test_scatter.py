@@ -1,0 +1,95 @@
+"""The WebGL map's data (explorer/app/scatter.py): the binary blob the page reads, the square it is drawn in,
+and the vendored libraries, checked against what was published."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from explorer.app import scatter
+from explorer.checkpoint import load_embedding
+from tests.app_support import DIGITS
+
+ROOT = Path(__file__).resolve().parents[1]
+NODE = shutil.which("node")
+
+
+def digits_blob() -> tuple[bytes, np.ndarray, np.ndarray]:
+    emb = load_embedding(DIGITS)
+    ids = np.arange(len(emb.mu))
+    blob = scatter.points_blob("digits-pca", emb.pca, ids, emb.labels, tuple(str(d) for d in range(10)),
+                               ("PC 1", "PC 2"), "digits-pca-map")
+    return blob, emb.pca, emb.labels
+
+
+def test_the_blob_holds_every_point_its_id_and_its_class():
+    blob, xy, labels = digits_blob()
+    header, ndc, ids, category = scatter.read_points_blob(blob)
+    assert header["n"] == len(xy) and header["axis_titles"] == ["PC 1", "PC 2"]
+    assert ids.tolist() == list(range(len(xy)))
+    names = [c["name"] for c in header["classes"]]
+    assert [names[k] for k in category] == [str(int(v)) for v in labels]
+    np.testing.assert_allclose(ndc, scatter.normalise(xy), atol=0)
+    assert len(blob) < 20 * len(xy) + 4096  # 14 bytes a point and a small header: no JSON per point
+
+
+def test_the_map_square_keeps_distances_and_fits_every_point():
+    rng = np.random.default_rng(0)
+    xy = rng.normal(size=(500, 2)) * [30.0, 2.0] + [100.0, -5.0]  # far from square and from the origin
+    ndc = scatter.normalise(xy)
+    assert np.abs(ndc).max() == pytest.approx(scatter.FILL, rel=1e-5)
+    d_before = np.linalg.norm(xy[1:] - xy[:-1], axis=1)
+    d_after = np.linalg.norm(ndc[1:] - ndc[:-1], axis=1)
+    ratio = d_after / d_before
+    assert ratio.std() / ratio.mean() < 1e-5  # one scale for both axes: the PCA map stays metric
+
+
+def test_unlabelled_points_get_their_own_class_and_ids_must_be_sorted():
+    xy = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.5]])
+    blob = scatter.points_blob("m", xy, np.array([3, 5, 9]), np.array([-1, 0, 0]), ("shoe",), ("a", "b"), "m")
+    header, _, _, category = scatter.read_points_blob(blob)
+    assert [c["name"] for c in header["classes"]] == ["unlabelled", "shoe"] and category.tolist() == [0, 1, 1]
+    with pytest.raises(ValueError, match="sorted"):
+        scatter.points_blob("m", xy, np.array([5, 3, 9]), np.zeros(3, int), ("shoe",), ("a", "b"), "m")
+
+
+@pytest.mark.skipif(NODE is None, reason="needs node to run the page's reader")
+def test_the_page_reads_the_blob_as_python_wrote_it(tmp_path):
+    blob, _, _ = digits_blob()
+    header, ndc, ids, category = scatter.read_points_blob(blob)
+    (tmp_path / "blob").write_bytes(blob)
+    subprocess.run([NODE, str(ROOT / "tests" / "js" / "read_map.mjs"), str(scatter.JS_DIR / "map_core.js"),
+                    str(tmp_path / "blob"), str(tmp_path / "out.json")], check=True, capture_output=True, timeout=60)
+    seen = json.loads((tmp_path / "out.json").read_text())
+    assert seen["header"] == header
+    np.testing.assert_array_equal(np.array(seen["x"], np.float32), ndc[:, 0])
+    np.testing.assert_array_equal(np.array(seen["y"], np.float32), ndc[:, 1])
+    assert seen["ids"] == ids.tolist() and seen["labels"] == category.tolist()
+
+
+def test_the_vendored_files_are_the_published_ones_with_their_licences():
+    assert set(scatter.VENDORED) == {"regl-scatterplot.min.js", "regl.min.js", "pub-sub-es.js"}
+    for name, info in scatter.VENDORED.items():
+        data = (scatter.VENDOR_DIR / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == info["sha256"], f"{name} differs from {info['tarball']}"
+        assert "MIT License" in (scatter.VENDOR_DIR / info["licence"]).read_text()
+        assert info["tarball"].endswith(f"{info['package']}-{info['version']}.tgz")
+    script = scatter.vendor_prelude()
+    assert "globalThis.createScatterplot" in script
+    assert "\nexport " not in script  # an export statement inside the inline module's function would not parse
+
+
+def test_another_pub_sub_version_fails_loudly_instead_of_loading_half(tmp_path, monkeypatch):
+    copy = tmp_path / "vendor"
+    shutil.copytree(scatter.VENDOR_DIR, copy)
+    text = (copy / "pub-sub-es.js").read_text()
+    (copy / "pub-sub-es.js").write_text(text.replace("export default createPubSub;", "export { createPubSub as default };"))
+    monkeypatch.setattr(scatter, "VENDOR_DIR", copy)
+    with pytest.raises(RuntimeError, match="pub-sub-es"):
+        scatter.vendor_prelude()
