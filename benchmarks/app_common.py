@@ -25,12 +25,21 @@ ROOT = Path(__file__).resolve().parents[1]
 BUSY_CPU_PERCENT = 30.0  # another process using more than this of one core makes the machine "not quiet"
 
 # Installed in every page before its own scripts: window.__mapPainted gets the epoch time (ms) of the first
-# animation frame after a plotly map with all its points has been drawn (plotly draws WebGL traces
-# synchronously inside its plot call, so the frame after the draw is the one that shows the points).
+# animation frame after the map with all its points has been drawn: the app's WebGL map (its "draw" event
+# fires after the frame that shows the points), or a plotly map (plotly draws WebGL traces synchronously
+# inside its plot call, so the frame after the draw is the one that shows the points).
 MAP_PAINTED_JS = """
 (() => {
   window.__mapPainted = null;
   const check = () => {
+    const webgl = globalThis.__latentExplorerMap;  // the app's WebGL map (explorer/app/map_js): drawn once
+    if (webgl && webgl.draws > 0) {
+      const points = Object.values(webgl.maps).reduce((n, m) => Math.max(n, m.header.n), 0);
+      requestAnimationFrame(() => {
+        window.__mapPainted = {epoch_ms: performance.timeOrigin + performance.now(), points};
+      });
+      return;
+    }
     const gd = document.querySelector('.js-plotly-plot');
     const L = gd && gd._fullLayout;
     if (gd && gd.calcdata && gd._fullData && gd._fullData.length && L && L._plots && L._plots.xy

@@ -5,7 +5,7 @@
 
 One server on 127.0.0.1 (harness/browser.py), one Chromium with a context (its own cookies, its own Streamlit
 session) per user, driven by asyncio Playwright. All sessions open the app at once (round-robin over
-``--models``), click a point on the map, press "Edit with sliders", switch to the server-side sliders, and
+``--models``), click a point on the map (drawn by Plotly: ``?map=plotly``), press "Edit with sliders", switch to the server-side sliders, and
 then, until ``--duration`` seconds after the last session has opened, move the top slider with the keyboard
 (each press a release) and, every few moves, go back to the map and click another point. Every slider move is
 timed inside the page as in app_slider_latency.py (same page-side timer): from the key press to the first
@@ -138,7 +138,8 @@ async def user(browser, url: str, s: Session, opened: list, all_open: asyncio.Ev
     page.on("pageerror", lambda e: s.error("page_errors", str(e)))
     try:
         start = time.monotonic()
-        await page.goto(url if s.model == "digits" else f"{url}/?model={s.model}", timeout=WAIT_MS)
+        await page.goto(f"{url}/?map=plotly" if s.model == "digits" else f"{url}/?model={s.model}&map=plotly",
+                        timeout=WAIT_MS)  # its clicks go through the plotly chart
         await idle(page)
         await click_on_map(page, s)
         s.open_s = round(time.monotonic() - start, 2)

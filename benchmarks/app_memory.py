@@ -3,7 +3,8 @@
     python -m benchmarks.app_memory [--model fashion-mnist-d16] [--pans 10] [--zooms 10] [--clicks 20]
                                     [--wait-quiet 1500] [--out benchmarks/results/app-memory-cpu.json]
 
-In a real browser (1600x900), on the PCA map of ``--model``; every time is taken inside the page:
+In a real browser (1600x900), on the PCA map of ``--model`` drawn by Plotly (``?map=plotly``: these are
+Plotly's gestures; the WebGL map's redraw rate is benchmarks/map_fps.py); every time is taken inside the page:
   pan      a mouse drag (the map's drag mode is pan) of ~120 px: pointerup -> plotly_relayout -> next frame;
            also the longest gap between frames during the drag (smoothness while moving);
   zoom     a mouse-wheel notch over the map (scrollZoom): wheel -> first frame with the new axis ranges, and
@@ -198,7 +199,7 @@ def open_page(browser, url: str, model: str):
     context.add_init_script(MAP_PAINTED_JS)
     context.add_init_script(MAP_JS)
     page = context.new_page()
-    page.goto(url if model == "digits" else f"{url}/?model={model}")
+    page.goto(f"{url}/?map=plotly" if model == "digits" else f"{url}/?model={model}&map=plotly")  # plotly gestures
     wait_map_painted(page)
     wait_idle(page)
     return context, page

@@ -27,6 +27,7 @@ from tests.app_support import (
     main_map,
     open_app,
     pixels,
+    select_on_map,
     train_tiny_fashion_like,
     without_dataset,
 )
@@ -357,3 +358,23 @@ def test_new_tsne_settings_are_computed_once_and_cached(models, monkeypatch):
         assert not at.error and not at.exception
     assert [kw["perplexity"] for _, kw in calls].count(5.0) == 1
     assert len(map_points(at)) == len(load_embedding(models["tiny"]).mu)
+
+
+def test_a_lasso_on_the_map_selects_a_group_marks_its_first_and_is_taken_once():
+    at = select_on_map(open_app(DIGITS), [5, 9, 30], "lasso")
+    shown = main_map(at)
+    assert shown.selection == [5, 9, 30] and shown.marked == 5
+    assert "#5" in at.markdown[0].value
+    at.number_input(key="w:inspect_index").set_value(12).run()  # a pick typed after the lasso
+    at.run()  # the lasso's report is still the component's state: it must not take the pick back
+    assert "#12" in at.markdown[0].value and main_map(at).marked == 12 and main_map(at).selection == [5, 9, 30]
+    at.session_state["view"] = "Attributes"
+    at.run()
+    assert any(b.label == "Use the map's selection (3 points)" for b in at.button)
+
+
+def test_a_map_query_parameter_opens_the_plotly_map():
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params["map"] = "plotly"
+    at.run()
+    assert not at.exception and at.get("plotly_chart") and main_map(at) is None

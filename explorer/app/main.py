@@ -83,6 +83,8 @@ def choose_map_settings(n: int, chosen: str) -> tuple[int, float]:
     options = compute.map_point_options(n)
     if st.session_state[state.MAP_POINTS] not in options:
         state.set_value(state.MAP_POINTS, n)
+    if st.query_params.get("map") == state.MapRenderer.PLOTLY.value and state.MAP_RENDERER not in st.session_state:
+        st.session_state[state.MAP_RENDERER] = state.MapRenderer.PLOTLY  # ?map=plotly: a link opens the Plotly map
     with st.sidebar.expander("Map settings", expanded=False):
         points = st.selectbox("Points on the map", options, format_func=lambda k: f"all {k:,}" if k == n else f"{k:,}",
                               help="A fixed random subset of the test set; smaller maps draw and compute faster.",
