@@ -14,27 +14,27 @@ IMAGE_SIDE = 240
 STRIP_HEIGHT = 96
 
 def _use_selection(end: str) -> None:
-    st.session_state[f"attr_{end}_ids"] = list(st.session_state.get(state.MAP_SELECTION) or [])
+    st.session_state[state.group_keys(end).ids] = list(st.session_state.get(state.MAP_SELECTION) or [])
 
 
 def _use_labels(end: str) -> None:
-    st.session_state[f"attr_{end}_ids"] = None
+    st.session_state[state.group_keys(end).ids] = None
 
 
 def _group(ctx: Context, end: str) -> np.ndarray:
     """Indices of group ``end`` ("a" or "b"): the map selection it was given, else its labels' members."""
     ss = st.session_state
     name = end.upper()
-    ids = ss.get(f"attr_{end}_ids")
+    ids = ss.get(state.group_keys(end).ids)
     st.markdown(f"**Group {name}**")
     classes = sorted({int(v) for v in np.unique(ctx.embedding.labels) if v >= 0})
-    name_key = f"attr_{end}_labels"
+    name_key = state.group_keys(end).labels
     kept = [c for c in ss[name_key] if c in classes]  # a default class this model lacks would break the widget
     if kept != list(ss[name_key]) or [c for c in ss.get(state.widget_key(name_key), kept) if c not in classes]:
         state.set_value(name_key, kept)
     chosen = st.multiselect(f"Group {name}: classes", classes, format_func=lambda c: plots.class_name(c, ctx.class_names),
                    disabled=ids is not None, label_visibility="collapsed", placeholder="Choose classes",
-                   **state.widget(f"attr_{end}_labels"))
+                   **state.widget(state.group_keys(end).labels))
     selection = ss.get(state.MAP_SELECTION) or []
     if ids is not None:
         st.caption(f"{len(ids):,} points selected on the map.")

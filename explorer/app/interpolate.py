@@ -20,15 +20,15 @@ def _endpoint_inputs(ctx: Context, end: str) -> None:
     st.markdown(f"**{end.upper()}**")
     kind = st.segmented_control(f"{end.upper()} comes from", tuple(state.EndKind), required=True,
                                 label_visibility="collapsed", format_func=lambda k: k.label,
-                                **state.widget(f"{end}_kind"))
+                                **state.widget(state.end_keys(end).kind))
     if kind is state.EndKind.TEST:
-        st.number_input(f"{end.upper()}: test image #", 0, n - 1, step=1, **state.widget(f"{end}_index"))
+        st.number_input(f"{end.upper()}: test image #", 0, n - 1, step=1, **state.widget(state.end_keys(end).index))
     elif kind is state.EndKind.MINE:
         upload = st.session_state.get(state.UPLOAD)
         st.caption(upload.name if upload else "No image uploaded yet: upload one in the My image tab. Using the "
                    "origin meanwhile.")
     else:
-        st.number_input(f"{end.upper()}: seed", 0, 2**31 - 1, step=1, **state.widget(f"{end}_seed"))
+        st.number_input(f"{end.upper()}: seed", 0, 2**31 - 1, step=1, **state.widget(state.end_keys(end).seed))
 
 
 def frames(ctx: Context) -> tuple[np.ndarray, np.ndarray, str, str]:

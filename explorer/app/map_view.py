@@ -72,11 +72,6 @@ def _pick_random(n: int) -> None:
     pick(int(rng.integers(n)))
 
 
-def use_as(end: str, index: int) -> None:
-    state.set_value(f"{end}_kind", state.EndKind.TEST)
-    state.set_value(f"{end}_index", index)
-
-
 def render(ctx: Context) -> None:
     take_selection()
     _take_webgl_selection()
@@ -286,8 +281,8 @@ def render_inspector(ctx: Context) -> None:
         recon.image(images.display(compute.decode(model, mu), side), caption="decoded mu")
 
     b1, b2, b3 = st.columns(3)
-    b1.button("Use as A", on_click=use_as, args=("a", index), width="stretch")
-    b2.button("Use as B", on_click=use_as, args=("b", index), width="stretch")
+    b1.button("Use as A", on_click=session.use_test_image_as, args=("a", index), width="stretch")
+    b2.button("Use as B", on_click=session.use_test_image_as, args=("b", index), width="stretch")
     b3.button("Edit with sliders", on_click=session.edit_with_sliders, args=(mu, ctx.ranges, f"test image #{index}"),
               type="primary",
               width="stretch")

@@ -93,23 +93,30 @@ def current_upload(ctx: Context) -> Encoded | None:
 
 
 def use_upload_as(end: str) -> None:
-    state.set_value(f"{end}_kind", state.EndKind.MINE)
+    state.set_value(state.end_keys(end).kind, state.EndKind.MINE)
 
 
 # ---------------------------------------------------------------- the interpolation's endpoints
 
 
+def use_test_image_as(end: str, index: int) -> None:
+    """Make test image ``index`` the interpolation's endpoint ``end`` ("Use as A" in the inspector)."""
+    keys = state.end_keys(end)
+    state.set_value(keys.kind, state.EndKind.TEST)
+    state.set_value(keys.index, index)
+
+
 def endpoint(ctx: Context, end: str) -> tuple[np.ndarray, str]:
     """The latent vector of endpoint "a" or "b" and a short description."""
     ss = st.session_state
-    if ss[f"{end}_kind"] == state.EndKind.TEST:
-        index = int(ss[f"{end}_index"])
+    if ss[state.end_keys(end).kind] == state.EndKind.TEST:
+        index = int(ss[state.end_keys(end).index])
         label = plots.class_name(int(ctx.embedding.labels[index]), ctx.class_names)
         return ctx.embedding.mu[index], f"test image #{index} ({label})"
-    if ss[f"{end}_kind"] == state.EndKind.MINE:
+    if ss[state.end_keys(end).kind] == state.EndKind.MINE:
         encoded = current_upload(ctx)
         if encoded is not None:
             return encoded.mu, upload_description(encoded.upload)
         return np.zeros(ctx.latent_dim, np.float32), "the origin (no image uploaded yet)"
-    seed = int(ss[f"{end}_seed"])
+    seed = int(ss[state.end_keys(end).seed])
     return compute.prior_sample(ctx.latent_dim, seed), f"prior draw, seed {seed}"

@@ -20,7 +20,7 @@ from explorer.latent import INTERPOLATIONS
 
 Z_DECIMALS = 3  # slider values in the URL: finer than a slider step, short enough to read
 # Attribute vectors (attribute_view): the defaults stay out of the URL; the rest is checked on the way in.
-GROUP_DEFAULTS = {end: state.DEFAULTS[f"attr_{end}_labels"] for end in ("a", "b")}
+GROUP_DEFAULTS = {end: state.DEFAULTS[state.group_keys(end).labels] for end in ("a", "b")}
 MAX_GROUP_IDS = 2000  # a lasso over more points than this is not put in the URL (it would be ~10 kB)
 MAX_CLASS = 10_000
 
@@ -66,8 +66,8 @@ def to_params(values: Mapping[str, Any]) -> dict[str, str]:
         "interp": values["interp_mode"], "steps": str(values["interp_steps"]),
         "present": "1" if values.get("present") else None,
         "z": ",".join(f"{v:.{Z_DECIMALS}f}".rstrip("0").rstrip(".") for v in values["z"]),
-        **{f"g{end}": _group(values.get(f"attr_{end}_labels", GROUP_DEFAULTS[end]), values.get(f"attr_{end}_ids"),
-                             GROUP_DEFAULTS[end]) for end in ("a", "b")},
+        **{f"g{end}": _group(values.get(state.group_keys(end).labels, GROUP_DEFAULTS[end]),
+                             values.get(state.group_keys(end).ids), GROUP_DEFAULTS[end]) for end in state.ENDS},
         "amount": None if amount == 0 else f"{amount:.2f}".rstrip("0").rstrip("."),
         "start": None if values.get("attr_start", "a_mean") == "a_mean" else values["attr_start"],
     }
@@ -106,14 +106,14 @@ def from_params(params: Mapping[str, str], latent_dim: int, n_points: int, proje
         if kind not in {k.value for k in state.EndKind}:
             ignored.append(f"{end}={params[end]}")
             continue
-        kind = values[f"{end}_kind"] = state.EndKind(kind)
+        kind = values[state.end_keys(end).kind] = state.EndKind(kind)
         if kind is not state.EndKind.MINE:
             parsed = _int(number, 0, n_points - 1 if kind is state.EndKind.TEST else 2**31 - 1)
             if parsed is None:
-                del values[f"{end}_kind"]
+                del values[state.end_keys(end).kind]
                 ignored.append(f"{end}={params[end]}")
             else:
-                values[f"{end}_index" if kind is state.EndKind.TEST else f"{end}_seed"] = parsed
+                values[state.end_keys(end).index if kind is state.EndKind.TEST else state.end_keys(end).seed] = parsed
     if "interp" in params:
         values["interp_mode"] = params["interp"] if params["interp"] in INTERPOLATIONS else \
             ignored.append(f"interp={params['interp']}")
@@ -138,9 +138,9 @@ def from_params(params: Mapping[str, str], latent_dim: int, n_points: int, proje
                                "as ids:4,17)")
             else:
                 labels, ids = group
-                values[f"attr_{end}_ids"] = ids
+                values[state.group_keys(end).ids] = ids
                 if labels is not None:
-                    values[f"attr_{end}_labels"] = labels
+                    values[state.group_keys(end).labels] = labels
     if "amount" in params:
         try:
             amount = float(params["amount"])
@@ -200,8 +200,8 @@ def apply(params: Mapping[str, str], latent_dim: int, n_points: int, projections
         for i, v in enumerate(z):
             state.set_value(state.dim_key(i), v)
     for end in ("a", "b"):
-        if f"attr_{end}_ids" in values:  # not a widget: the group's map selection, or None for its classes
-            ss[f"attr_{end}_ids"] = values.pop(f"attr_{end}_ids")
+        if state.group_keys(end).ids in values:  # not a widget: the group's map selection, or None for its classes
+            ss[state.group_keys(end).ids] = values.pop(state.group_keys(end).ids)
     for name, value in values.items():
         state.set_value(name, value)
     return ignored

@@ -8,6 +8,7 @@ change back. Nothing lives at module level: every browser session has its own ``
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -79,6 +80,40 @@ class MapRenderer(str, Enum):
     @property
     def label(self) -> str:
         return {"webgl": "WebGL (fast, large maps)", "plotly": "Plotly (box select)"}[self.value]
+
+
+ENDS = ("a", "b")  # the interpolation's endpoints, and the attribute view's two groups
+
+
+@dataclass(frozen=True)
+class EndKeys:
+    """The remembered values of interpolation endpoint A or B."""
+
+    kind: str  # an EndKind: a test image, a prior draw or the user's image
+    index: str  # the test image's index
+    seed: str  # the prior draw's seed
+
+
+@dataclass(frozen=True)
+class GroupKeys:
+    """The remembered values of attribute group A or B."""
+
+    labels: str  # the classes that make the group
+    ids: str  # the map selection it was given instead (test-set ids), or None
+
+
+def end_keys(end: str) -> EndKeys:
+    """The keys of endpoint ``end`` ("a" or "b"): the one place their names are made."""
+    if end not in ENDS:
+        raise ValueError(f"no endpoint {end!r}; the endpoints are {ENDS}")
+    return EndKeys(f"{end}_kind", f"{end}_index", f"{end}_seed")
+
+
+def group_keys(end: str) -> GroupKeys:
+    """The keys of attribute group ``end`` ("a" or "b")."""
+    if end not in ENDS:
+        raise ValueError(f"no group {end!r}; the groups are {ENDS}")
+    return GroupKeys(f"attr_{end}_labels", f"attr_{end}_ids")
 
 
 # Remembered widget values: name -> default, reset when another model is opened.
