@@ -125,7 +125,9 @@ def render(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, cl
            id_label: str = "test image") -> None:
     """The map of points ``ids`` at ``xy``; ``marked`` (a test-set id) is ringed, ``selection`` highlighted."""
     blob = _cached_blob(map_id_, xy, ids, labels, class_names, axis_titles, file_stem)
-    _loader(key=f"{key}_points", data=blob, height=0)
+    # One loader per map: a new map (another model, projection or subset) is a new element. Under one fixed
+    # key, the page kept the first model's points when the model changed (its new bytes never ran).
+    _loader(key=f"{key}_points_{map_id_}", data=blob, height="content")
     _view(key=key, data={"map_id": map_id_, "marked": marked, "selection": [int(i) for i in selection],
                          "height": height, "big": big, "id_label": id_label},
           on_selected_change=on_select, height="content")

@@ -1,5 +1,7 @@
 // The map's points loader: receives the map as bytes, once per model and projection, and registers it
-// for the view (map_view.js). Shows nothing.
+// for the view (map_view.js). Shows nothing; its empty element carries the counts for tests.
+
+const KEEP_MAPS = 4;
 
 export default function ({ data, parentElement }) {
   const reg = mapRegistry();
@@ -9,11 +11,18 @@ export default function ({ data, parentElement }) {
   if (!reg.maps[id]) {
     reg.loads += 1;
     reg.bytes += data.length;
-    reg.maps = { ...reg.maps, [id]: map };
+    const kept = Object.keys(reg.maps).slice(-(KEEP_MAPS - 1));  // the last few: switching back is instant
+    reg.maps = Object.fromEntries([...kept.map((k) => [k, reg.maps[k]]), [id, map]]);
     for (const resolve of reg.waiting[id] ?? []) resolve(map);
     delete reg.waiting[id];
   }
-  parentElement.dataset.mapId = id;
-  parentElement.dataset.loads = String(reg.loads);
-  parentElement.dataset.bytes = String(data.length);
+  let note = parentElement.querySelector(".le-map-points");
+  if (!note) {
+    note = document.createElement("div");
+    note.className = "le-map-points";
+    parentElement.appendChild(note);
+  }
+  note.dataset.mapId = id;
+  note.dataset.loads = String(reg.loads);
+  note.dataset.bytes = String(data.length);
 }
