@@ -44,9 +44,15 @@ def take_selection() -> None:
     ids = _selection_ids(ss.get(state.MAP_EVENT))
     if ids and ids != ss.get(state.MAP_SEEN):
         ss[state.MAP_SEEN] = ids
-        ss[state.MAP_SELECTION] = list(ids)
-        ss[state.PICK] = ids[0]
-        state.set_value("inspect_index", ids[0])
+        _select(list(ids))
+
+
+def _select(ids: list[int]) -> None:
+    """A selection made on the map (either renderer): it becomes the map's group, and its first point the pick."""
+    ss = st.session_state
+    ss[state.MAP_SELECTION] = ids
+    ss[state.PICK] = ids[0]
+    state.set_value("inspect_index", ids[0])
 
 
 def pick(index: int) -> None:
@@ -116,10 +122,7 @@ def _take_webgl_selection() -> None:
     if report is None or not report["ids"] or report.get("seq") == ss.get(state.MAP_WEBGL_SEEN):
         return
     ss[state.MAP_WEBGL_SEEN] = report.get("seq")
-    ids = [int(i) for i in report["ids"]]
-    ss[state.MAP_SELECTION] = ids
-    ss[state.PICK] = ids[0]
-    state.set_value("inspect_index", ids[0])
+    _select([int(i) for i in report["ids"]])
 
 
 def renderer() -> state.MapRenderer:
