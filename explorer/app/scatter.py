@@ -1,9 +1,9 @@
 """The map as a WebGL scatter: regl-scatterplot in a component v2, its points sent once as binary.
 
 Two components (inline JS and CSS from explorer/app/map_js/, no build step, nothing from a CDN):
-- the points loader gets the map as bytes (``points_blob``): coordinates, test-set ids and classes. Its
-  key is fixed and its data change only with the model, the projection or the map's subset, so the points
-  reach the page once, not on every rerun (Streamlit does not resend unchanged component data);
+- the points loader gets the map as bytes (``points_blob``): coordinates, test-set ids and classes. It is
+  keyed per map (model version, projection, subset), so the points reach the page once per map, not on
+  every rerun (Streamlit does not resend unchanged component data), and a new map is a new element;
 - the view gets small JSON per rerun (the pick, the selection, the height) and takes the points from the
   page. A click or a lasso comes back as the state "selected" ({ids, how, seq}): one rerun per gesture.
 
