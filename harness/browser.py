@@ -141,6 +141,7 @@ MAP_POINT_JS = """([chart, trace]) => {
 
 # The WebGL map (explorer/app/map_js/map_view.js): its view object is the root element's leView.
 MAP = ".le-map"
+MAP_CANVAS = ".le-map canvas.le-map-canvas"  # the points (the atlas has a canvas of its own beneath)
 # Every point of the WebGL map: [test-set id, x, y] in page pixels, from the library's own screen positions.
 WEBGL_POINTS_JS = """(root) => {
     const v = root.leView, box = v.canvas.getBoundingClientRect(), out = [];
@@ -162,7 +163,7 @@ def webgl_map_points(page) -> list[tuple[int, float, float]]:
 
 def rightmost_webgl_point(page) -> tuple[int, float, float]:
     """The rightmost point of the WebGL map (an outlier, so no other point covers it) inside the canvas."""
-    box = page.locator(f"{MAP} canvas").first.bounding_box()
+    box = page.locator(MAP_CANVAS).bounding_box()
     inside = [p for p in webgl_map_points(page) if box["x"] + 4 < p[1] < box["x"] + box["width"] - 4
               and box["y"] + 4 < p[2] < box["y"] + box["height"] - 4]
     return max(inside, key=lambda p: p[1])

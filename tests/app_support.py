@@ -149,7 +149,7 @@ def main_map(at: AppTest) -> MainMap | None:
     components = {e.proto.component_name: e.proto for e in at.main.get("bidi_component")}
     if "latent_explorer.map_view" not in components:
         return None
-    header, xy, ids, _ = read_points_blob(components["latent_explorer.map_points"].bytes)
+    header, xy, ids, _, _ = read_points_blob(components["latent_explorer.map_points"].bytes)
     view = json.loads(components["latent_explorer.map_view"].json)
     assert view["map_id"] == header["map_id"]  # the view shows the points the loader sent
     return MainMap([c["name"] for c in header["classes"]], header["axis_titles"], ids.tolist(), xy,

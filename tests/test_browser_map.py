@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness.browser import (CHROMIUM, MAP, app_server, browser_page, click_map_point, open_tab, rightmost_webgl_point,
+from harness.browser import (CHROMIUM, MAP, MAP_CANVAS, app_server, browser_page, click_map_point, open_tab, rightmost_webgl_point,
                              wait_idle, webgl_map_points, wire)
 from tests.test_browser_own import NUDGES, inside
 
@@ -26,7 +26,7 @@ INK = np.array([0x11, 0x11, 0x11])  # the ring around the picked point (map_js/m
 
 def screenshot(page) -> tuple[np.ndarray, dict]:
     """The map's canvas area as a person sees it (RGB), and its box in page pixels."""
-    canvas = page.locator(f"{MAP} canvas").first
+    canvas = page.locator(MAP_CANVAS)
     box = canvas.bounding_box()
     png = page.screenshot(clip=box)
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int), box
@@ -75,7 +75,7 @@ def test_a_click_picks_its_point_in_one_run_and_the_points_are_sent_once():
 def lonely_inner_point(page) -> tuple[int, float, float]:
     """The point farthest from its nearest neighbour among those well inside the canvas: a click there is its."""
     points = webgl_map_points(page)
-    box = page.locator(f"{MAP} canvas").first.bounding_box()
+    box = page.locator(MAP_CANVAS).bounding_box()
     xy = np.array([(x, y) for _, x, y in points])
     inner = ((xy[:, 0] > box["x"] + 0.2 * box["width"]) & (xy[:, 0] < box["x"] + 0.8 * box["width"])
              & (xy[:, 1] > box["y"] + 0.2 * box["height"]) & (xy[:, 1] < box["y"] + 0.8 * box["height"]))
@@ -178,7 +178,7 @@ def test_the_rightmost_point_helper_finds_a_point_inside_the_canvas():
     """The helper the other browser tests click through must land on a real point, inside the map."""
     with app_server() as url, browser_page(url) as page:
         point_id, x, y = rightmost_webgl_point(page)
-        box = page.locator(f"{MAP} canvas").first.bounding_box()
+        box = page.locator(MAP_CANVAS).bounding_box()
         assert box["x"] < x < box["x"] + box["width"] and box["y"] < y < box["y"] + box["height"]
         ids = [p[0] for p in webgl_map_points(page)]
         assert point_id in ids and len(ids) == len(set(ids))
@@ -211,3 +211,61 @@ def test_another_model_brings_its_own_points_to_the_map():
                                timeout=30_000)
         assert page.locator(".le-map-legend-row").first.inner_text().strip() == "T-shirt/top"
         assert len(webgl_map_points(page)) == 10_000
+
+
+ATLAS_SPOTS_JS = """(root) => {
+    const v = root.leView, f = v.maths.screenFrame(), box = v.canvas.getBoundingClientRect();
+    return [[0.5, 0.5], [0.2, 0.3], [0.9, 0.8]].map(([u, w]) => {
+        const nx = (u * box.width - f.x.offset) / f.x.gain, ny = (w * box.height - f.y.offset) / f.y.gain;
+        return { nx, ny, z: Array.from(v.maths.latentAt(nx, ny)) };
+    });
+}"""
+
+
+def atlas_painted(page, paints: int) -> None:
+    page.wait_for_function("([el, n]) => Number(el.dataset.atlasPaints || 0) >= n",
+                           arg=[page.locator(MAP).element_handle(), paints], timeout=30_000)
+
+
+@pytest.mark.parametrize("proj", ["pca", "tsne"])
+def test_the_atlas_paints_the_decoder_beneath_the_points_in_the_page(proj):
+    """The atlas toggle: images over the whole window, decoded from the latent point the projection gives
+    (exact on PCA, the local mean code on t-SNE), repainted after a zoom, and never a server run."""
+    from explorer import projection
+    from explorer.checkpoint import load_embedding
+    from tests.app_support import DIGITS
+
+    with app_server() as url, browser_page(url + f"?proj={proj}") as page:
+        webgl_map_points(page)
+        page.wait_for_function("() => Object.keys(globalThis.__latentExplorer?.decoders ?? {}).length > 0",
+                               timeout=60_000)
+        page.mouse.move(0, 0)
+        before, box = screenshot(page)
+        runs = wire(page).runs
+        page.locator(MAP).get_by_role("button", name="Atlas").click()
+        atlas_painted(page, 1)
+        after, _ = screenshot(page)
+        white = lambda px: (px.min(axis=2) > 245).mean()  # noqa: E731
+        assert white(before) > 0.5  # dots on white
+        assert white(after) < 0.35  # the decoder's images fill the window (the digits are ink on black)
+        badge = page.locator(".le-map-badge").inner_text()
+        assert ("exact" in badge) if proj == "pca" else ("approximate" in badge)
+
+        spots = page.locator(MAP).evaluate(ATLAS_SPOTS_JS)
+        header = page.evaluate("() => Object.values(globalThis.__latentExplorerMap.maps)[0].header")
+        centre, scale = np.array(header["frame"]["centre"]), header["frame"]["scale"]
+        xy = np.array([[s["nx"], s["ny"]] for s in spots]) * scale + centre
+        emb = load_embedding(DIGITS)
+        proj_ = projection.make(proj, emb)
+        expected = proj_.inverse(xy) if proj == "pca" else proj_.local_code(xy)
+        np.testing.assert_allclose([s["z"] for s in spots], expected, atol=1e-4)
+
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.wheel(0, -200)  # zoom in: the atlas follows, then repaints for the new window
+        atlas_painted(page, 2)
+        page.locator(MAP).get_by_role("button", name="Atlas").click()
+        page.mouse.move(0, 0)
+        page.wait_for_timeout(300)
+        off, _ = screenshot(page)
+        assert white(off) > 0.5  # off again: dots on white
+        assert runs_since(page, runs) == 0  # toggling, painting and zooming all stayed in the page

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from explorer import projection
 from explorer.app import scatter
 from explorer.checkpoint import load_embedding
 from tests.app_support import DIGITS
@@ -20,18 +21,18 @@ ROOT = Path(__file__).resolve().parents[1]
 NODE = shutil.which("node")
 
 
-def digits_blob() -> tuple[bytes, np.ndarray, np.ndarray]:
+def digits_blob(codes: bool = False) -> tuple[bytes, np.ndarray, np.ndarray]:
     emb = load_embedding(DIGITS)
     ids = np.arange(len(emb.mu))
     blob = scatter.points_blob("digits-pca", emb.pca, ids, emb.labels, tuple(str(d) for d in range(10)),
-                               ("PC 1", "PC 2"), "digits-pca-map")
+                               ("PC 1", "PC 2"), "digits-pca-map", codes=emb.mu if codes else None)
     return blob, emb.pca, emb.labels
 
 
 def test_the_blob_holds_every_point_its_id_and_its_class():
     blob, xy, labels = digits_blob()
-    header, ndc, ids, category = scatter.read_points_blob(blob)
-    assert header["n"] == len(xy) and header["axis_titles"] == ["PC 1", "PC 2"]
+    header, ndc, ids, category, codes = scatter.read_points_blob(blob)
+    assert codes is None and header["n"] == len(xy) and header["axis_titles"] == ["PC 1", "PC 2"]
     assert ids.tolist() == list(range(len(xy)))
     names = [c["name"] for c in header["classes"]]
     assert [names[k] for k in category] == [str(int(v)) for v in labels]
@@ -53,7 +54,7 @@ def test_the_map_square_keeps_distances_and_fits_every_point():
 def test_unlabelled_points_get_their_own_class_and_ids_must_be_sorted():
     xy = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.5]])
     blob = scatter.points_blob("m", xy, np.array([3, 5, 9]), np.array([-1, 0, 0]), ("shoe",), ("a", "b"), "m")
-    header, _, _, category = scatter.read_points_blob(blob)
+    header, _, _, category, _ = scatter.read_points_blob(blob)
     assert [c["name"] for c in header["classes"]] == ["unlabelled", "shoe"] and category.tolist() == [0, 1, 1]
     with pytest.raises(ValueError, match="sorted"):
         scatter.points_blob("m", xy, np.array([5, 3, 9]), np.zeros(3, int), ("shoe",), ("a", "b"), "m")
@@ -61,8 +62,10 @@ def test_unlabelled_points_get_their_own_class_and_ids_must_be_sorted():
 
 @pytest.mark.skipif(NODE is None, reason="needs node to run the page's reader")
 def test_the_page_reads_the_blob_as_python_wrote_it(tmp_path):
-    blob, _, _ = digits_blob()
-    header, ndc, ids, category = scatter.read_points_blob(blob)
+    blob, xy, _ = digits_blob(codes=True)
+    assert len(xy) % 2 == 1  # an odd count: the codes start after the padded classes, where the page looks
+    header, ndc, ids, category, codes = scatter.read_points_blob(blob)
+    np.testing.assert_array_equal(codes, load_embedding(DIGITS).mu)
     (tmp_path / "blob").write_bytes(blob)
     subprocess.run([NODE, str(ROOT / "tests" / "js" / "read_map.mjs"), str(scatter.JS_DIR / "map_core.js"),
                     str(tmp_path / "blob"), str(tmp_path / "out.json")], check=True, capture_output=True, timeout=60)
@@ -71,6 +74,26 @@ def test_the_page_reads_the_blob_as_python_wrote_it(tmp_path):
     np.testing.assert_array_equal(np.array(seen["x"], np.float32), ndc[:, 0])
     np.testing.assert_array_equal(np.array(seen["y"], np.float32), ndc[:, 1])
     assert seen["ids"] == ids.tolist() and seen["labels"] == category.tolist()
+    np.testing.assert_array_equal(np.array(seen["codes"], np.float32), codes.ravel())
+
+
+def test_the_page_can_map_a_spot_back_to_latent_space_as_the_projection_does():
+    """The atlas's plane: the PCA inverse from the blob's frame and axes, or the codes for a local average."""
+    emb = load_embedding(DIGITS)
+    pca = projection.make("pca", emb)
+    ids = np.arange(len(emb.mu))
+    plane, codes = scatter.plane_of(pca, ids)
+    assert plane["exact"] and codes is None
+    blob = scatter.points_blob("m", pca.coords, ids, emb.labels, (), ("a", "b"), "m", plane)
+    header, ndc, *_ = scatter.read_points_blob(blob)
+    centre, scale = np.array(header["frame"]["centre"]), header["frame"]["scale"]
+    xy = ndc.astype(np.float64) * scale + centre  # what the page computes for a spot under a point
+    z = np.array(header["plane"]["mean"]) + xy @ np.array(header["plane"]["components"])
+    np.testing.assert_allclose(z, pca.inverse(pca.coords), atol=1e-4)
+    tsne = projection.make("tsne", emb)
+    plane, codes = scatter.plane_of(tsne, tsne.shown)
+    assert plane == {"kind": "local", "exact": False, "k": projection.PLACEMENT_NEIGHBOURS}
+    np.testing.assert_array_equal(codes, emb.mu[tsne.shown])
 
 
 def test_the_vendored_files_are_the_published_ones_with_their_licences():

@@ -18,7 +18,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import projection
-from explorer.app import plots, resources, state
+from explorer.app import plots, resources, scatter, state
 from explorer.app.context import Context
 
 PAD_DIR = Path(__file__).resolve().parent / "pad"
@@ -28,8 +28,7 @@ LIVE_SIDE = 360  # CSS pixels of the live image
 
 
 def _source(*names: str) -> str:
-    # A trailing newline: a one-line inline string could be mistaken for a file path (STREAMLIT.md).
-    return "\n".join((PAD_DIR / name).read_text() for name in names) + "\n"
+    return scatter.sources(PAD_DIR, *names)
 
 
 _CSS = _source("pad.css")

@@ -138,7 +138,8 @@ def render_map(ctx: Context) -> Callable[[], go.Figure]:
         scatter.render(_map_id(ctx), ctx.coords[shown], shown, ctx.embedding.labels[shown], ctx.class_names,
                        ctx.map.axis_titles(), _map_file_stem(ctx), marked=ss[state.PICK],
                        selection=selection if len(selection) > 1 else [], on_select=_take_webgl_selection,
-                       key=state.MAP_WEBGL, big=presentation.is_on())
+                       key=state.MAP_WEBGL, big=presentation.is_on(), proj=ctx.map,
+                       decoder=resources.decoder_id(ctx.path))
         how = "Click a point to inspect it; scroll to zoom, drag to pan; Lasso (or Shift+drag) selects a group."
         figure = functools.partial(_figure, ctx, _marked())  # made only when an export asks
     else:

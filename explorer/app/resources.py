@@ -171,8 +171,17 @@ def _weights(path: str, weights_mtime: float) -> Weights:
     reason = unsupported_reason(model_)
     if reason is not None:
         return Weights(None, "", reason)
-    model_id = f"{Path(path).name}-{hashlib.sha1(f'{path}@{weights_mtime}'.encode()).hexdigest()[:12]}"
+    model_id = _decoder_id(path, weights_mtime)
     return Weights(pack(model_, model_id=model_id), model_id, None)
+
+
+def _decoder_id(path: str, weights_mtime: float) -> str:
+    return f"{Path(path).name}-{hashlib.sha1(f'{path}@{weights_mtime}'.encode()).hexdigest()[:12]}"
+
+
+def decoder_id(path: str) -> str:
+    """The page's name for the checkpoint's decoder, without loading it (the map asks before torch is imported)."""
+    return _decoder_id(path, _mtime(Path(path) / ckpt.WEIGHTS_FILE))
 
 
 def weights(path: str) -> Weights:

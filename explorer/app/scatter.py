@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 import streamlit as st
 
+from explorer import projection
 from explorer.app import plots
 
 JS_DIR = Path(__file__).resolve().parent / "map_js"
@@ -33,6 +34,16 @@ MAGIC = b"LEMAP\x00\x01\x00"
 MAP_HEIGHT = 620  # at most this many CSS pixels high (as the Plotly map); the height follows the width
 FILL = 0.9  # the points span this much of the half-width of the map's square [-1, 1] space
 _PUBSUB_EXPORTS = "export { globalPubSub, createPubSub };\nexport default createPubSub;\n"
+
+
+def sources(folder: Path, *names: str) -> str:
+    """The files ``names`` of ``folder`` as one inline script or style sheet."""
+    # A trailing newline: a one-line inline string could be mistaken for a file path (STREAMLIT.md).
+    return "\n".join(_read(folder, name) for name in names) + "\n"
+
+
+def _pad_source(*names: str) -> str:
+    return sources(JS_DIR.parent / "pad", *names)  # the live views' decoder registry and latent maths
 
 
 def _read(folder: Path, name: str) -> str:
@@ -54,29 +65,52 @@ def vendor_prelude() -> str:
 
 
 def _source(*names: str) -> str:
-    # A trailing newline: a one-line inline string could be mistaken for a file path (STREAMLIT.md).
-    return "\n".join(_read(JS_DIR, name) for name in names) + "\n"
+    return sources(JS_DIR, *names)
 
 
 _CSS = _source("map.css")
 _loader = st.components.v2.component("latent_explorer.map_points", js=_source("map_core.js", "map_loader.js"))
 _view = st.components.v2.component("latent_explorer.map_view", css=_CSS,
-                                   js=vendor_prelude() + _source("map_core.js", "map_view.js"))
+                                   js=vendor_prelude() + _pad_source("pad_core.js")
+                                   + _source("map_core.js", "map_layers.js", "map_view.js"))
+
+
+def frame(xy: np.ndarray) -> tuple[np.ndarray, float]:
+    """(centre (2,), scale): map coordinates = page coordinates * scale + centre; one scale for both axes."""
+    xy = np.asarray(xy, np.float64)
+    lo, hi = np.nanmin(xy, axis=0), np.nanmax(xy, axis=0)
+    half = max(float(np.max(hi - lo)) / 2, 1e-12)
+    return (lo + hi) / 2, half / FILL
 
 
 def normalise(xy: np.ndarray) -> np.ndarray:
     """(N, 2) map coordinates into regl-scatterplot's [-1, 1] square, one scale for both axes (distances keep)."""
-    xy = np.asarray(xy, np.float64)
-    lo, hi = np.nanmin(xy, axis=0), np.nanmax(xy, axis=0)
-    half = max(float(np.max(hi - lo)) / 2, 1e-12)
-    return ((xy - (lo + hi) / 2) / half * FILL).astype(np.float32)
+    centre, scale = frame(xy)
+    return ((np.asarray(xy, np.float64) - centre) / scale).astype(np.float32)
+
+
+def plane_of(proj: projection.Projection, shown: np.ndarray) -> tuple[dict, np.ndarray | None]:
+    """How the page turns a spot of the map into a latent point, for the decoded atlas and the probe.
+
+    Exact where the map has an inverse (the PCA plane, a 2-D latent plane); elsewhere the mean code of the
+    ``k`` nearest shown points, as ``Projection.local_code``, for which the page needs the codes themselves.
+    """
+    if isinstance(proj, projection.PCA):
+        return {"kind": "pca", "exact": True, "components": proj.components.astype(float).tolist(),
+                "mean": proj.mean.astype(float).tolist()}, None
+    if proj.invertible:
+        return {"kind": "latent", "exact": True}, None
+    return {"kind": "local", "exact": False, "k": projection.PLACEMENT_NEIGHBOURS}, proj.mu[shown]
 
 
 def points_blob(map_id: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...],
-                axis_titles: tuple[str, str], file_stem: str) -> bytes:
+                axis_titles: tuple[str, str], file_stem: str, plane: dict | None = None,
+                codes: np.ndarray | None = None) -> bytes:
     """The map's points as the page reads them (map_js/map_core.js: readMap): header JSON, then columns.
 
     ``ids`` must be sorted (the page finds a point by binary search); ``labels`` -1 is "unlabelled".
+    ``plane`` (``plane_of``) says how a spot maps back to latent space; ``codes`` (N, D), when given, follow
+    the columns (the fitted maps' local average needs them).
     """
     ids = np.asarray(ids)
     if len(ids) and np.any(np.diff(ids) <= 0):
@@ -84,18 +118,24 @@ def points_blob(map_id: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray
     values = np.unique(labels)
     classes = [{"label": int(v), "name": plots.class_name(int(v), class_names), "colour": plots.class_colour(int(v))}
                for v in values]
+    centre, scale = frame(xy)
     header = {"map_id": map_id, "n": int(len(ids)), "classes": classes, "axis_titles": list(axis_titles),
-              "file_stem": file_stem}
+              "file_stem": file_stem, "frame": {"centre": centre.tolist(), "scale": scale},
+              "plane": plane or {"kind": "none", "exact": False},
+              "code_dim": 0 if codes is None else int(codes.shape[1])}
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-(len(MAGIC) + 4 + len(text)) % 4)
     ndc = normalise(xy)
     category = np.searchsorted(values, labels).astype("<u2")
-    return b"".join([MAGIC, struct.pack("<I", len(text)), text, ndc[:, 0].astype("<f4").tobytes(),
-                     ndc[:, 1].astype("<f4").tobytes(), ids.astype("<i4").tobytes(), category.tobytes()])
+    columns = [ndc[:, 0].astype("<f4").tobytes(), ndc[:, 1].astype("<f4").tobytes(), ids.astype("<i4").tobytes(),
+               category.tobytes() + b"\0\0" * (len(ids) % 2)]  # padded: the codes start 4-byte aligned
+    if codes is not None:
+        columns.append(np.ascontiguousarray(codes, "<f4").tobytes())
+    return b"".join([MAGIC, struct.pack("<I", len(text)), text, *columns])
 
 
-def read_points_blob(blob: bytes) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
-    """(header, (N, 2) coordinates in [-1, 1], ids, class indices): the inverse of ``points_blob``, for tests."""
+def read_points_blob(blob: bytes) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(header, (N, 2) coordinates in [-1, 1], ids, class indices, codes or None): ``points_blob`` inverted."""
     if blob[:8] != MAGIC:
         raise ValueError("not a Latent Explorer map blob")
     (length,) = struct.unpack("<I", blob[8:12])
@@ -104,7 +144,9 @@ def read_points_blob(blob: bytes) -> tuple[dict, np.ndarray, np.ndarray, np.ndar
     x, y = (np.frombuffer(body, "<f4", n, k * 4 * n) for k in (0, 1))
     ids = np.frombuffer(body, "<i4", n, 8 * n)
     category = np.frombuffer(body, "<u2", n, 12 * n)
-    return header, np.stack([x, y], axis=1), ids, category
+    d = header["code_dim"]
+    codes = np.frombuffer(body, "<f4", n * d, 12 * n + 2 * (n + n % 2)).reshape(n, d) if d else None
+    return header, np.stack([x, y], axis=1), ids, category, codes
 
 
 def map_id(path: str, version: tuple[float, float], key: str, points: int, perplexity: float) -> str:
@@ -113,23 +155,29 @@ def map_id(path: str, version: tuple[float, float], key: str, points: int, perpl
     return f"{Path(path).name}-{key}-{points}-{perplexity:g}-{digest}"
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16)  # _proj is not hashed: the map id names the projection
 def _cached_blob(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...],
-                 axis_titles: tuple[str, str], file_stem: str) -> bytes:
-    return points_blob(map_id_, xy, ids, labels, class_names, axis_titles, file_stem)
+                 axis_titles: tuple[str, str], file_stem: str, _proj: projection.Projection | None) -> bytes:
+    plane, codes = plane_of(_proj, ids) if _proj is not None else (None, None)
+    return points_blob(map_id_, xy, ids, labels, class_names, axis_titles, file_stem, plane, codes)
 
 
 def render(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...],
            axis_titles: tuple[str, str], file_stem: str, *, marked: int | None, selection: list[int],
            on_select: Callable[[], None], key: str, big: bool = False, height: int = MAP_HEIGHT,
-           id_label: str = "test image") -> None:
-    """The map of points ``ids`` at ``xy``; ``marked`` (a test-set id) is ringed, ``selection`` highlighted."""
-    blob = _cached_blob(map_id_, xy, ids, labels, class_names, axis_titles, file_stem)
+           id_label: str = "test image", proj: projection.Projection | None = None,
+           decoder: str | None = None) -> None:
+    """The map of points ``ids`` at ``xy``; ``marked`` (a test-set id) is ringed, ``selection`` highlighted.
+
+    With ``proj`` (the map's projection) and ``decoder`` (the page's name for the in-page decoder), the map
+    offers the decoded atlas; the map id names the projection, so it keys the cached blob on its own.
+    """
+    blob = _cached_blob(map_id_, xy, ids, labels, class_names, axis_titles, file_stem, proj)
     # One loader per map: a new map (another model, projection or subset) is a new element. Under one fixed
     # key, the page kept the first model's points when the model changed (its new bytes never ran).
     _loader(key=f"{key}_points_{map_id_}", data=blob, height="content")
     _view(key=key, data={"map_id": map_id_, "marked": marked, "selection": [int(i) for i in selection],
-                         "height": height, "big": big, "id_label": id_label},
+                         "height": height, "big": big, "id_label": id_label, "decoder": decoder},
           on_selected_change=on_select, height="content")
 
 

@@ -10,4 +10,5 @@ const padded = new Uint8Array(file.length + 3);
 padded.set(file, 3);
 const map = readMap(padded.subarray(3));
 writeFileSync(outPath, JSON.stringify({ header: map.header, x: [...map.x], y: [...map.y], ids: [...map.ids],
-                                        labels: [...map.labels] }));
+                                        labels: [...map.labels],
+                                        codes: map.codes && [...map.codes] }));

@@ -19,8 +19,9 @@ function whenMap(id) {
 }
 
 // Blob layout (explorer/app/scatter.py, little-endian): magic (8 bytes), header length (uint32), the
-// JSON header padded to 4 bytes, then x and y in [-1, 1] (float32, n each), test-set ids (int32, n) and
-// class indices (uint16, n; the header's classes, the last one "unlabelled" when there is one).
+// JSON header padded to 4 bytes, then x and y in [-1, 1] (float32, n each), test-set ids (int32, n),
+// class indices (uint16, n, padded to 4 bytes; the header's classes, the last one "unlabelled" when there
+// is one) and, when the header's code_dim is not 0, the points' latent codes (float32, n x code_dim).
 function readMap(bytes) {
   const magic = String.fromCharCode(...bytes.subarray(0, 8));
   if (magic !== MAP_MAGIC) throw new Error("not a Latent Explorer map blob");
@@ -36,5 +37,6 @@ function readMap(bytes) {
     y: new Float32Array(body, 4 * n, n),
     ids: new Int32Array(body, 8 * n, n),
     labels: new Uint16Array(body, 12 * n, n),
+    codes: header.code_dim ? new Float32Array(body, 12 * n + 2 * (n + (n % 2)), n * header.code_dim) : null,
   };
 }

@@ -2,7 +2,7 @@
 // point marked on top, pan/zoom and lasso. Inlined by explorer/app/scatter.py after the vendored
 // libraries (map_js/vendor/) and map_core.js.
 //
-// data (JSON, small, per rerun): {map_id, marked, selection, height, big, id_label}; the points come
+// data (JSON, small, per rerun): {map_id, marked, selection, height, big, id_label, decoder}; the points come
 // from the loader (map_loader.js) through the page's registry. The map reports a click or a lasso as
 // the state "selected": {ids: [test-set ids], how: "click" | "lasso", seq}; one rerun per gesture.
 // Zoom and pan stay in the page: a rerun with a new pick keeps the view.
@@ -49,6 +49,9 @@ function createView(parentElement) {
     draws: 0, born: Date.now().toString(36) + Math.random().toString(36).slice(2, 6),
   };
   root.dataset.draws = "0";
+  createAtlas(v, area);
+  // For tests and benchmarks: el.leView.plot, and the map's own maths on the page's current view.
+  v.maths = { screenFrame: () => screenFrame(v), latentAt: (nx, ny) => latentAt(v.map, nx, ny) };
   Object.defineProperty(root, "leView", { value: v });  // for tests and benchmarks: el.leView.plot
 
   const button = (label, title, onClick) => {
@@ -62,6 +65,8 @@ function createView(parentElement) {
   v.panButton = button("Pan", "Drag to pan, scroll to zoom, click a point to inspect it", () => setMode(v, "panZoom"));
   v.lassoButton = button("Lasso", "Drag a loop around points to select them (or hold Shift while dragging)",
                          () => setMode(v, "lasso"));
+  v.atlasButton = button("Atlas", "Paint the decoder's image at each cell of a grid over the view, beneath the points",
+                         () => setAtlas(v, !v.atlas.on));
   button("Reset", "Back to the whole map", () => fitAll(v, true));
   button("PNG", "Save the map as you see it, with its legend, as a PNG", () => savePng(v));
   return v;
@@ -95,7 +100,7 @@ function buildPlot(v) {
     canvas: v.canvas,
     width: Math.max(1, Math.round(width)),
     height: Math.max(1, Math.round(height)),
-    backgroundColor: BACKGROUND,
+    backgroundColor: [1, 1, 1, 0],  // transparent: the area's white, or the atlas beneath, shows through
     pointColorHover: INK,
     lassoColor: [0.12, 0.31, 0.62, 1],
     lassoLineWidth: 3,
@@ -120,7 +125,10 @@ function buildPlot(v) {
   });
   plot.subscribe("pointOver", (p) => showCard(v, p));
   plot.subscribe("pointOut", () => { v.card.hidden = true; });
-  plot.subscribe("view", () => placeRing(v));
+  plot.subscribe("view", () => {
+    placeRing(v);
+    atlasFollowView(v);
+  });
   plot.subscribe("draw", () => {
     v.draws += 1;
     v.root.dataset.draws = String(v.draws);
@@ -130,6 +138,10 @@ function buildPlot(v) {
   new ResizeObserver(() => {
     const r = v.canvas.getBoundingClientRect();
     if (r.width > 0 && r.height > 0) plot.set({ width: Math.round(r.width), height: Math.round(r.height) });
+    if (v.atlas.on) {
+      clearTimeout(v.atlas.timer);
+      v.atlas.timer = setTimeout(() => paintAtlas(v), ATLAS_SETTLE_MS);
+    }
   }).observe(v.canvas);
   v.plot = plot;
   setMode(v, "panZoom");
@@ -179,6 +191,7 @@ function drawPoints(v) {
     pointSize: pointSizeFor(map.header.n, v.data.big),
   });
   v.hidden.clear();
+  v.extremes = extremes(map);
   drawLegend(v);
   v.axes[0].textContent = map.header.axis_titles[0];
   v.axes[1].textContent = map.header.axis_titles[1];
@@ -248,7 +261,8 @@ async function savePng(v) {
   const g = out.getContext("2d");
   g.fillStyle = BACKGROUND;
   g.fillRect(0, 0, out.width, out.height);
-  g.putImageData(image, 0, 0);
+  if (v.atlas.on) g.drawImage(v.atlas.canvas, 0, 0, image.width, image.height);
+  g.drawImage(await createImageBitmap(image), 0, 0);  // drawn, not put: the points' background is transparent
   g.font = "28px sans-serif";
   g.fillStyle = INK;
   v.map.header.classes.forEach((c, k) => {
@@ -285,6 +299,7 @@ export default function ({ data, parentElement, setStateValue }) {
       v.root.dataset.points = String(map.header.n);
       await drawPoints(v);
       fitAll(v);
+      if (v.atlas.on) setAtlas(v, true);  // the new map's plane: repainted, relabelled
     }
     applyState(v);
   });
