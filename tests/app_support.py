@@ -146,10 +146,15 @@ def main_map(at: AppTest) -> MainMap | None:
     """The WebGL main map of the last run, or None when none was drawn."""
     from explorer.app.scatter import read_points_blob
 
-    components = {e.proto.component_name: e.proto for e in at.main.get("bidi_component")}
+    from explorer.app.scatter import MAGIC
+
+    elements = [e.proto for e in at.main.get("bidi_component")]
+    components = {e.component_name: e for e in elements}
     if "latent_explorer.map_view" not in components:
         return None
-    header, xy, ids, _, _ = read_points_blob(components["latent_explorer.map_points"].bytes)
+    # The loader component carries the points and, after them, the images: the points start with MAGIC.
+    (points,) = [e for e in elements if e.component_name == "latent_explorer.map_points" and e.bytes[:8] == MAGIC]
+    header, xy, ids, _, _ = read_points_blob(points.bytes)
     view = json.loads(components["latent_explorer.map_view"].json)
     assert view["map_id"] == header["map_id"]  # the view shows the points the loader sent
     return MainMap([c["name"] for c in header["classes"]], header["axis_titles"], ids.tolist(), xy,

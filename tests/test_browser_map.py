@@ -264,8 +264,86 @@ def test_the_atlas_paints_the_decoder_beneath_the_points_in_the_page(proj):
         page.mouse.wheel(0, -200)  # zoom in: the atlas follows, then repaints for the new window
         atlas_painted(page, 2)
         page.locator(MAP).get_by_role("button", name="Atlas").click()
+        page.locator(MAP).get_by_role("button", name="Reset").click()  # the whole map: dots, not images
         page.mouse.move(0, 0)
-        page.wait_for_timeout(300)
+        page.wait_for_timeout(800)
         off, _ = screenshot(page)
         assert white(off) > 0.5  # off again: dots on white
         assert runs_since(page, runs) == 0  # toggling, painting and zooming all stayed in the page
+
+
+def map_layer(page, *kinds: str) -> str:
+    page.wait_for_function("([el, kinds]) => kinds.includes(el.dataset.layer)",
+                           arg=[page.locator(MAP).element_handle(), list(kinds)], timeout=30_000)
+    return page.locator(MAP).get_attribute("data-layer")
+
+
+def pooled(pixels: np.ndarray, side: int) -> np.ndarray:
+    """A crop of the screen, averaged down (box filter) to (side, side) grey levels in [0, 1]."""
+    grey = Image.fromarray(pixels.mean(axis=2).astype(np.uint8))
+    return np.asarray(grey.resize((side, side), Image.Resampling.BOX), np.float64) / 255
+
+
+def same_picture(seen: np.ndarray, image: np.ndarray) -> bool:
+    """Screen pixels pooled to an image's size show that image: correlated, and of its brightness."""
+    return np.corrcoef(seen.ravel(), image.ravel())[0, 1] > 0.9 and abs(seen.mean() - image.mean()) < 0.08
+
+
+def test_zoomed_in_the_map_shows_each_points_own_image_and_hovering_a_larger_one():
+    from explorer.data import load_dataset
+
+    test = load_dataset("digits", download=False, test_only=True).test
+    with app_server() as url, browser_page(url) as page:
+        webgl_map_points(page)
+        page.wait_for_function("() => globalThis.__latentExplorerMap.imageLoads > 0", timeout=30_000)
+        assert map_layer(page, "points", "density") == "points"  # the whole map: dots
+        runs = wire(page).runs
+        box = page.locator(MAP_CANVAS).bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        for _ in range(3):
+            page.mouse.wheel(0, -100)
+            page.wait_for_timeout(300)
+        assert map_layer(page, "images", "sampled")
+        page.mouse.move(box["x"] + 2, box["y"] + box["height"] - 2)  # no hover card
+        page.wait_for_timeout(500)
+        placed = page.locator(MAP).evaluate("(el) => el.leView.layers.placed")
+        pixels, _ = screenshot(page)
+
+        def alone(a) -> bool:  # drawn whole, clear of every other image and of the tool bar
+            _, left, top, side = a
+            return (top > 50 and left > 4 and left + side < box["width"] - 4 and top + side < box["height"] - 4
+                    and all(b is a or left + side + 2 < b[1] - 2 or b[1] + b[3] + 2 < left - 2
+                            or top + side + 2 < b[2] - 2 or b[2] + b[3] + 2 < top - 2 for b in placed))
+
+        lone = [a for a in placed if alone(a)]
+        assert len(lone) >= 3
+        for point_id, left, top, side in lone[:5]:
+            seen = pooled(pixels[top : top + side, left : left + side], 8)
+            assert same_picture(seen, test.images[point_id, 0])  # the point's own image, in place
+
+        point_id, left, top, side = lone[0]
+        page.mouse.move(box["x"] + left + side / 2, box["y"] + top + side / 2)
+        card = page.locator(".le-map-card-image")
+        card.wait_for(timeout=10_000)
+        assert page.locator(".le-map-card").inner_text().strip().startswith(f"test image #{point_id} ")
+        big = np.asarray(Image.open(io.BytesIO(card.screenshot())).convert("RGB")).astype(int)
+        assert big.shape[0] >= 100  # larger than on the map
+        assert same_picture(pooled(big, 8), test.images[point_id, 0])
+        assert runs_since(page, runs) == 0  # zooming and hovering stay in the page
+
+
+def test_a_crowded_map_is_shaded_by_density_until_the_images_are_turned_off():
+    with app_server() as url, browser_page(url + "?model=fashion-mnist-d16") as page:
+        webgl_map_points(page)
+        page.mouse.move(0, 0)
+        assert map_layer(page, "density") == "density"
+        page.wait_for_timeout(300)
+        shaded, _ = screenshot(page)
+        page.locator(MAP).get_by_role("button", name="Images").click()
+        assert map_layer(page, "points") == "points"
+        page.wait_for_timeout(300)
+        plain, _ = screenshot(page)
+        white_then = plain.min(axis=2) > 250
+        shaded_now = (shaded.min(axis=2) < 245) & (shaded[..., 2] > shaded[..., 0])  # the density's blue
+        assert (white_then & shaded_now).mean() > 0.05  # around the clusters, the white is shaded
+        assert (white_then & shaded_now)[:, :10].mean() < 0.01  # and not at the empty edge of the map

@@ -139,7 +139,8 @@ def render_map(ctx: Context) -> Callable[[], go.Figure]:
                        ctx.map.axis_titles(), _map_file_stem(ctx), marked=ss[state.PICK],
                        selection=selection if len(selection) > 1 else [], on_select=_take_webgl_selection,
                        key=state.MAP_WEBGL, big=presentation.is_on(), proj=ctx.map,
-                       decoder=resources.decoder_id(ctx.path))
+                       decoder=resources.decoder_id(ctx.path), images=functools.partial(_shown_images, ctx),
+                       images_id=_images_id(ctx))
         how = "Click a point to inspect it; scroll to zoom, drag to pan; Lasso (or Shift+drag) selects a group."
         figure = functools.partial(_figure, ctx, _marked())  # made only when an export asks
     else:
@@ -156,6 +157,15 @@ def render_map(ctx: Context) -> Callable[[], go.Figure]:
     of_all = "" if len(shown) == len(ctx.coords) else f" (a fixed random subset of {len(ctx.coords):,})"
     st.caption(f"{ctx.map.label} of {len(shown):,} test images{of_all}. {note} {how}")
     return figure
+
+
+def _shown_images(ctx: Context) -> np.ndarray | None:
+    return None if ctx.images is None else ctx.images[ctx.shown]
+
+
+def _images_id(ctx: Context) -> str:
+    """The page's name for the images of the map's points: the same for every projection of one subset."""
+    return scatter.map_id(ctx.path, resources.version(ctx.path), "images", len(ctx.shown), 0)
 
 
 def _map_id(ctx: Context) -> str:

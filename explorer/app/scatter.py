@@ -31,6 +31,9 @@ JS_DIR = Path(__file__).resolve().parent / "map_js"
 VENDOR_DIR = JS_DIR / "vendor"
 VENDORED = json.loads((VENDOR_DIR / "VENDORED.json").read_text())  # file -> package, version, licence, sha256
 MAGIC = b"LEMAP\x00\x01\x00"
+IMAGES_MAGIC = b"LEIMG\x00\x01\x00"
+THUMB_SIDE = 32  # at most this many pixels a side in the map's image sheet (Fashion-MNIST's 28 stay as they are)
+SHEET_COLUMNS = 100
 MAP_HEIGHT = 620  # at most this many CSS pixels high (as the Plotly map); the height follows the width
 FILL = 0.9  # the points span this much of the half-width of the map's square [-1, 1] space
 _PUBSUB_EXPORTS = "export { globalPubSub, createPubSub };\nexport default createPubSub;\n"
@@ -149,10 +152,62 @@ def read_points_blob(blob: bytes) -> tuple[dict, np.ndarray, np.ndarray, np.ndar
     return header, np.stack([x, y], axis=1), ids, category, codes
 
 
+def images_blob(images_id: str, images: np.ndarray) -> bytes:
+    """The images of the map's points, in the map's order, as one PNG sheet the page decodes natively.
+
+    Layout: magic (8 bytes), header length (uint32), header JSON padded to 4 bytes ({images_id, n, width,
+    height, cols}), then the PNG: image k at column k % cols, row k // cols. Images larger than THUMB_SIDE
+    are shrunk to it (the map draws them small; the inspector shows the originals).
+    """
+    from PIL import Image
+
+    from explorer.app import images as pictures
+
+    pixels = pictures.to_uint8(images)
+    h, w = pixels.shape[1:3]
+    if max(h, w) > THUMB_SIDE:
+        k = THUMB_SIDE / max(h, w)
+        size = (max(1, round(w * k)), max(1, round(h * k)))
+        pixels = np.stack([np.asarray(Image.fromarray(p).resize(size, Image.Resampling.LANCZOS)) for p in pixels])
+        h, w = pixels.shape[1:3]
+    cols = min(SHEET_COLUMNS, len(pixels))
+    rows = -(-len(pixels) // cols)
+    sheet = np.zeros((rows * h, cols * w, *pixels.shape[3:]), np.uint8)
+    for k, tile in enumerate(pixels):
+        r, c = divmod(k, cols)
+        sheet[r * h : (r + 1) * h, c * w : (c + 1) * w] = tile
+    header = {"images_id": images_id, "n": int(len(pixels)), "width": int(w), "height": int(h), "cols": cols}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-(len(IMAGES_MAGIC) + 4 + len(text)) % 4)
+    return b"".join([IMAGES_MAGIC, struct.pack("<I", len(text)), text, pictures.png_bytes(sheet)])
+
+
+def read_images_blob(blob: bytes) -> tuple[dict, np.ndarray]:
+    """(header, (N, H, W[, 3]) uint8 images): ``images_blob`` inverted, for tests."""
+    import io
+
+    from PIL import Image
+
+    if blob[:8] != IMAGES_MAGIC:
+        raise ValueError("not a Latent Explorer images blob")
+    (length,) = struct.unpack("<I", blob[8:12])
+    header = json.loads(blob[12 : 12 + length])
+    sheet = np.asarray(Image.open(io.BytesIO(blob[12 + length :])))
+    h, w, cols = header["height"], header["width"], header["cols"]
+    tiles = [sheet[(k // cols) * h : (k // cols + 1) * h, (k % cols) * w : (k % cols + 1) * w] for k in range(header["n"])]
+    return header, np.stack(tiles)
+
+
 def map_id(path: str, version: tuple[float, float], key: str, points: int, perplexity: float) -> str:
     """The page's name for one map of one model version: a new name is a new set of points to load."""
     digest = hashlib.sha1(f"{path}@{version}".encode()).hexdigest()[:10]
     return f"{Path(path).name}-{key}-{points}-{perplexity:g}-{digest}"
+
+
+@st.cache_data(show_spinner=False, max_entries=4)  # a few models' sheets (4 MB each for Fashion-MNIST's test split)
+def _cached_images(images_id: str, _images: Callable[[], np.ndarray | None]) -> bytes | None:
+    pictures = _images()  # called once per images_id: the sheet is made once, for every session
+    return None if pictures is None else images_blob(images_id, pictures)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)  # _proj is not hashed: the map id names the projection
@@ -166,19 +221,26 @@ def render(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, cl
            axis_titles: tuple[str, str], file_stem: str, *, marked: int | None, selection: list[int],
            on_select: Callable[[], None], key: str, big: bool = False, height: int = MAP_HEIGHT,
            id_label: str = "test image", proj: projection.Projection | None = None,
-           decoder: str | None = None) -> None:
+           decoder: str | None = None, images: Callable[[], np.ndarray | None] | None = None,
+           images_id: str | None = None) -> None:
     """The map of points ``ids`` at ``xy``; ``marked`` (a test-set id) is ringed, ``selection`` highlighted.
 
     With ``proj`` (the map's projection) and ``decoder`` (the page's name for the in-page decoder), the map
     offers the decoded atlas; the map id names the projection, so it keys the cached blob on its own.
+    ``images`` gives the points' images in the order of ``ids`` (None where there are none); they go to the
+    page after the map (its first paint does not wait for them), once per ``images_id``, whatever the projection.
     """
     blob = _cached_blob(map_id_, xy, ids, labels, class_names, axis_titles, file_stem, proj)
     # One loader per map: a new map (another model, projection or subset) is a new element. Under one fixed
     # key, the page kept the first model's points when the model changed (its new bytes never ran).
     _loader(key=f"{key}_points_{map_id_}", data=blob, height="content")
     _view(key=key, data={"map_id": map_id_, "marked": marked, "selection": [int(i) for i in selection],
-                         "height": height, "big": big, "id_label": id_label, "decoder": decoder},
+                         "height": height, "big": big, "id_label": id_label, "decoder": decoder,
+                         "images_id": images_id},
           on_selected_change=on_select, height="content")
+    sheet = None if images is None or images_id is None else _cached_images(images_id, images)
+    if sheet is not None:
+        _loader(key=f"{key}_images_{images_id}", data=sheet, height="content")
 
 
 def reported(key: str) -> dict | None:

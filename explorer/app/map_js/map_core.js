@@ -6,9 +6,11 @@
 // decoder (pad_core.js). One registry per browser tab.
 
 const MAP_MAGIC = "LEMAP\u0000\u0001\u0000";
+const IMAGES_MAGIC = "LEIMG\u0000\u0001\u0000";
 
 function mapRegistry() {
-  globalThis.__latentExplorerMap ??= { maps: {}, waiting: {}, loads: 0, bytes: 0, views: 0, draws: 0 };
+  globalThis.__latentExplorerMap ??= { maps: {}, waiting: {}, images: {}, loads: 0, bytes: 0, views: 0, draws: 0,
+                                       imageLoads: 0, imageBytes: 0 };
   return globalThis.__latentExplorerMap;
 }
 
@@ -18,13 +20,26 @@ function whenMap(id) {
   return new Promise((resolve) => (reg.waiting[id] ??= []).push(resolve));
 }
 
+function blobMagic(bytes) {
+  return String.fromCharCode(...bytes.subarray(0, 8));
+}
+
+// The images of a map's points (explorer/app/scatter.py: images_blob): magic, header length (uint32), the
+// JSON header padded to 4 bytes ({images_id, n, width, height, cols}), then one PNG sheet; point k's image
+// is at column k % cols, row k // cols, in the order of the map's ids.
+function readImages(bytes) {
+  if (blobMagic(bytes) !== IMAGES_MAGIC) throw new Error("not a Latent Explorer images blob");
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + length)));
+  return { header, png: bytes.slice(12 + length) };
+}
+
 // Blob layout (explorer/app/scatter.py, little-endian): magic (8 bytes), header length (uint32), the
 // JSON header padded to 4 bytes, then x and y in [-1, 1] (float32, n each), test-set ids (int32, n),
 // class indices (uint16, n, padded to 4 bytes; the header's classes, the last one "unlabelled" when there
 // is one) and, when the header's code_dim is not 0, the points' latent codes (float32, n x code_dim).
 function readMap(bytes) {
-  const magic = String.fromCharCode(...bytes.subarray(0, 8));
-  if (magic !== MAP_MAGIC) throw new Error("not a Latent Explorer map blob");
+  if (blobMagic(bytes) !== MAP_MAGIC) throw new Error("not a Latent Explorer map blob");
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(8, true);
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength)));

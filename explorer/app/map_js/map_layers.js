@@ -195,3 +195,195 @@ function atlasFollowView(v) {
   clearTimeout(a.timer);
   a.timer = setTimeout(() => paintAtlas(v), ATLAS_SETTLE_MS);
 }
+
+// The images layer, by zoom (as latent-scope's image map does):
+// - the whole map, or nearly (zoomed in less than IMAGES_FROM_ZOOM): the points, and where more than
+//   DENSITY_FROM of them are visible, their density shaded beneath them, where single dots tell little;
+// - zoomed in, while the visible points are too many to show each: one representative image per cell of
+//   a grid of SAMPLE_CELL pixels (the cell's first point; the grid is fixed to the map, so the choice
+//   holds while panning), drawn at that point;
+// - zoomed in further: every visible point's own image in place, as large as the window allows
+//   (THUMB_MIN to THUMB_MAX pixels), at most THUMB_CAP of them: what stays fluid while panning.
+// Images are framed in their class colour. Repainted with every draw of the points (a pan, a zoom, a
+// selection, a class hidden).
+const THUMB_MIN = 24, THUMB_MAX = 72, THUMB_CAP = 600;
+const THUMB_FILL = 0.6;  // every image is shown once they would cover at most this share of the window
+const IMAGES_FROM_ZOOM = 1.5;  // times the scale at which the whole map fits the window
+const SAMPLE_CELL = 44;
+const DENSITY_FROM = 1500;
+const DENSITY_BIN = 4;  // CSS pixels per density cell
+const DENSITY_RGB = [31, 78, 158];
+const HOVER_SIDE = 128;
+
+function createImageLayers(v, area, pointsCanvas) {
+  const density = node("canvas", "le-map-density");
+  pointsCanvas.before(density);  // beneath the points (above the atlas, which is first)
+  const thumbs = node("canvas", "le-map-thumbs");
+  pointsCanvas.after(thumbs);  // over the points, under the ring and the hover card
+  v.layers = { on: true, density, thumbs, pending: false, kind: "points", drawn: 0, paints: 0 };
+}
+
+function imagesOf(v) {
+  const id = v.data && v.data.images_id;
+  const entry = id ? mapRegistry().images[id] : undefined;
+  return entry && entry.bitmap ? entry : null;
+}
+
+function requestLayers(v) {
+  const L = v.layers;
+  if (L.pending) return;
+  L.pending = true;
+  requestAnimationFrame(() => {
+    L.pending = false;
+    paintLayers(v);
+  });
+}
+
+function setImages(v, on) {
+  v.layers.on = on;
+  v.imagesButton.classList.toggle("le-on", on);
+  v.root.dataset.images = on ? "on" : "off";
+  requestLayers(v);
+}
+
+function sizeCanvas(canvas, box, dpr) {
+  const w = Math.round(box.width * dpr), h = Math.round(box.height * dpr);
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+  }
+  const g = canvas.getContext("2d");
+  g.setTransform(1, 0, 0, 1, 0, 0);
+  g.clearRect(0, 0, w, h);
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return g;
+}
+
+function paintLayers(v) {
+  const L = v.layers;
+  if (!v.plot || !v.map) return;
+  const box = v.canvas.getBoundingClientRect();
+  const dpr = globalThis.devicePixelRatio || 1;
+  const gd = sizeCanvas(L.density, box, dpr), gt = sizeCanvas(L.thumbs, box, dpr);
+  let kind = "points", drawn = 0;
+  if (L.on) {
+    const f = screenFrame(v);
+    const { x, y, labels } = v.map;
+    const visible = [], sx = [], sy = [];
+    for (let i = 0; i < x.length; i++) {
+      if (v.hidden.has(labels[i])) continue;
+      const px = f.x.gain * x[i] + f.x.offset, py = f.y.gain * y[i] + f.y.offset;
+      if (px < 0 || py < 0 || px > box.width || py > box.height) continue;
+      visible.push(i);
+      sx.push(px);
+      sy.push(py);
+    }
+    const entry = imagesOf(v);
+    const zoom = f.x.gain / (Math.min(box.width, box.height) / 2);  // 1: the whole [-1, 1] square fits
+    const side = Math.min(THUMB_MAX, Math.sqrt((THUMB_FILL * box.width * box.height) / Math.max(visible.length, 1)));
+    if (entry && visible.length && zoom >= IMAGES_FROM_ZOOM) {
+      const every = visible.length <= THUMB_CAP && side >= THUMB_MIN;
+      const [shown, at] = every ? [visible, null] : sampleCells(visible, sx, sy, f, SAMPLE_CELL);
+      drawn = drawThumbnails(v, gt, entry, shown, at ? at.x : sx, at ? at.y : sy, every ? side : SAMPLE_CELL - 8);
+      kind = every ? "images" : "sampled";
+    } else if (visible.length > DENSITY_FROM && !v.atlas.on) {
+      drawDensity(gd, sx, sy, box);
+      kind = "density";
+    }
+  }
+  L.kind = kind;
+  L.drawn = drawn;
+  L.paints += 1;
+  v.root.dataset.layer = kind;
+  v.root.dataset.thumbnails = String(drawn);
+}
+
+// One point per cell of a grid of ``cell`` pixels fixed to the map (its first point in the map's order),
+// with its screen position: the representatives of a crowded window.
+function sampleCells(visible, sx, sy, f, cell) {
+  const chosen = new Map();
+  for (let k = 0; k < visible.length; k++) {
+    const cx = Math.floor((sx[k] - f.x.offset) / cell), cy = Math.floor((sy[k] - f.y.offset) / cell);
+    const key = cx * 100003 + cy;
+    if (!chosen.has(key)) chosen.set(key, k);
+  }
+  const ks = [...chosen.values()];
+  return [ks.map((k) => visible[k]), { x: ks.map((k) => sx[k]), y: ks.map((k) => sy[k]) }];
+}
+
+function drawThumbnails(v, g, entry, visible, sx, sy, side) {
+  const { width: w, height: h, cols } = entry.header;
+  const selected = v.selectedSet;
+  const order = visible.map((p, k) => k);
+  const rank = (k) => (visible[k] === v.marked ? 2 : selected && selected.has(visible[k]) ? 1 : 0);
+  order.sort((a, b) => rank(a) - rank(b));  // the selection, then the pick, on top
+  const colours = v.map.header.classes.map((c) => c.colour);
+  const s = Math.round(side), half = s / 2;
+  g.imageSmoothingEnabled = s < w;
+  v.layers.placed = [];  // [id, left, top, side] in drawing order, for tests
+  for (const k of order) {
+    const p = visible[k];
+    g.globalAlpha = selected && !selected.has(p) ? 0.25 : 1;  // greyed, not hidden, as the points are
+    const left = Math.round(sx[k] - half), top = Math.round(sy[k] - half);
+    v.layers.placed.push([v.map.ids[p], left, top, s]);
+    g.fillStyle = colours[v.map.labels[p]];
+    g.fillRect(left - 2, top - 2, s + 4, s + 4);
+    g.drawImage(entry.bitmap, (p % cols) * w, Math.floor(p / cols) * h, w, h, left, top, s, s);
+  }
+  g.globalAlpha = 1;
+  return visible.length;
+}
+
+function drawDensity(g, sx, sy, box) {
+  const nx = Math.ceil(box.width / DENSITY_BIN), ny = Math.ceil(box.height / DENSITY_BIN);
+  let grid = new Float32Array(nx * ny), tmp = new Float32Array(nx * ny);
+  for (let k = 0; k < sx.length; k++) {
+    const bx = Math.min(nx - 1, Math.floor(sx[k] / DENSITY_BIN)), by = Math.min(ny - 1, Math.floor(sy[k] / DENSITY_BIN));
+    grid[by * nx + bx] += 1;
+  }
+  const r = 3;  // two passes of a box blur of radius r along each axis: close to a Gaussian
+  for (let pass = 0; pass < 2; pass++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++) {
+        let sum = 0;
+        for (let d = -r; d <= r; d++) sum += grid[j * nx + Math.min(nx - 1, Math.max(0, i + d))];
+        tmp[j * nx + i] = sum / (2 * r + 1);
+      }
+    }
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++) {
+        let sum = 0;
+        for (let d = -r; d <= r; d++) sum += tmp[Math.min(ny - 1, Math.max(0, j + d)) * nx + i];
+        grid[j * nx + i] = sum / (2 * r + 1);
+      }
+    }
+  }
+  let top = 0;
+  for (const value of grid) top = Math.max(top, value);
+  const shade = new ImageData(nx, ny);
+  for (let q = 0; q < grid.length; q++) {
+    shade.data.set(DENSITY_RGB, 4 * q);
+    shade.data[4 * q + 3] = Math.round(255 * 0.45 * Math.sqrt(grid[q] / (top || 1)));
+  }
+  const small = document.createElement("canvas");
+  small.width = nx;
+  small.height = ny;
+  small.getContext("2d").putImageData(shade, 0, 0);
+  g.imageSmoothingEnabled = true;
+  g.drawImage(small, 0, 0, nx * DENSITY_BIN, ny * DENSITY_BIN);
+}
+
+// The hover card's picture: the point's image, larger than on the map, with crisp pixels.
+function hoverPicture(v, p) {
+  const entry = imagesOf(v);
+  if (!entry) return null;
+  const { width: w, height: h, cols } = entry.header;
+  const canvas = node("canvas", "le-map-card-image");
+  const side = v.data.big ? 1.4 * HOVER_SIDE : HOVER_SIDE;
+  canvas.width = side;
+  canvas.height = Math.round((side * h) / w);
+  const g = canvas.getContext("2d");
+  g.imageSmoothingEnabled = false;
+  g.drawImage(entry.bitmap, (p % cols) * w, Math.floor(p / cols) * h, w, h, 0, 0, canvas.width, canvas.height);
+  return canvas;
+}

@@ -1,9 +1,42 @@
-// The map's points loader: receives the map as bytes, once per model and projection, and registers it
-// for the view (map_view.js). Shows nothing; its empty element carries the counts for tests.
+// The map's loader: receives the map's points, or their images, as bytes, once per map (the images once
+// per model and subset), and registers them for the view (map_view.js). Shows nothing; its empty element
+// carries the counts for tests.
 
 const KEEP_MAPS = 4;
+const KEEP_IMAGES = 2;
+
+function note(parentElement) {
+  let el = parentElement.querySelector(".le-map-points");
+  if (!el) {
+    el = document.createElement("div");
+    el.className = "le-map-points";
+    parentElement.appendChild(el);
+  }
+  return el;
+}
+
+function loadImages(data, parentElement) {
+  const reg = mapRegistry();
+  const { header, png } = readImages(data);
+  const id = header.images_id;
+  note(parentElement).dataset.imagesId = id;
+  if (reg.images[id]) return;
+  reg.images[id] = { header, bitmap: null, ready: null };
+  reg.imageBytes += data.length;
+  reg.images[id].ready = createImageBitmap(new Blob([png], { type: "image/png" })).then((bitmap) => {
+    reg.images[id].bitmap = bitmap;
+    reg.imageLoads += 1;
+    const kept = Object.keys(reg.images).filter((k) => k !== id).slice(-(KEEP_IMAGES - 1));
+    reg.images = Object.fromEntries([...kept.map((k) => [k, reg.images[k]]), [id, reg.images[id]]]);
+    return reg.images[id];
+  });
+}
 
 export default function ({ data, parentElement }) {
+  if (blobMagic(data) === IMAGES_MAGIC) {
+    loadImages(data, parentElement);
+    return;
+  }
   const reg = mapRegistry();
   const map = readMap(data);
   const id = map.header.map_id;
@@ -16,13 +49,8 @@ export default function ({ data, parentElement }) {
     for (const resolve of reg.waiting[id] ?? []) resolve(map);
     delete reg.waiting[id];
   }
-  let note = parentElement.querySelector(".le-map-points");
-  if (!note) {
-    note = document.createElement("div");
-    note.className = "le-map-points";
-    parentElement.appendChild(note);
-  }
-  note.dataset.mapId = id;
-  note.dataset.loads = String(reg.loads);
-  note.dataset.bytes = String(data.length);
+  const el = note(parentElement);
+  el.dataset.mapId = id;
+  el.dataset.loads = String(reg.loads);
+  el.dataset.bytes = String(data.length);
 }

@@ -50,6 +50,7 @@ function createView(parentElement) {
   };
   root.dataset.draws = "0";
   createAtlas(v, area);
+  createImageLayers(v, area, canvas);
   // For tests and benchmarks: el.leView.plot, and the map's own maths on the page's current view.
   v.maths = { screenFrame: () => screenFrame(v), latentAt: (nx, ny) => latentAt(v.map, nx, ny) };
   Object.defineProperty(root, "leView", { value: v });  // for tests and benchmarks: el.leView.plot
@@ -65,6 +66,9 @@ function createView(parentElement) {
   v.panButton = button("Pan", "Drag to pan, scroll to zoom, click a point to inspect it", () => setMode(v, "panZoom"));
   v.lassoButton = button("Lasso", "Drag a loop around points to select them (or hold Shift while dragging)",
                          () => setMode(v, "lasso"));
+  v.imagesButton = button("Images", "Zoomed in: each point's own image, drawn in place. Zoomed out: where the points are dense",
+                          () => setImages(v, !v.layers.on));
+  v.imagesButton.classList.add("le-on");
   v.atlasButton = button("Atlas", "Paint the decoder's image at each cell of a grid over the view, beneath the points",
                          () => setAtlas(v, !v.atlas.on));
   button("Reset", "Back to the whole map", () => fitAll(v, true));
@@ -134,6 +138,7 @@ function buildPlot(v) {
     v.root.dataset.draws = String(v.draws);
     mapRegistry().draws += 1;
     placeRing(v);
+    requestLayers(v);
   });
   new ResizeObserver(() => {
     const r = v.canvas.getBoundingClientRect();
@@ -224,7 +229,9 @@ function applyState(v) {
   v.root.dataset.marked = marked === null ? "" : String(d.marked);
   v.root.dataset.selected = String(selection.length > 1 ? selection.length : marked === null ? 0 : 1);
   v.ring.dataset.label = marked === null ? "" : `#${d.marked}`;
+  v.selectedSet = selection.length > 1 ? new Set(selection) : null;
   placeRing(v);
+  requestLayers(v);
 }
 
 // The picked point's ring: an element over the canvas, so nothing the WebGL layer draws can cover it.
@@ -244,11 +251,19 @@ function placeRing(v) {
 function showCard(v, p) {
   const { map } = v;
   const cls = map.header.classes[map.labels[p]];
-  v.card.replaceChildren(node("span", "le-map-swatch"), node("span", "", `${v.data.id_label} #${map.ids[p]} · ${cls.name}`));
-  v.card.firstChild.style.background = cls.colour;
-  const [x, y] = v.plot.getScreenPosition(p);
-  v.card.style.transform = `translate(${Math.round(x + 14)}px, ${Math.round(y - 14)}px)`;
+  const swatch = node("span", "le-map-swatch");
+  swatch.style.background = cls.colour;
+  const line = node("div", "le-map-card-line");
+  line.append(swatch, node("span", "", `${v.data.id_label} #${map.ids[p]} · ${cls.name}`));
+  const picture = hoverPicture(v, p);
+  v.card.replaceChildren(...(picture ? [picture, line] : [line]));
   v.card.hidden = false;
+  // Beside the point, turned inward near the right and bottom edges so it stays on the map.
+  const [x, y] = v.plot.getScreenPosition(p);
+  const r = v.canvas.getBoundingClientRect(), c = v.card.getBoundingClientRect();
+  const left = x + 14 + c.width > r.width ? x - 14 - c.width : x + 14;
+  const top = y - 14 + c.height > r.height ? Math.max(0, r.height - c.height) : y - 14;
+  v.card.style.transform = `translate(${Math.round(Math.max(0, left))}px, ${Math.round(Math.max(0, top))}px)`;
 }
 
 async function savePng(v) {
@@ -291,6 +306,8 @@ export default function ({ data, parentElement, setStateValue }) {
   v.root.classList.toggle("le-big", Boolean(data.big));
   whenMap(data.map_id).then(async (map) => {
     if (v.data !== data) return;  // a newer rerun arrived meanwhile
+    const images = data.images_id && mapRegistry().images[data.images_id];
+    if (images) images.ready.then(() => requestLayers(v));
     if (!v.plot) buildPlot(v);
     if (v.mapId !== data.map_id) {
       v.map = map;
