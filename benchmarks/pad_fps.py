@@ -57,7 +57,7 @@ def bench_model(url: str, name: str, seconds: float) -> dict:
                   "slider": measure(page, ".le-sliders input[type=range]", seconds, "x"),
                   "pad_2d": measure(page, ".le-sliders canvas.le-plane", seconds, "xy")}
         open_tab(page, "Map")
-        page.get_by_text("Live probe").click()
+        page.get_by_text("Probe in a large view").click()
         wait_idle(page)
         open_live(page, "", ".le-probe canvas.le-map")
         result["probe_pca"] = measure(page, ".le-probe canvas.le-map", seconds, "xy")

@@ -37,7 +37,7 @@ def main() -> None:
         page.wait_for_timeout(500)
         save(page, args.out / "pad.png")
         open_tab(page, "Map")
-        page.get_by_text("Live probe").click()
+        page.get_by_text("Probe in a large view").click()
         wait_idle(page)
         open_live(page, "", ".le-probe canvas.le-map")
         drag_to(page, ".le-probe canvas.le-map", 0.3, 0.35)

@@ -136,7 +136,7 @@ def test_the_umap_map_is_computed_once_marked_not_metric_and_places_new_points_a
     assert calls == [len(load_embedding(DIGITS).mu)]
     assert main_map(at).axis_titles[0] == "UMAP 1 (not metric)"
     assert any("UMAP keeps neighbours together" in c.value for c in at.caption)
-    assert any("UMAP has no inverse" in c.value for c in at.caption)  # no live probe on it
+    assert "UMAP has no inverse" in at.toggle(key="w:map_probe").proto.help  # no large probe view on it
     at.session_state["view"] = "Interpolate"
     at.run()
     assert any("Approximate: UMAP cannot place new points" in c.value for c in at.caption)

@@ -347,3 +347,63 @@ def test_a_crowded_map_is_shaded_by_density_until_the_images_are_turned_off():
         shaded_now = (shaded.min(axis=2) < 245) & (shaded[..., 2] > shaded[..., 0])  # the density's blue
         assert (white_then & shaded_now).mean() > 0.05  # around the clusters, the white is shaded
         assert (white_then & shaded_now)[:, :10].mean() < 0.01  # and not at the empty edge of the map
+
+
+def test_the_probe_is_dragged_on_the_map_decoding_live_and_the_server_hears_only_the_release():
+    """The handle's image follows every move (frames counted), the server runs 0 times during the drag and
+    once after, the image is torch's decoding of the PCA inverse of the spot, and the arrow keys move it."""
+    import torch
+
+    from explorer import projection
+    from explorer.app import compute
+    from explorer.checkpoint import load, load_embedding
+    from tests.app_support import DIGITS
+
+    with app_server() as url, browser_page(url) as page:
+        webgl_map_points(page)
+        page.wait_for_function("() => Object.keys(globalThis.__latentExplorer?.decoders ?? {}).length > 0",
+                               timeout=60_000)
+        page.locator(MAP).get_by_role("button", name="Probe").click()
+        handle = page.locator(".le-map-probe")
+        handle.wait_for()
+        runs = wire(page).runs
+        start = handle.bounding_box()
+        x, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        frames0 = int(page.locator(MAP).get_attribute("data-probe-frames") or 0)
+        for k in range(1, 41):
+            page.mouse.move(x - 3 * k, y + 2 * k)
+            page.wait_for_timeout(20)
+        page.wait_for_timeout(1000)
+        assert wire(page).runs == runs  # nothing reached the server while dragging
+        frames = int(page.locator(MAP).get_attribute("data-probe-frames")) - frames0
+        assert frames >= 30  # the image followed the handle, about one new image per move
+        page.mouse.up()
+        assert runs_since(page, runs) == 1  # the release, once
+        page.get_by_role("button", name="Edit the probe's spot with sliders").wait_for(timeout=30_000)
+        moved = handle.bounding_box()
+        assert abs(moved["x"] - (start["x"] - 120)) < 3 and abs(moved["y"] - (start["y"] + 80)) < 3
+
+        probe = page.locator(MAP).evaluate("(el) => ({at: el.leView.probe.at, z: el.leView.probe.z})")
+        header = page.evaluate("() => Object.values(globalThis.__latentExplorerMap.maps)[0].header")
+        xy = np.array(probe["at"]) * header["frame"]["scale"] + np.array(header["frame"]["centre"])
+        pca = projection.make("pca", load_embedding(DIGITS))
+        np.testing.assert_allclose(probe["z"], pca.inverse(xy[None])[0], atol=1e-4)
+        model = load(DIGITS).model
+        with torch.no_grad():
+            expected = compute.decode(model, np.asarray(probe["z"], np.float32))[0, 0]
+        shown = np.asarray(Image.open(io.BytesIO(page.locator(".le-map-probe-image").screenshot())).convert("RGB"))
+        assert same_picture(pooled(shown.astype(int), expected.shape[0]), expected)
+
+        runs = wire(page).runs
+        before = handle.bounding_box()
+        handle.focus()
+        for _ in range(5):
+            page.keyboard.down("ArrowRight")  # a held key repeats its keydown
+            page.wait_for_timeout(30)
+        page.keyboard.up("ArrowRight")
+        after = handle.bounding_box()
+        width = page.locator(MAP_CANVAS).bounding_box()["width"]
+        assert after["x"] - before["x"] == pytest.approx(5 * 0.02 * width, abs=2)
+        assert runs_since(page, runs) == 1  # one report when the key is let go

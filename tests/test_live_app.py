@@ -67,8 +67,9 @@ def test_the_probe_is_offered_on_pca_and_explained_away_on_tsne():
     assert not at.exception and not at.get("plotly_chart") and main_map(at) is None  # the probe's map replaces it
     assert [e for e in at.main.get("bidi_component") if getattr(e, "key", None) == "probe_pca"]
     at = open_app(DIGITS, "Map", projection="tsne")
-    assert at.toggle(key="w:map_probe").proto.disabled
-    assert any("offered on the PCA map only" in c.value for c in at.caption)
+    toggle = at.toggle(key="w:map_probe")
+    assert toggle.proto.disabled and "offered on the PCA map only" in toggle.proto.help
+    assert not any("offered on the PCA map only" in c.value for c in at.caption)  # said on hover, not in the way
 
 
 def test_a_release_hands_z_to_the_sliders_state():

@@ -72,7 +72,7 @@ def test_the_2d_pad_and_the_map_probe_follow_the_pointer():
         assert release(page) == 1
 
         open_tab(page, "Map")
-        page.get_by_text("Live probe").click()
+        page.get_by_text("Probe in a large view").click()
         wait_idle(page)
         open_live(page, "", ".le-probe canvas.le-map")
         probe_image = ".le-probe canvas.le-image"

@@ -141,8 +141,16 @@ def render_map(ctx: Context) -> Callable[[], go.Figure]:
                        key=state.MAP_WEBGL, big=presentation.is_on(), proj=ctx.map,
                        decoder=resources.decoder_id(ctx.path), images=functools.partial(_shown_images, ctx),
                        images_id=_images_id(ctx))
-        how = "Click a point to inspect it; scroll to zoom, drag to pan; Lasso (or Shift+drag) selects a group."
+        how = ("Click a point to inspect it; scroll to zoom, drag to pan; Lasso (or Shift+drag) selects a group; "
+               "Probe decodes the spot under its handle; Atlas decodes a grid over the view.")
         figure = functools.partial(_figure, ctx, _marked())  # made only when an export asks
+        probed = scatter.probed(state.MAP_WEBGL)
+        if probed is not None and len(probed["z"]) == ctx.latent_dim:
+            where = "its exact latent point" if probed.get("exact") else "the mean code of the points nearest it"
+            c1, c2 = st.columns([2, 3], vertical_alignment="center")
+            c1.button("Edit the probe's spot with sliders", on_click=session.edit_with_sliders, key="map_probe_edit",
+                      args=(np.asarray(probed["z"], np.float32), ctx.ranges, "the map's probe"), type="primary")
+            c2.caption(f"The probe's last spot on the map, as {where}.")
     else:
         fig = _figure(ctx, _marked())
         camera = {"format": "png", "filename": _map_file_stem(ctx), "scale": 2}  # plotly adds ".png"
@@ -175,14 +183,14 @@ def _map_id(ctx: Context) -> str:
 def _probe_toggle(ctx: Context) -> bool:
     """The live-probe switch; offered where the map can be inverted (PCA, a 2-D latent plane) and the page decodes."""
     weights = ctx.weights
-    why_not = ("" if ctx.map.invertible else f"The live probe is offered on the PCA map only: "
-               f"{ctx.map.name} has no inverse, so a spot on it has no latent point. "
-               "Switch the projection to PCA to use it.")
+    why_not = ("" if ctx.map.invertible else f"The large probe view is offered on the PCA map only: "
+               f"{ctx.map.name} has no inverse, so a spot on it has no single latent point. The map's own "
+               "Probe works here, approximately.")
     if weights.blob is None:
         why_not = f"The live probe needs the in-page decoder, which cannot run this model ({weights.unsupported})."
-    on = st.toggle("Live probe: drag a marker over the map, the image at that spot follows",
+    on = st.toggle("Probe in a large view: the map and the image at the marker, side by side",
                    disabled=bool(why_not), help=why_not or None, **state.widget("map_probe"))
-    if why_not:
+    if weights.blob is None:
         st.caption(why_not)
     return bool(on) and not why_not
 

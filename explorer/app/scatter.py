@@ -75,7 +75,7 @@ _CSS = _source("map.css")
 _loader = st.components.v2.component("latent_explorer.map_points", js=_source("map_core.js", "map_loader.js"))
 _view = st.components.v2.component("latent_explorer.map_view", css=_CSS,
                                    js=vendor_prelude() + _pad_source("pad_core.js")
-                                   + _source("map_core.js", "map_layers.js", "map_view.js"))
+                                   + _source("map_core.js", "map_layers.js", "map_probe.js", "map_view.js"))
 
 
 def frame(xy: np.ndarray) -> tuple[np.ndarray, float]:
@@ -222,7 +222,7 @@ def render(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, cl
            on_select: Callable[[], None], key: str, big: bool = False, height: int = MAP_HEIGHT,
            id_label: str = "test image", proj: projection.Projection | None = None,
            decoder: str | None = None, images: Callable[[], np.ndarray | None] | None = None,
-           images_id: str | None = None) -> None:
+           images_id: str | None = None, on_probe: Callable[[], None] | None = None) -> None:
     """The map of points ``ids`` at ``xy``; ``marked`` (a test-set id) is ringed, ``selection`` highlighted.
 
     With ``proj`` (the map's projection) and ``decoder`` (the page's name for the in-page decoder), the map
@@ -237,10 +237,24 @@ def render(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, cl
     _view(key=key, data={"map_id": map_id_, "marked": marked, "selection": [int(i) for i in selection],
                          "height": height, "big": big, "id_label": id_label, "decoder": decoder,
                          "images_id": images_id},
-          on_selected_change=on_select, height="content")
+          on_selected_change=on_select, on_probe_change=on_probe or _ignore, height="content")
     sheet = None if images is None or images_id is None else _cached_images(images_id, images)
     if sheet is not None:
         _loader(key=f"{key}_images_{images_id}", data=sheet, height="content")
+
+
+def _ignore() -> None:
+    """on_probe_change with nothing to do: the state is read on the rerun (``probed``)."""
+
+
+def probed(key: str) -> dict | None:
+    """The probe's last released spot on the map under ``key``: {"z", "xy", "exact", "seq"}, or None."""
+    value = st.session_state.get(key)
+    try:
+        report = value["probe"]
+    except (KeyError, TypeError):
+        return None
+    return report if isinstance(report, dict) and isinstance(report.get("z"), list) else None
 
 
 def reported(key: str) -> dict | None:

@@ -4,7 +4,8 @@
 //
 // data (JSON, small, per rerun): {map_id, marked, selection, height, big, id_label, decoder}; the points come
 // from the loader (map_loader.js) through the page's registry. The map reports a click or a lasso as
-// the state "selected": {ids: [test-set ids], how: "click" | "lasso", seq}; one rerun per gesture.
+// the state "selected": {ids: [test-set ids], how: "click" | "lasso", seq}; one rerun per gesture. The
+// probe (map_probe.js) reports its spot on release as the state "probe".
 // Zoom and pan stay in the page: a rerun with a new pick keeps the view.
 
 const VIEWS = new WeakMap();  // parentElement -> the view drawn in it
@@ -51,6 +52,7 @@ function createView(parentElement) {
   root.dataset.draws = "0";
   createAtlas(v, area);
   createImageLayers(v, area, canvas);
+  createProbe(v, area);
   // For tests and benchmarks: el.leView.plot, and the map's own maths on the page's current view.
   v.maths = { screenFrame: () => screenFrame(v), latentAt: (nx, ny) => latentAt(v.map, nx, ny) };
   Object.defineProperty(root, "leView", { value: v });  // for tests and benchmarks: el.leView.plot
@@ -69,6 +71,8 @@ function createView(parentElement) {
   v.imagesButton = button("Images", "Zoomed in: each point's own image, drawn in place. Zoomed out: where the points are dense",
                           () => setImages(v, !v.layers.on));
   v.imagesButton.classList.add("le-on");
+  v.probeButton = button("Probe", "A handle to drag over the map: the decoder's image of the spot under it, live",
+                         () => setProbe(v, !v.probe.on));
   v.atlasButton = button("Atlas", "Paint the decoder's image at each cell of a grid over the view, beneath the points",
                          () => setAtlas(v, !v.atlas.on));
   button("Reset", "Back to the whole map", () => fitAll(v, true));
@@ -131,6 +135,7 @@ function buildPlot(v) {
   plot.subscribe("pointOut", () => { v.card.hidden = true; });
   plot.subscribe("view", () => {
     placeRing(v);
+    placeProbe(v);
     atlasFollowView(v);
   });
   plot.subscribe("draw", () => {
@@ -317,6 +322,10 @@ export default function ({ data, parentElement, setStateValue }) {
       await drawPoints(v);
       fitAll(v);
       if (v.atlas.on) setAtlas(v, true);  // the new map's plane: repainted, relabelled
+      if (v.probe.on) {
+        v.probe.at = null;  // a spot of the old map means nothing on the new one
+        setProbe(v, true);
+      }
     }
     applyState(v);
   });
