@@ -407,3 +407,43 @@ def test_the_probe_is_dragged_on_the_map_decoding_live_and_the_server_hears_only
         width = page.locator(MAP_CANVAS).bounding_box()["width"]
         assert after["x"] - before["x"] == pytest.approx(5 * 0.02 * width, abs=2)
         assert runs_since(page, runs) == 1  # one report when the key is let go
+
+
+def test_the_colour_blind_palette_recolours_points_legend_and_inspector_without_resending_the_points():
+    from explorer.app import plots
+
+    def share(pixels: np.ndarray, colour: str) -> float:
+        return float((np.abs(pixels - hex_rgb(colour)).sum(axis=2) < 30).mean())
+
+    with app_server() as url, browser_page(url) as page:
+        webgl_map_points(page)
+        page.mouse.move(0, 0)
+        page.wait_for_timeout(300)
+        standard, _ = screenshot(page)
+        page.get_by_text("Map settings").click()
+        page.get_by_text("colour-blind safe").click()
+        wait_idle(page)
+        swatch = page.locator(".le-map-legend-row .le-map-swatch").first
+        page.wait_for_function("(el) => getComputedStyle(el).backgroundColor === 'rgb(230, 159, 0)'",
+                               arg=swatch.element_handle(), timeout=30_000)  # Okabe-Ito's orange for class 0
+        page.mouse.move(0, 0)
+        page.wait_for_timeout(500)
+        safe, _ = screenshot(page)
+        for old, new in zip(plots.CLASS_COLOURS[:8], plots.COLOUR_BLIND_COLOURS[:8]):
+            assert share(standard, old) > 0.0005 and share(safe, old) < share(standard, old) / 10
+            assert share(safe, new) > 0.0005
+        assert registry(page)["received"] == 1  # recoloured in the page: the points were not sent again
+        click_map_point(page)
+        swatch = page.locator('[data-testid="stMain"] h3 span[style*="color"]').first  # the pick's class square
+        rgb = [int(v) for v in re.findall(r"\d+", swatch.evaluate("(el) => getComputedStyle(el).color"))]
+        assert any((hex_rgb(c) == rgb).all() for c in plots.COLOUR_BLIND_COLOURS)
+
+
+def test_a_link_with_colour_blind_colours_opens_with_them_and_keeps_them():
+    with app_server() as url, browser_page(url + "?colours=colour-blind") as page:
+        webgl_map_points(page)
+        swatch = page.locator(".le-map-legend-row .le-map-swatch").first
+        page.wait_for_function("(el) => getComputedStyle(el).backgroundColor === 'rgb(230, 159, 0)'",
+                               arg=swatch.element_handle(), timeout=30_000)
+        click_map_point(page)
+        assert "colours=colour-blind" in page.url  # the shared link carries them on

@@ -116,7 +116,7 @@ def render(ctx: Context) -> None:
         approximate = not ctx.map.exact
         shown = ctx.shown
         fig = plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.map.axis_titles(),
-                               opacity=0.35, height=440, ids=shown)
+                               opacity=0.35, height=440, ids=shown, palette=state.palette())
         plots.add_path(fig, ctx.map.place(path), approximate)
         if scrubbed is not None:
             plots.add_release_marker(fig, ctx.map.place(scrubbed)[0], "scrubbed")

@@ -63,7 +63,7 @@ def _extent(xy: np.ndarray, stds: float = 3.0) -> list[float]:
 
 def _common(ctx: Context, mode: str, weights_: resources.Weights) -> dict:
     return {"mode": mode, "model": weights_.model_id, "image_shape": list(ctx.checkpoint.model_config.image_shape),
-            "side": LIVE_SIDE, "colours": list(plots.CLASS_COLOURS)}
+            "side": LIVE_SIDE, "colours": list(state.palette())}
 
 
 def sliders(ctx: Context, weights_: resources.Weights, z: np.ndarray, reset_z: np.ndarray, labels: list[str],

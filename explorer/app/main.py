@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from explorer import projection
-from explorer.app import (attribute_view, compute, interpolate, live, map_view, model_card, my_image,
+from explorer.app import (attribute_view, compute, interpolate, live, map_view, model_card, my_image, plots,
                           presentation, resources, samples, share, sliders, state, tour)
 from explorer.app.context import Context
 from explorer.errors import CheckpointError, ExplorerError
@@ -85,6 +85,8 @@ def choose_map_settings(n: int, chosen: str) -> tuple[int, float]:
         state.set_value(state.MAP_POINTS, n)
     if st.query_params.get("map") == state.MapRenderer.PLOTLY.value and state.MAP_RENDERER not in st.session_state:
         st.session_state[state.MAP_RENDERER] = state.MapRenderer.PLOTLY  # ?map=plotly: a link opens the Plotly map
+    if st.query_params.get("colours") == "colour-blind" and state.PALETTE not in st.session_state:
+        st.session_state[state.PALETTE] = "colour-blind safe"  # ?colours=colour-blind: a link opens with them
     with st.sidebar.expander("Map settings", expanded=False):
         points = st.selectbox("Points on the map", options, format_func=lambda k: f"all {k:,}" if k == n else f"{k:,}",
                               help="A fixed random subset of the test set; smaller maps draw and compute faster.",
@@ -92,6 +94,9 @@ def choose_map_settings(n: int, chosen: str) -> tuple[int, float]:
         st.radio("Map drawn with", list(state.MapRenderer), format_func=lambda r: r.label, key=state.MAP_RENDERER,
                  help="WebGL draws tens of thousands of points smoothly, with a lasso and class toggles in its legend; "
                       "the Plotly chart adds a box select.")
+        st.radio("Class colours", list(plots.PALETTES), key=state.PALETTE, horizontal=True,
+                 help="Colour-blind safe: Okabe and Ito's colours, told apart with the common colour-vision "
+                      "deficiencies (up to eight classes; hide a class in the legend to compare beyond that).")
         perplexity = st.select_slider("t-SNE perplexity", compute.TSNE_PERPLEXITIES, disabled=projection.KINDS[chosen] is not projection.TSNE,
                                       help="Roughly how many neighbours each point keeps close. A new value is "
                                            "computed once (about a minute for 10,000 points) and then cached.",

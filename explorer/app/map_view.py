@@ -105,7 +105,7 @@ def _figure(ctx: Context, marked: int | None) -> go.Figure:
     """
     shown = ctx.shown
     return plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.map.axis_titles(),
-                            marked=marked, ids=shown)
+                            marked=marked, ids=shown, palette=state.palette())
 
 
 def _marked() -> int | None:
@@ -140,7 +140,7 @@ def render_map(ctx: Context) -> Callable[[], go.Figure]:
                        selection=selection if len(selection) > 1 else [], on_select=_take_webgl_selection,
                        key=state.MAP_WEBGL, big=presentation.is_on(), proj=ctx.map,
                        decoder=resources.decoder_id(ctx.path), images=functools.partial(_shown_images, ctx),
-                       images_id=_images_id(ctx))
+                       images_id=_images_id(ctx), palette=state.palette())
         how = ("Click a point to inspect it; scroll to zoom, drag to pan; Lasso (or Shift+drag) selects a group; "
                "Probe decodes the spot under its handle; Atlas decodes a grid over the view.")
         figure = functools.partial(_figure, ctx, _marked())  # made only when an export asks
@@ -289,7 +289,7 @@ def render_inspector(ctx: Context) -> None:
     emb = ctx.embedding
     mu, sigma = emb.mu[index], np.exp(0.5 * emb.logvar[index])
     label = int(emb.labels[index])
-    st.markdown(f"### #{index} · <span style='color:{plots.class_colour(label)}'>■</span> "
+    st.markdown(f"### #{index} · <span style='color:{plots.class_colour(label, state.palette())}'>■</span> "
                 f"{plots.class_name(label, ctx.class_names)}", unsafe_allow_html=True)
     model = ctx.model
     side = presentation.side(INSPECTOR_SIDE)

@@ -27,8 +27,17 @@ PICKED_SIZE = 16
 STAR_SIZE = 26  # the user's image on the map
 
 
-def class_colour(label: int) -> str:
-    return UNLABELLED_COLOUR if label < 0 else CLASS_COLOURS[label % len(CLASS_COLOURS)]
+# Okabe & Ito's eight colours, safe for the common colour-vision deficiencies, with their black (our ink:
+# the ring, the probe) swapped for Tol's indigo, then Tol's wine and olive for a ninth and tenth class.
+# Beyond eight classes some pairs come close for some viewers: the legend hides a class to compare.
+COLOUR_BLIND_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2",
+                        "#D55E00", "#CC79A7", "#332288", "#882255", "#999933")
+PALETTES = {"standard": CLASS_COLOURS, "colour-blind safe": COLOUR_BLIND_COLOURS}
+DEFAULT_PALETTE = "standard"
+
+
+def class_colour(label: int, palette: tuple[str, ...] = CLASS_COLOURS) -> str:
+    return UNLABELLED_COLOUR if label < 0 else palette[label % len(palette)]
 
 
 def class_name(label: int, class_names: tuple[str, ...]) -> str:
@@ -39,7 +48,7 @@ def class_name(label: int, class_names: tuple[str, ...]) -> str:
 
 def map_figure(xy: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], axis_titles: tuple[str, str],
                marked: int | None = None, opacity: float = 0.8, height: int = 620,
-               ids: np.ndarray | None = None) -> go.Figure:
+               ids: np.ndarray | None = None, palette: tuple[str, ...] = CLASS_COLOURS) -> go.Figure:
     """WebGL scatter of (N, 2) map coordinates, one trace per class; ``customdata`` is the point's index.
 
     ``ids`` are the indices of the N points in the test set (default 0..N-1), for maps of a subset;
@@ -56,7 +65,7 @@ def map_figure(xy: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...],
         fig.add_trace(go.Scattergl(
             x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=class_name(int(label), class_names),
             customdata=ids[idx].tolist(), hovertemplate="#%{customdata}<extra>%{fullData.name}</extra>",
-            marker=dict(size=MARKER_SIZE, color=class_colour(int(label)), opacity=opacity),
+            marker=dict(size=MARKER_SIZE, color=class_colour(int(label), palette), opacity=opacity),
             selectedpoints=selected if selected else None,
             selected=dict(marker=dict(size=PICKED_SIZE, opacity=1.0)),
             unselected=dict(marker=dict(opacity=0.35)),
@@ -108,10 +117,10 @@ def png_data_uri(png: bytes) -> str:
 
 def plane_figure(mosaic_png: bytes, extent: tuple[float, float, float, float], xy: np.ndarray, labels: np.ndarray,
                  class_names: tuple[str, ...], axis_titles: tuple[str, str], show_points: bool,
-                 height: int = 720) -> go.Figure:
+                 height: int = 720, palette: tuple[str, ...] = CLASS_COLOURS) -> go.Figure:
     """The decoded mosaic stretched over ``extent`` (x0, x1, y0, y1), optionally with the data on top."""
     x0, x1, y0, y1 = extent
-    fig = map_figure(xy, labels, class_names, axis_titles, opacity=0.9, height=height) if show_points \
+    fig = map_figure(xy, labels, class_names, axis_titles, opacity=0.9, height=height, palette=palette) if show_points \
         else go.Figure()
     fig.add_layout_image(dict(source=png_data_uri(mosaic_png), xref="x", yref="y", x=x0, y=y1,
                               sizex=x1 - x0, sizey=y1 - y0, sizing="stretch", layer="below"))

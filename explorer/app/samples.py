@@ -65,7 +65,7 @@ def render_plane(ctx: Context) -> None:
             st.caption(f"{ctx.map.name} cannot be inverted, so the plane uses {plane.map.label}.")
     png, extent = _plane(ctx.path, resources.version(ctx.path), plane.projection, int(side))
     fig = plots.plane_figure(png, extent, plane.coords, ctx.embedding.labels, ctx.class_names,
-                             plane.map.axis_titles(), show_points=bool(show_points))
+                             plane.map.axis_titles(), show_points=bool(show_points), palette=state.palette())
     with figure_col:
         st.plotly_chart(fig, key="plane_map", config={"displaylogo": False})
         st.download_button("Download the mosaic (PNG)", png, mime="image/png", file_name=exports.file_name(

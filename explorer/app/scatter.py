@@ -222,7 +222,8 @@ def render(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, cl
            on_select: Callable[[], None], key: str, big: bool = False, height: int = MAP_HEIGHT,
            id_label: str = "test image", proj: projection.Projection | None = None,
            decoder: str | None = None, images: Callable[[], np.ndarray | None] | None = None,
-           images_id: str | None = None, on_probe: Callable[[], None] | None = None) -> None:
+           images_id: str | None = None, on_probe: Callable[[], None] | None = None,
+           palette: tuple[str, ...] = plots.CLASS_COLOURS) -> None:
     """The map of points ``ids`` at ``xy``; ``marked`` (a test-set id) is ringed, ``selection`` highlighted.
 
     With ``proj`` (the map's projection) and ``decoder`` (the page's name for the in-page decoder), the map
@@ -236,11 +237,18 @@ def render(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, cl
     _loader(key=f"{key}_points_{map_id_}", data=blob, height="content")
     _view(key=key, data={"map_id": map_id_, "marked": marked, "selection": [int(i) for i in selection],
                          "height": height, "big": big, "id_label": id_label, "decoder": decoder,
-                         "images_id": images_id},
+                         "images_id": images_id,
+                         # The class colours travel per rerun (a few bytes), so a new palette needs no new points.
+                         "colours": [plots.class_colour(c["label"], palette) for c in _classes(blob)]},
           on_selected_change=on_select, on_probe_change=on_probe or _ignore, height="content")
     sheet = None if images is None or images_id is None else _cached_images(images_id, images)
     if sheet is not None:
         _loader(key=f"{key}_images_{images_id}", data=sheet, height="content")
+
+
+def _classes(blob: bytes) -> list[dict]:
+    (length,) = struct.unpack("<I", blob[8:12])
+    return json.loads(blob[12 : 12 + length])["classes"]
 
 
 def _ignore() -> None:

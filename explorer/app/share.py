@@ -65,6 +65,7 @@ def to_params(values: Mapping[str, Any]) -> dict[str, str]:
         "b": _end(values["b_kind"], values["b_index"], values["b_seed"]),
         "interp": values["interp_mode"], "steps": str(values["interp_steps"]),
         "present": "1" if values.get("present") else None,
+        "colours": "colour-blind" if values.get("palette") == "colour-blind safe" else None,  # read by main.py
         "z": ",".join(f"{v:.{Z_DECIMALS}f}".rstrip("0").rstrip(".") for v in values["z"]),
         **{f"g{end}": _group(values.get(state.group_keys(end).labels, GROUP_DEFAULTS[end]),
                              values.get(state.group_keys(end).ids), GROUP_DEFAULTS[end]) for end in state.ENDS},
@@ -164,6 +165,7 @@ def current_values(latent_dim: int) -> dict[str, Any]:
             "attr_a_labels", "attr_b_labels", "attr_a_ids", "attr_b_ids", "attr_amount", "attr_start")
     return {"model": Path(ss[state.MODEL]).name, "view": ss.get(state.VIEW) or state.VIEWS[0],
             "projection": ss[state.PROJECTION], "pick": ss[state.PICK], "present": ss.get(state.PRESENT, False),
+            "palette": ss.get(state.PALETTE),
             **{k: ss[k] for k in keys},
             "z": [float(ss[state.dim_key(i)]) for i in range(latent_dim)]}
 

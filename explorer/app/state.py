@@ -50,6 +50,7 @@ MODEL_CHOICE = "model_choice"
 TYPED_PATH = "typed_path"
 PROJECTION = "projection"
 MAP_RENDERER = "map_renderer"  # what draws the main map: a MapRenderer, kept across models
+PALETTE = "palette"  # the class colours (a name in explorer.app.plots.PALETTES), kept across models
 MAP_POINTS = "map_points"  # remembered: how many test points the map shows (set to all when a model opens)
 TSNE_PERPLEXITY = "tsne_perplexity"  # remembered: the t-SNE map's perplexity
 
@@ -186,3 +187,10 @@ def set_value(name: str, value: Any) -> None:
 
 def get(name: str) -> Any:
     return st.session_state[name]
+
+
+def palette() -> tuple[str, ...]:
+    """The class colours this session chose (Map settings, or ?colours=colour-blind in a link)."""
+    from explorer.app import plots
+
+    return plots.PALETTES.get(st.session_state.get(PALETTE, plots.DEFAULT_PALETTE), plots.CLASS_COLOURS)

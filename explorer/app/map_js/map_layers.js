@@ -317,7 +317,7 @@ function drawThumbnails(v, g, entry, visible, sx, sy, side) {
   const order = visible.map((p, k) => k);
   const rank = (k) => (visible[k] === v.marked ? 2 : selected && selected.has(visible[k]) ? 1 : 0);
   order.sort((a, b) => rank(a) - rank(b));  // the selection, then the pick, on top
-  const colours = v.map.header.classes.map((c) => c.colour);
+  const frames = colours(v);
   const s = Math.round(side), half = s / 2;
   g.imageSmoothingEnabled = s < w;
   v.layers.placed = [];  // [id, left, top, side] in drawing order, for tests
@@ -326,7 +326,7 @@ function drawThumbnails(v, g, entry, visible, sx, sy, side) {
     g.globalAlpha = selected && !selected.has(p) ? 0.25 : 1;  // greyed, not hidden, as the points are
     const left = Math.round(sx[k] - half), top = Math.round(sy[k] - half);
     v.layers.placed.push([v.map.ids[p], left, top, s]);
-    g.fillStyle = colours[v.map.labels[p]];
+    g.fillStyle = frames[v.map.labels[p]];
     g.fillRect(left - 2, top - 2, s + 4, s + 4);
     g.drawImage(entry.bitmap, (p % cols) * w, Math.floor(p / cols) * h, w, h, left, top, s, s);
   }

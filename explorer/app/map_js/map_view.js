@@ -157,8 +157,18 @@ function buildPlot(v) {
   setMode(v, "panZoom");
 }
 
-function colours(map) {
-  return map.header.classes.map((c) => c.colour);
+// The class colours: the session's palette (per rerun, in the view's data), else the points' own.
+function colours(v) {
+  const chosen = v.data && v.data.colours;
+  return chosen && chosen.length === v.map.header.classes.length ? chosen : v.map.header.classes.map((c) => c.colour);
+}
+
+function applyColours(v) {
+  const key = colours(v).join();
+  if (key === v.colourKey) return;
+  v.colourKey = key;
+  v.plot.set({ pointColor: colours(v), pointColorActive: colours(v) });
+  drawLegend(v);
 }
 
 function drawLegend(v) {
@@ -169,7 +179,7 @@ function drawLegend(v) {
     row.type = "button";
     row.title = "Click to hide or show this class";
     const swatch = node("span", "le-map-swatch");
-    swatch.style.background = c.colour;
+    swatch.style.background = colours(v)[k];
     row.append(swatch, node("span", "le-map-legend-name", c.name));
     row.classList.toggle("le-off", v.hidden.has(k));
     row.addEventListener("click", () => toggleClass(v, k));
@@ -196,11 +206,12 @@ function toggleClass(v, k) {
 function drawPoints(v) {
   const { map } = v;
   v.plot.set({
-    pointColor: colours(map),
-    pointColorActive: colours(map),
+    pointColor: colours(v),
+    pointColorActive: colours(v),
     pointSize: pointSizeFor(map.header.n, v.data.big),
   });
   v.hidden.clear();
+  v.colourKey = colours(v).join();
   v.extremes = extremes(map);
   drawLegend(v);
   v.axes[0].textContent = map.header.axis_titles[0];
@@ -257,7 +268,7 @@ function showCard(v, p) {
   const { map } = v;
   const cls = map.header.classes[map.labels[p]];
   const swatch = node("span", "le-map-swatch");
-  swatch.style.background = cls.colour;
+  swatch.style.background = colours(v)[map.labels[p]];
   const line = node("div", "le-map-card-line");
   line.append(swatch, node("span", "", `${v.data.id_label} #${map.ids[p]} · ${cls.name}`));
   const picture = hoverPicture(v, p);
@@ -286,7 +297,7 @@ async function savePng(v) {
   g.font = "28px sans-serif";
   g.fillStyle = INK;
   v.map.header.classes.forEach((c, k) => {
-    g.fillStyle = c.colour;
+    g.fillStyle = colours(v)[k];
     g.fillRect(image.width + 20, 40 + k * 40, 24, 24);
     g.fillStyle = INK;
     g.fillText(c.name, image.width + 56, 62 + k * 40);
@@ -327,6 +338,7 @@ export default function ({ data, parentElement, setStateValue }) {
         setProbe(v, true);
       }
     }
+    applyColours(v);
     applyState(v);
   });
   // Called when the component unmounts, and possibly before a rerun with new data: destroy the WebGL
