@@ -262,6 +262,7 @@ function sizeCanvas(canvas, box, dpr) {
 function paintLayers(v) {
   const L = v.layers;
   if (!v.plot || !v.map) return;
+  const t0 = performance.now();
   const box = v.canvas.getBoundingClientRect();
   const dpr = globalThis.devicePixelRatio || 1;
   const gd = sizeCanvas(L.density, box, dpr), gt = sizeCanvas(L.thumbs, box, dpr);
@@ -294,6 +295,8 @@ function paintLayers(v) {
   L.kind = kind;
   L.drawn = drawn;
   L.paints += 1;
+  (L.ms ??= []).push({ kind, ms: performance.now() - t0, drawn });  // for the benchmark
+  if (L.ms.length > 500) L.ms.shift();
   v.root.dataset.layer = kind;
   v.root.dataset.thumbnails = String(drawn);
 }
