@@ -255,21 +255,21 @@ def _ignore() -> None:
     """on_probe_change with nothing to do: the state is read on the rerun (``probed``)."""
 
 
-def probed(key: str) -> dict | None:
-    """The probe's last released spot on the map under ``key``: {"z", "xy", "exact", "seq"}, or None."""
+def _report(key: str, state: str, listed: str) -> dict | None:
+    """The component state ``state`` of the map under ``key``, if it is a dict whose ``listed`` is a list."""
     value = st.session_state.get(key)
     try:
-        report = value["probe"]
+        report = value[state]
     except (KeyError, TypeError):
         return None
-    return report if isinstance(report, dict) and isinstance(report.get("z"), list) else None
+    return report if isinstance(report, dict) and isinstance(report.get(listed), list) else None
+
+
+def probed(key: str) -> dict | None:
+    """The probe's last released spot on the map under ``key``: {"z", "xy", "exact", "seq"}, or None."""
+    return _report(key, "probe", "z")
 
 
 def reported(key: str) -> dict | None:
     """What the map under ``key`` last reported: {"ids": [...], "how": "click" | "lasso", "seq": n}, or None."""
-    value = st.session_state.get(key)
-    try:
-        report = value["selected"]
-    except (KeyError, TypeError):
-        return None
-    return report if isinstance(report, dict) and isinstance(report.get("ids"), list) else None
+    return _report(key, "selected", "ids")

@@ -220,7 +220,8 @@ function createImageLayers(v, area, pointsCanvas) {
   pointsCanvas.before(density);  // beneath the points (above the atlas, which is first)
   const thumbs = node("canvas", "le-map-thumbs");
   pointsCanvas.after(thumbs);  // over the points, under the ring and the hover card
-  v.layers = { on: true, density, thumbs, pending: false, kind: "points", drawn: 0, paints: 0 };
+  v.layers = { on: true, density, thumbs, request: onceAFrame(() => paintLayers(v)), kind: "points", drawn: 0,
+               paints: 0 };
 }
 
 function imagesOf(v) {
@@ -229,14 +230,21 @@ function imagesOf(v) {
   return entry && entry.bitmap ? entry : null;
 }
 
+// fn, run at most once per animation frame however often it is asked for (input can outpace the screen).
+function onceAFrame(fn) {
+  let pending = false;
+  return () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      fn();
+    });
+  };
+}
+
 function requestLayers(v) {
-  const L = v.layers;
-  if (L.pending) return;
-  L.pending = true;
-  requestAnimationFrame(() => {
-    L.pending = false;
-    paintLayers(v);
-  });
+  v.layers.request();
 }
 
 function setImages(v, on) {

@@ -21,8 +21,8 @@ function createProbe(v, area) {
   const caption = node("div", "le-map-probe-caption");
   panel.append(caption);
   area.append(handle, panel);
-  v.probe = { on: false, handle, panel, caption, canvas: null, at: null, z: null, pending: false, seq: 0,
-              frames: 0 };
+  v.probe = { on: false, handle, panel, caption, canvas: null, at: null, z: null, seq: 0, frames: 0,
+              request: onceAFrame(() => paintProbe(v)) };
   handle.addEventListener("pointerdown", (e) => {
     e.preventDefault();
     e.stopPropagation();  // the map must not pan under the handle
@@ -88,13 +88,7 @@ function moveProbeTo(v, sx, sy) {
 }
 
 function requestProbePaint(v) {
-  const p = v.probe;
-  if (p.pending) return;
-  p.pending = true;
-  requestAnimationFrame(() => {
-    p.pending = false;
-    paintProbe(v);
-  });
+  v.probe.request();
 }
 
 function paintProbe(v) {
