@@ -33,7 +33,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 
 from explorer.config import ModelConfig, TrainConfig, from_dict, to_dict
-from explorer.embedding import MAP_DIMS, OPTIONAL_ARRAYS, Embedding
+from explorer.embedding import MAP_DIMS, OPTIONAL_ARRAYS, Embedding, TrainCodes
 from explorer.errors import CheckpointError
 from explorer.metrics import Metrics
 
@@ -49,6 +49,7 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 METRICS_FILE = "metrics.json"
 EMBEDDING_FILE = "embedding.npz"
+TRAIN_CODES_FILE = "embedding-train.npz"  # the training split's codes and the whole dataset's t-SNE
 RESUME_FILE = "resume.safetensors"
 
 # Extensions of pickle-based formats from other tools: named in the error, never opened.
@@ -460,3 +461,38 @@ def load_embedding(folder: Path) -> Embedding:
                 f"{path}: {name} has shape {arrays[name].shape}, expected {shape}; delete it and it will be recomputed."
             )
     return Embedding(**{name: arrays.get(name) for name in (f.name for f in fields(Embedding))})
+
+
+def save_train_codes(folder: Path, codes: TrainCodes) -> None:
+    """Write ``embedding-train.npz``: the training split's codes (log-variances as float16: the map never
+    needs more) and, when computed, the whole dataset's t-SNE. Fashion-MNIST: about 6 MB."""
+    arrays = {"mu": codes.mu.astype(np.float32), "logvar": codes.logvar.astype(np.float16),
+              "labels": codes.labels.astype(np.int16 if codes.labels.max(initial=0) < 2**15 else np.int64)}
+    if codes.tsne_all is not None:
+        arrays["tsne_all"] = codes.tsne_all.astype(np.float32)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+
+    atomic_write(Path(folder) / TRAIN_CODES_FILE, write)
+
+
+def load_train_codes(folder: Path, test_points: int) -> TrainCodes | None:
+    """Read ``embedding-train.npz`` (None when there is none), checked against the test split's size."""
+    path = Path(folder) / TRAIN_CODES_FILE
+    if not path.exists():
+        return None
+    arrays = load_npz(path)
+    missing = [name for name in ("mu", "logvar", "labels") if name not in arrays]
+    if missing:
+        raise CheckpointError(f"{path} lacks {', '.join(missing)}; delete it and compute it again "
+                              "(python -m explorer embed-train).")
+    m, d = arrays["mu"].shape
+    expected = {"logvar": (m, d), "labels": (m,), "tsne_all": (test_points + m, MAP_DIMS)}
+    for name, shape in expected.items():
+        if name in arrays and arrays[name].shape != shape:
+            raise CheckpointError(f"{path}: {name} has shape {arrays[name].shape}, expected {shape}; delete it "
+                                  "and compute it again (python -m explorer embed-train).")
+    return TrainCodes(mu=arrays["mu"].astype(np.float32), logvar=arrays["logvar"].astype(np.float32),
+                      labels=arrays["labels"].astype(np.int64), tsne_all=arrays.get("tsne_all"))

@@ -1,4 +1,4 @@
-"""Command line: ``python -m explorer {train,evaluate,info}``.
+"""Command line: ``python -m explorer {train,evaluate,embed-train,info}``.
 
 The flags of ``train`` are generated from the fields of ``ModelConfig`` and ``TrainConfig``, one flag
 per field, so the CLI cannot drift from the configs.
@@ -117,6 +117,30 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_embed_train(args: argparse.Namespace) -> int:
+    """Encode the checkpoint's training split and fit one t-SNE of the whole dataset; cache both beside it."""
+    import time
+
+    from explorer import checkpoint as ckpt
+    from explorer.data import load_dataset
+    from explorer.devices import resolve_device
+    from explorer.embedding import encode_training_split
+
+    checkpoint = ckpt.load(args.checkpoint, device=resolve_device(args.device))
+    tc = checkpoint.train_config
+    data = load_dataset(args.dataset or checkpoint.dataset, data_dir=args.data_dir or tc.data_dir,
+                        image_size=tc.image_size, download=False, labels=tc.labels, class_names=tc.class_names)
+    test = ckpt.load_embedding(checkpoint.path)
+    t0 = time.perf_counter()
+    codes = encode_training_split(checkpoint.model, data.train.images, data.train.labels, test.mu,
+                                  tsne=not args.no_tsne, seed=tc.seed, progress=not args.quiet)
+    ckpt.save_train_codes(checkpoint.path, codes)
+    size = (checkpoint.path / ckpt.TRAIN_CODES_FILE).stat().st_size
+    print(f"{len(codes.mu):,} training codes{'' if args.no_tsne else ' and a t-SNE of all ' + f'{len(test.mu) + len(codes.mu):,}'}"
+          f" in {time.perf_counter() - t0:.0f} s: {checkpoint.path / ckpt.TRAIN_CODES_FILE} ({size / 1e6:.1f} MB)")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from explorer import checkpoint as ckpt
     from explorer.model import count_parameters
@@ -206,6 +230,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", action="store_true", help="also record the result in the checkpoint's metrics.json")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("embed-train", help="encode the training split and map the whole dataset (t-SNE), cached "
+                       "beside the checkpoint for the app's map", allow_abbrev=False)
+    _add_quiet(p, default=argparse.SUPPRESS)
+    p.add_argument("checkpoint", help="checkpoint folder, e.g. trained/fashion-mnist-d16")
+    p.add_argument("--no-tsne", action="store_true", help="the codes only (the PCA map needs nothing more)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--data-dir", help="extra folder to look for a named dataset's files in (fashion-mnist, mnist)")
+    p.add_argument("--dataset", help="where the model's own dataset file or folder is now, if it has moved")
+    p.set_defaults(func=cmd_embed_train)
 
     p = sub.add_parser("info", help="a short summary of a checkpoint", allow_abbrev=False)
     _add_quiet(p, default=argparse.SUPPRESS)

@@ -190,3 +190,41 @@ def test_a_killed_run_is_shown_as_interrupted_with_the_command_that_resumes_it(f
     (run / ckpt.METRICS_FILE).write_text(json.dumps({**raw, "status": "running", "pid": os.getpid(),
                                                      "host": socket.gethostname()}))
     assert f"running (pid {os.getpid()}" in run_cli("info", str(run)).stdout
+
+
+def test_embed_train_caches_the_training_codes_and_one_tsne_of_the_whole_dataset(finished, tmp_path):
+    import shutil
+
+    from explorer.data import load_dataset
+
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    result = run_cli("-q", "embed-train", str(run), "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    assert "1,438 training codes and a t-SNE of all 1,797" in result.stdout
+    test = ckpt.load_embedding(run)
+    codes = ckpt.load_train_codes(run, len(test.mu))
+    data = load_dataset("digits", download=False)
+    assert codes.mu.shape == (len(data.train.images), 2)
+    assert codes.labels.tolist() == data.train.labels.tolist()
+    assert codes.tsne_all.shape == (len(test.mu) + len(codes.mu), 2) and np.isfinite(codes.tsne_all).all()
+    # The codes are the model's: a training image encodes to its stored mean.
+    from explorer.embedding import encode
+
+    mu, _ = encode(ckpt.load(run).model, data.train.images[:5])
+    np.testing.assert_allclose(codes.mu[:5], mu, atol=1e-6)
+
+
+def test_training_codes_from_another_run_are_refused_with_what_to_do(finished, tmp_path):
+    import shutil
+
+    from explorer.embedding import TrainCodes
+    from explorer.errors import CheckpointError
+
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    assert ckpt.load_train_codes(run, 359) is None  # none yet: the map offers the test split alone
+    ckpt.save_train_codes(run, TrainCodes(mu=np.zeros((4, 2), np.float32), logvar=np.zeros((4, 2)),
+                                          labels=np.zeros(4, int), tsne_all=np.zeros((10, 2))))
+    with pytest.raises(CheckpointError, match="expected .*embed-train"):
+        ckpt.load_train_codes(run, 359)  # 359 test + 4 training points, but a t-SNE of 10
