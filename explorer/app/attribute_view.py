@@ -14,7 +14,10 @@ IMAGE_SIDE = 240
 STRIP_HEIGHT = 96
 
 def _use_selection(end: str) -> None:
-    st.session_state[state.group_keys(end).ids] = list(st.session_state.get(state.MAP_SELECTION) or [])
+    """The map's selection becomes group ``end``: its test points (attributes are made of the test split)."""
+    ss = st.session_state
+    test = ss.get(state.MAP_TEST_POINTS)
+    ss[state.group_keys(end).ids] = [i for i in ss.get(state.MAP_SELECTION) or [] if test is None or i < test]
 
 
 def _use_labels(end: str) -> None:
@@ -52,6 +55,8 @@ def _start(ctx: Context, group_a: np.ndarray) -> tuple[np.ndarray, str]:
     """The point to move, as chosen: (D,) code and its description."""
     ss = st.session_state
     pick, encoded = ss[state.PICK], session.current_upload(ctx)
+    if pick is not None and ctx.is_training(pick):  # attributes are made of (and move) the test split
+        pick = None
     options = ["a_mean"] + (["pick"] if pick is not None else []) + ["end_a"] + (["upload"] if encoded else [])
     if ss["attr_start"] not in options:
         state.set_value("attr_start", "a_mean")

@@ -33,20 +33,58 @@ class Context:
     projection: str  # the map's key (explorer.projection.KINDS), as the URL and the state hold it
     points: int | None = None  # how many test points the map shows (None: all)
     perplexity: float = TSNE_PERPLEXITY  # t-SNE setting of the map
+    split: str = "test"  # which points the map shows: "test", "train" or "all" (state.SPLITS)
 
     @classmethod
     def open(cls, path: str, projection: str, points: int | None = None,
-             perplexity: float = TSNE_PERPLEXITY) -> Context:
+             perplexity: float = TSNE_PERPLEXITY, split: str = "test") -> Context:
         """The context of the checkpoint at ``path`` with these map settings, from the shared caches."""
-        return cls(path, resources.load_checkpoint(path), resources.embedding(path), projection, points, perplexity)
+        return cls(path, resources.load_checkpoint(path), resources.embedding(path), projection, points, perplexity,
+                   split)
 
-    def with_map(self, projection: str) -> Context:
+    def with_map(self, projection: str, split: str | None = None) -> Context:
         """The same model and settings on another map (the decoded plane needs an invertible one)."""
-        return Context(self.path, self.checkpoint, self.embedding, projection, self.points, self.perplexity)
+        return Context(self.path, self.checkpoint, self.embedding, projection, self.points, self.perplexity,
+                       self.split if split is None else split)
+
+    @property
+    def map_embedding(self) -> Embedding:
+        """The codes the map's ids index: the test split's, or the test then the training split's.
+
+        Every other view works on ``embedding`` (the test split); the map and its inspector use this one.
+        """
+        return self.embedding if self.split == "test" else resources.whole_embedding(self.path)
+
+    @property
+    def test_points(self) -> int:
+        return len(self.embedding.mu)
+
+    def is_training(self, index: int) -> bool:
+        return index >= self.test_points
+
+    def point_name(self, index: int) -> str:
+        """'test image #12' or 'training image #40,000' for a map id."""
+        if self.is_training(index):
+            return f"training image #{index - self.test_points}"
+        return f"test image #{index}"
+
+    def image_of(self, index: int) -> np.ndarray | None:
+        """(1, C, H, W) image of a map id, or None when its split's images are not on this machine."""
+        if not self.is_training(index):
+            return None if self.images is None else self.images[index : index + 1]
+        try:
+            images = resources.train_images(self.checkpoint)
+        except ExplorerError:
+            return None
+        j = index - self.test_points
+        return images[j : j + 1] if j < len(images) else None
 
     @cached_property
     def shown(self) -> np.ndarray:
-        """Sorted indices of the test points on the map."""
+        """Sorted map ids of the points on the map: a subset of the test split, the training split, or both."""
+        if self.split != "test":  # the subset setting is for the test map; the others show their split whole
+            start = 0 if self.split == "all" else self.test_points
+            return np.arange(start, len(self.map_embedding.mu))
         n = len(self.embedding.mu)
         return compute.map_subset(n, n if self.points is None else self.points)
 
@@ -61,7 +99,7 @@ class Context:
     @cached_property
     def map(self) -> Projection:
         """The map: what it can place, invert and claim (explorer.projection); fitted ones are computed once."""
-        return resources.map_of(self.path, self.projection, self.points, self.perplexity)
+        return resources.map_of(self.path, self.projection, self.points, self.perplexity, self.split)
 
     @property
     def coords(self) -> np.ndarray:

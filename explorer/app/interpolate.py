@@ -115,7 +115,7 @@ def render(ctx: Context) -> None:
     with on_map:
         approximate = not ctx.map.exact
         shown = ctx.shown
-        fig = plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.map.axis_titles(),
+        fig = plots.map_figure(ctx.coords[shown], ctx.map_embedding.labels[shown], ctx.class_names, ctx.map.axis_titles(),
                                opacity=0.35, height=440, ids=shown, palette=state.palette())
         plots.add_path(fig, ctx.map.place(path), approximate)
         if scrubbed is not None:

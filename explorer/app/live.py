@@ -85,7 +85,7 @@ def probe(ctx: Context, weights_: resources.Weights, start_xy: np.ndarray, on_re
     """The map as a canvas with a draggable probe; exact on invertible maps only (PCA, a 2-D latent plane)."""
     if not ctx.map.invertible:
         raise ValueError(f"the probe needs an invertible map; {ctx.map.name} has no inverse")
-    emb = ctx.embedding
+    emb = ctx.map_embedding  # the map's points: the test split, or the whole dataset
     plane = ({"kind": "pca", "components": ctx.map.components.tolist(), "mean": ctx.map.mean.tolist()}
              if isinstance(ctx.map, projection.PCA) else {"kind": "latent"})
     lo, hi = ctx.coords.min(axis=0), ctx.coords.max(axis=0)

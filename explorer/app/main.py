@@ -10,6 +10,7 @@ from explorer import projection
 from explorer.app import (attribute_view, compute, interpolate, live, map_view, model_card, my_image, plots,
                           presentation, resources, samples, share, sliders, state, tour)
 from explorer.app.context import Context
+from explorer.embedding import TSNE_PERPLEXITY, umap_available
 from explorer.errors import CheckpointError, ExplorerError
 
 TYPED = "__typed__"  # the picker's "type a folder path" choice
@@ -73,9 +74,23 @@ def choose_projection(options: tuple[str, ...], cached: tuple[str, ...]) -> str:
         return f"{kind.name} (not metric, computed on first use)"
 
     chosen = st.sidebar.radio("Map projection", options, format_func=label, key=state.PROJECTION)
-    if projection.UMAP.key not in options:
+    if not umap_available():
         st.sidebar.caption("UMAP as a third map: `pip install umap-learn`.")
     return chosen
+
+
+def choose_split(path: str, n: int) -> str:
+    """Which points the map shows: the test split, or with the training split where its codes are cached."""
+    codes = resources.train_codes(path)
+    if codes is None:
+        if st.session_state[state.MAP_SPLIT] != "test":
+            st.session_state[state.MAP_SPLIT] = "test"
+        return "test"
+    sizes = {"test": n, "train": len(codes.mu), "all": n + len(codes.mu)}
+    return st.sidebar.radio("Map points from", list(state.SPLITS),
+                            format_func=lambda k: f"{state.SPLITS[k]} ({sizes[k]:,})", key=state.MAP_SPLIT,
+                            help="The training split's codes and the whole dataset's t-SNE are cached beside the "
+                                 "checkpoint (python -m explorer embed-train). Other views work on the test split.")
 
 
 def choose_map_settings(n: int, chosen: str) -> tuple[int, float]:
@@ -128,11 +143,19 @@ def main() -> None:
     ignored = share.restore(latent_dim, len(embedding.mu), projections)
     if ignored:
         st.sidebar.warning("Ignored in the link (not valid for this model): " + "; ".join(ignored))
+    split = choose_split(path, len(embedding.mu))
+    if split != "test":  # the whole dataset's maps: PCA, the latent plane, and the cached t-SNE
+        projections = tuple(k for k in projections if k != projection.UMAP.key)
+        if st.session_state.get(state.PROJECTION) not in projections:
+            st.session_state[state.PROJECTION] = projection.PCA.key
     chosen = choose_projection(projections, cached=(projection.TSNE.key,) if embedding.tsne is not None else ())
     points, perplexity = choose_map_settings(len(embedding.mu), chosen)
+    if split != "test":
+        perplexity = TSNE_PERPLEXITY  # the cached t-SNE's
     presentation.sidebar_toggle()
     tour.tour_controls(latent_dim, len(embedding.mu), projections)
-    ctx = Context.open(path, chosen, points, perplexity)  # the caches above answer again: nothing re-loads
+    ctx = Context.open(path, chosen, points, perplexity, split)  # the caches above answer again: nothing re-loads
+    st.session_state[state.MAP_TEST_POINTS] = ctx.test_points
     st.sidebar.caption(f"{checkpoint.dataset} · latent dim {ctx.latent_dim} · {len(embedding.mu):,} test images")
     tabs = st.tabs(state.VIEWS, key=state.VIEW, on_change=_sync_map_mark)
     for tab, name in zip(tabs, state.VIEWS):

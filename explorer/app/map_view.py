@@ -52,14 +52,20 @@ def _select(ids: list[int]) -> None:
     ss = st.session_state
     ss[state.MAP_SELECTION] = ids
     ss[state.PICK] = ids[0]
-    state.set_value("inspect_index", ids[0])
+    _show_index(ids[0])
+
+
+def _show_index(index: int) -> None:
+    """The inspector's number box follows the pick when it is a test image (a training point has no number there)."""
+    if index < st.session_state.get(state.MAP_TEST_POINTS, index + 1):
+        state.set_value("inspect_index", index)
 
 
 def pick(index: int) -> None:
     """Pick a point from outside the chart: the map is redrawn with it marked (its zoom resets once)."""
     st.session_state[state.PICK] = index
     st.session_state[state.MAP_MARKED] = index
-    state.set_value("inspect_index", index)
+    _show_index(index)
 
 
 def _pick_typed_index() -> None:
@@ -104,7 +110,7 @@ def _figure(ctx: Context, marked: int | None) -> go.Figure:
     ``marked`` is passed in, not read here: a download made on click builds the figure after the run.
     """
     shown = ctx.shown
-    return plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.map.axis_titles(),
+    return plots.map_figure(ctx.coords[shown], ctx.map_embedding.labels[shown], ctx.class_names, ctx.map.axis_titles(),
                             marked=marked, ids=shown, palette=state.palette())
 
 
@@ -135,12 +141,13 @@ def render_map(ctx: Context) -> Callable[[], go.Figure]:
     ss = st.session_state
     if renderer() is state.MapRenderer.WEBGL:
         selection = ss.get(state.MAP_SELECTION) or []
-        scatter.render(_map_id(ctx), ctx.coords[shown], shown, ctx.embedding.labels[shown], ctx.class_names,
+        scatter.render(_map_id(ctx), ctx.coords[shown], shown, ctx.map_embedding.labels[shown], ctx.class_names,
                        ctx.map.axis_titles(), _map_file_stem(ctx), marked=ss[state.PICK],
                        selection=selection if len(selection) > 1 else [], on_select=_take_webgl_selection,
                        key=state.MAP_WEBGL, big=presentation.is_on(), proj=ctx.map,
                        decoder=resources.decoder_id(ctx.path), images=functools.partial(_shown_images, ctx),
-                       images_id=_images_id(ctx), palette=state.palette())
+                       images_id=_images_id(ctx), palette=state.palette(),
+                       training_from=None if ctx.split == "test" else ctx.test_points)
         how = ("Click a point to inspect it; scroll to zoom, drag to pan; Lasso (or Shift+drag) selects a group; "
                "Probe decodes the spot under its handle; Atlas decodes a grid over the view.")
         figure = functools.partial(_figure, ctx, _marked())  # made only when an export asks
@@ -160,24 +167,31 @@ def render_map(ctx: Context) -> Callable[[], go.Figure]:
 
         def figure() -> go.Figure:
             return fig
-    note = ("Posterior means of the test set; distances are latent distances projected." if ctx.map.metric
+    note = ("Posterior means; distances are latent distances projected." if ctx.map.metric
             else f"{ctx.map.name} keeps neighbours together; distances and cluster sizes mean little.")
-    of_all = "" if len(shown) == len(ctx.coords) else f" (a fixed random subset of {len(ctx.coords):,})"
-    st.caption(f"{ctx.map.label} of {len(shown):,} test images{of_all}. {note} {how}")
+    of_all = "" if len(shown) == len(ctx.coords) or ctx.split != "test" \
+        else f" (a fixed random subset of {len(ctx.coords):,})"
+    what = {"test": "test images", "train": "training images", "all": "images, test and training"}[ctx.split]
+    axes = " (on the test split's principal axes)" if ctx.split != "test" and isinstance(ctx.map, projection.PCA) else ""
+    images_note = "" if ctx.split == "test" else " Images on the map are drawn for the test split only, for now."
+    st.caption(f"{ctx.map.label}{axes} of {len(shown):,} {what}{of_all}. {note} {how}{images_note}")
     return figure
 
 
 def _shown_images(ctx: Context) -> np.ndarray | None:
+    if ctx.split != "test":  # 60,000 training images would be a 25 MB sheet: not sent, for now
+        return None
     return None if ctx.images is None else ctx.images[ctx.shown]
 
 
 def _images_id(ctx: Context) -> str:
     """The page's name for the images of the map's points: the same for every projection of one subset."""
-    return scatter.map_id(ctx.path, resources.version(ctx.path), "images", len(ctx.shown), 0)
+    return scatter.map_id(ctx.path, resources.version(ctx.path), f"images-{ctx.split}", len(ctx.shown), 0)
 
 
 def _map_id(ctx: Context) -> str:
-    return scatter.map_id(ctx.path, resources.version(ctx.path), ctx.projection, len(ctx.shown), ctx.perplexity)
+    return scatter.map_id(ctx.path, resources.version(ctx.path), f"{ctx.projection}-{ctx.split}", len(ctx.shown),
+                          ctx.perplexity)
 
 
 def _probe_toggle(ctx: Context) -> bool:
@@ -223,7 +237,7 @@ def render_exports(ctx: Context, figure: Callable[[], go.Figure]) -> None:
     """The map's points as CSV (with the current selection and pick), its figure as PNG and as HTML."""
     ss, shown = st.session_state, ctx.shown
     stem = _map_file_stem(ctx)
-    data = exports.map_csv(shown, ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names,
+    data = exports.map_csv(shown, ctx.coords[shown], ctx.map_embedding.labels[shown], ctx.class_names,
                            ss.get(state.MAP_SELECTION) or [], ss[state.PICK])
     title = f"{Path(ctx.path).name}: {ctx.map.label} of {len(shown):,} test images"
     c1, c2, c3 = st.columns(3)
@@ -283,38 +297,46 @@ def render_inspector(ctx: Context) -> None:
               shortcut=presentation.SHORTCUTS["next"], help="The next point on the map.")
     c3.button("Random", on_click=_pick_random, args=(n,), width="stretch", key="random_point")
     index = st.session_state[state.PICK]
+    emb = ctx.map_embedding  # a training point, picked on a map of the whole dataset, has its codes here
+    if index is not None and index >= len(emb.mu):  # a training point, and the map shows the test split again
+        index = st.session_state[state.PICK] = None
     if index is None:
         st.info("Click a point on the map (or type an index) to see its image, reconstruction and neighbours.")
         return
-    emb = ctx.embedding
+    training = ctx.is_training(index)
     mu, sigma = emb.mu[index], np.exp(0.5 * emb.logvar[index])
     label = int(emb.labels[index])
-    st.markdown(f"### #{index} · <span style='color:{plots.class_colour(label, state.palette())}'>■</span> "
+    title = f"training #{index - ctx.test_points:,}" if training else f"#{index}"
+    st.markdown(f"### {title} · <span style='color:{plots.class_colour(label, state.palette())}'>■</span> "
                 f"{plots.class_name(label, ctx.class_names)}", unsafe_allow_html=True)
     model = ctx.model
     side = presentation.side(INSPECTOR_SIDE)
     original, recon = st.columns(2)
-    if ctx.images is not None:
-        original.image(images.display(ctx.images[index], side), caption="original")
-        recon.image(images.display(compute.reconstruct(model, ctx.images[index : index + 1]), side),
-                    caption="reconstruction (decoded mu)")
+    image = ctx.image_of(index)
+    if image is not None:
+        original.image(images.display(image[0], side), caption="original")
+        recon.image(images.display(compute.reconstruct(model, image), side), caption="reconstruction (decoded mu)")
     else:
-        original.warning(ctx.images_message)
+        original.warning(ctx.images_message if not training else
+                         "The training images are not on this machine; the codes are (embedding-train.npz).")
         recon.image(images.display(compute.decode(model, mu), side), caption="decoded mu")
 
     b1, b2, b3 = st.columns(3)
-    b1.button("Use as A", on_click=session.use_test_image_as, args=("a", index), width="stretch")
-    b2.button("Use as B", on_click=session.use_test_image_as, args=("b", index), width="stretch")
-    b3.button("Edit with sliders", on_click=session.edit_with_sliders, args=(mu, ctx.ranges, f"test image #{index}"),
-              type="primary",
-              width="stretch")
+    why_not = "Interpolation ends are test images, prior draws or your image." if training else None
+    b1.button("Use as A", on_click=session.use_test_image_as, args=("a", index), width="stretch", disabled=training,
+              help=why_not)
+    b2.button("Use as B", on_click=session.use_test_image_as, args=("b", index), width="stretch", disabled=training,
+              help=why_not)
+    b3.button("Edit with sliders", on_click=session.edit_with_sliders, args=(mu, ctx.ranges, ctx.point_name(index)),
+              type="primary", width="stretch")
 
     order = ctx.dim_order
     st.dataframe({"dimension": [f"z{i + 1}" + ("" if ctx.informative[i] else " (collapsed)") for i in order],
                   "mu": mu[order].round(3), "sigma": sigma[order].round(3)},
                  hide_index=True, height=min(36 * (len(order) + 1), 260))
-    st.markdown("**Nearest neighbours in latent space**")
-    neighbours = nearest_neighbours(emb.mu, mu, NEIGHBOURS, exclude=index)
+    st.markdown("**Nearest neighbours in latent space**" + (" (among the test images)" if training else ""))
+    emb = ctx.embedding  # the neighbours come from the test split, whichever split the point is from
+    neighbours = nearest_neighbours(emb.mu, mu, NEIGHBOURS, exclude=None if training else index)
     pictures = ctx.images[neighbours] if ctx.images is not None else compute.decode(model, emb.mu[neighbours])
     shown = [images.display(p, NEIGHBOUR_SIDE) for p in pictures]
     thumbnails.row_of_thumbnails(shown, [f"#{j} {plots.class_name(int(emb.labels[j]), ctx.class_names)}"

@@ -74,7 +74,7 @@ def _show_images(ctx: Context, encoded: session.Encoded) -> None:
 def _show_on_map(ctx: Context, encoded: session.Encoded) -> None:
     approximate = not ctx.map.exact
     shown = ctx.shown
-    fig = plots.map_figure(ctx.coords[shown], ctx.embedding.labels[shown], ctx.class_names, ctx.map.axis_titles(),
+    fig = plots.map_figure(ctx.coords[shown], ctx.map_embedding.labels[shown], ctx.class_names, ctx.map.axis_titles(),
                            opacity=0.35, height=440, ids=shown, palette=state.palette())
     plots.add_marker(fig, ctx.map.place(encoded.mu)[0], "your image", approximate)
     st.plotly_chart(fig, key="upload_map", config={"displaylogo": False})

@@ -22,7 +22,7 @@ import streamlit as st
 from explorer import checkpoint as ckpt
 from explorer import projection
 from explorer.app import compute
-from explorer.embedding import TSNE_PERPLEXITY, Embedding, compute_embedding
+from explorer.embedding import TSNE_PERPLEXITY, Embedding, TrainCodes, compute_embedding
 from explorer.errors import CheckpointError
 from explorer.projection import Projection
 
@@ -189,6 +189,52 @@ def weights(path: str) -> Weights:
     return _weights(path, _mtime(Path(path) / ckpt.WEIGHTS_FILE))
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _train_codes(path: str, codes_mtime: float, test_points: int) -> TrainCodes | None:
+    return ckpt.load_train_codes(Path(path), test_points)
+
+
+def train_codes(path: str) -> TrainCodes | None:
+    """The training split's codes cached beside the checkpoint (``python -m explorer embed-train``), or None."""
+    file = Path(path) / ckpt.TRAIN_CODES_FILE
+    return _train_codes(path, _mtime(file) if file.exists() else 0.0, len(embedding(path).mu))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _whole_embedding(path: str, version_: tuple[float, float], codes_mtime: float) -> Embedding:
+    test, codes = embedding(path), train_codes(path)
+    mu = np.concatenate([test.mu, codes.mu])
+    return Embedding(mu=mu, logvar=np.concatenate([test.logvar, codes.logvar]),
+                     labels=np.concatenate([test.labels, codes.labels]),
+                     pca=((mu - test.pca_mean) @ test.pca_components.T).astype(np.float32),  # the test split's axes
+                     pca_components=test.pca_components, pca_mean=test.pca_mean,
+                     pca_explained_variance_ratio=test.pca_explained_variance_ratio, tsne=codes.tsne_all)
+
+
+def whole_embedding(path: str) -> Embedding:
+    """The test codes then the training codes as one Embedding (ids 0..N-1 test, N.. training): PCA on the
+    test split's axes, t-SNE the whole dataset's. Only for checkpoints with ``train_codes``."""
+    file = Path(path) / ckpt.TRAIN_CODES_FILE
+    return _whole_embedding(path, version(path), _mtime(file))
+
+
+@st.cache_resource(show_spinner="Reading the training images...", max_entries=2)
+def _train_images(dataset: str, data_dir: str | None, image_size: int | None, labels: str | None = None,
+                  class_names: str | None = None) -> np.ndarray:
+    from explorer.data import load_dataset
+
+    images = load_dataset(dataset, data_dir=data_dir, image_size=image_size, download=False, labels=labels,
+                          class_names=class_names).train.images
+    images.flags.writeable = False
+    return images
+
+
+def train_images(checkpoint: ckpt.Checkpoint) -> np.ndarray:
+    """(M, C, H, W) training images in the training codes' order (Fashion-MNIST: 188 MB, shared by all sessions)."""
+    tc = checkpoint.train_config
+    return _train_images(checkpoint.dataset, tc.data_dir, tc.image_size, tc.labels, tc.class_names)
+
+
 def embedding(path: str) -> Embedding:
     """The checkpoint's cached embedding, or one encoded now (once) when embedding.npz is missing."""
     return _embedding(path, _mtime(Path(path) / ckpt.EMBEDDING_FILE))
@@ -214,12 +260,15 @@ def _fit(path: str, method: str, points: int, perplexity: float = 0.0) -> np.nda
                        load_checkpoint(path).train_config.seed, float(perplexity))
 
 
-def map_of(path: str, key: str, points: int | None = None, perplexity: float = TSNE_PERPLEXITY) -> Projection:
+def map_of(path: str, key: str, points: int | None = None, perplexity: float = TSNE_PERPLEXITY,
+           split: str = "test") -> Projection:
     """The map ``key`` of the checkpoint at ``path``; a fitted one over the map's subset of ``points`` (NaN
     elsewhere), computed once per model, subset size, perplexity and seed, for every session.
 
     The checkpoint's cached t-SNE serves all points at the default perplexity.
     """
+    if split != "test":  # the whole dataset: PCA, the latent plane, or its cached t-SNE (default perplexity)
+        return projection.make(key, whole_embedding(path))
     emb = embedding(path)
     kind = projection.KINDS[key]
     if not kind.fitted:

@@ -50,7 +50,7 @@ def _plane(path: str, version: tuple[float, float], map_key: str,
 
 
 def render_plane(ctx: Context) -> None:
-    plane = ctx.with_map(projection.plane_for(ctx.latent_dim).key)  # the mosaic needs a map with an inverse
+    plane = ctx.with_map(projection.plane_for(ctx.latent_dim).key, "test")  # the mosaic needs an inverse
     controls, figure_col = st.columns([1, 3], gap="large")
     with controls:
         side = st.slider("Images per side", 5, 30, **state.widget("plane_side"))

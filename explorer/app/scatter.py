@@ -223,7 +223,7 @@ def render(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, cl
            id_label: str = "test image", proj: projection.Projection | None = None,
            decoder: str | None = None, images: Callable[[], np.ndarray | None] | None = None,
            images_id: str | None = None, on_probe: Callable[[], None] | None = None,
-           palette: tuple[str, ...] = plots.CLASS_COLOURS) -> None:
+           palette: tuple[str, ...] = plots.CLASS_COLOURS, training_from: int | None = None) -> None:
     """The map of points ``ids`` at ``xy``; ``marked`` (a test-set id) is ringed, ``selection`` highlighted.
 
     With ``proj`` (the map's projection) and ``decoder`` (the page's name for the in-page decoder), the map
@@ -237,7 +237,7 @@ def render(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, cl
     _loader(key=f"{key}_points_{map_id_}", data=blob, height="content")
     _view(key=key, data={"map_id": map_id_, "marked": marked, "selection": [int(i) for i in selection],
                          "height": height, "big": big, "id_label": id_label, "decoder": decoder,
-                         "images_id": images_id,
+                         "images_id": images_id, "training_from": training_from,
                          # The class colours travel per rerun (a few bytes), so a new palette needs no new points.
                          "colours": [plots.class_colour(c["label"], palette) for c in _classes(blob)]},
           on_selected_change=on_select, on_probe_change=on_probe or _ignore, height="content")

@@ -96,12 +96,12 @@ def _nearest_note(ctx: Context, z: np.ndarray) -> None:
 def _start_from_pick(ctx: Context) -> None:
     """A button that starts the sliders at the picked test image, when they do not start there already."""
     pick = st.session_state[state.PICK]
-    if pick is None:
+    if pick is None or pick >= len(ctx.map_embedding.mu):
         return
-    described = f"test image #{pick}"
+    described = ctx.point_name(pick)
     if st.session_state.get(state.SLIDER_FROM) != described:
         st.button(f"Start from the picked {described}", on_click=session.edit_with_sliders,
-                  args=(ctx.embedding.mu[pick], ctx.ranges, described), key="sliders_from_pick")
+                  args=(ctx.map_embedding.mu[pick], ctx.ranges, described), key="sliders_from_pick")
 
 
 @st.fragment

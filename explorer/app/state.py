@@ -52,6 +52,9 @@ PROJECTION = "projection"
 MAP_RENDERER = "map_renderer"  # what draws the main map: a MapRenderer, kept across models
 PALETTE = "palette"  # the class colours (a name in explorer.app.plots.PALETTES), kept across models
 MAP_POINTS = "map_points"  # remembered: how many test points the map shows (set to all when a model opens)
+MAP_SPLIT = "map_split"  # remembered: which split the map shows (SPLITS), "test" when a model opens
+MAP_TEST_POINTS = "map_test_points"  # the open model's test-split size: map ids from it on are training points
+SPLITS = {"test": "test split", "train": "training split", "all": "both splits"}
 TSNE_PERPLEXITY = "tsne_perplexity"  # remembered: the t-SNE map's perplexity
 
 VIEWS = ("Map", "Sliders", "Interpolate", "My image", "Attributes", "Samples", "Decoded plane", "Model card")
@@ -127,7 +130,7 @@ DEFAULTS: dict[str, Any] = {
     "show_collapsed": False, "inspect_index": 0,
     "attr_a_labels": [0], "attr_b_labels": [1], "attr_a_ids": None, "attr_b_ids": None, "attr_amount": 0.0,
     "attr_start": "a_mean",
-    MAP_POINTS: None, TSNE_PERPLEXITY: DEFAULT_PERPLEXITY,
+    MAP_POINTS: None, TSNE_PERPLEXITY: DEFAULT_PERPLEXITY, MAP_SPLIT: "test",
     "slider_engine": "live", "map_probe": False,
 }
 INTERP_MAX_STEPS = 32  # frames of an interpolation

@@ -244,7 +244,9 @@ function applyState(v) {
   v.quietSelect = false;
   v.root.dataset.marked = marked === null ? "" : String(d.marked);
   v.root.dataset.selected = String(selection.length > 1 ? selection.length : marked === null ? 0 : 1);
-  v.ring.dataset.label = marked === null ? "" : `#${d.marked}`;
+  const from = d.training_from;
+  v.ring.dataset.label = marked === null ? "" : from !== null && from !== undefined && d.marked >= from
+    ? `training #${d.marked - from}` : `#${d.marked}`;
   v.selectedSet = selection.length > 1 ? new Set(selection) : null;
   placeRing(v);
   requestLayers(v);
@@ -270,7 +272,9 @@ function showCard(v, p) {
   const swatch = node("span", "le-map-swatch");
   swatch.style.background = colours(v)[map.labels[p]];
   const line = node("div", "le-map-card-line");
-  line.append(swatch, node("span", "", `${v.data.id_label} #${map.ids[p]} · ${cls.name}`));
+  const id = map.ids[p], from = v.data.training_from;  // ids from training_from on are training images
+  const name = from !== null && from !== undefined && id >= from ? `training image #${id - from}` : `${v.data.id_label} #${id}`;
+  line.append(swatch, node("span", "", `${name} · ${cls.name}`));
   const picture = hoverPicture(v, p);
   v.card.replaceChildren(...(picture ? [picture, line] : [line]));
   v.card.hidden = false;
