@@ -483,7 +483,12 @@ def load_train_codes(folder: Path, test_points: int) -> TrainCodes | None:
     path = Path(folder) / TRAIN_CODES_FILE
     if not path.exists():
         return None
-    arrays = load_npz(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise CheckpointError(f"{path} is not a readable .npz file ({err}); delete it, or compute it again with "
+                              f"python -m explorer embed-train {Path(folder)}.") from err
     missing = [name for name in ("mu", "logvar", "labels") if name not in arrays]
     if missing:
         raise CheckpointError(f"{path} lacks {', '.join(missing)}; delete it and compute it again "

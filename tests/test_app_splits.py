@@ -93,3 +93,16 @@ def test_back_on_the_test_split_a_picked_training_point_is_let_go():
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["pick"] is None
+
+
+def test_a_damaged_training_codes_file_leaves_the_test_map_and_says_how_to_mend_it(tmp_path, monkeypatch):
+    import shutil
+
+    copy = tmp_path / "digits-copy"
+    shutil.copytree(DIGITS, copy)
+    (copy / ckpt.TRAIN_CODES_FILE).write_bytes(b"not an npz")
+    monkeypatch.setenv("LATENT_EXPLORER_MODELS", str(tmp_path))
+    at = open_app(copy)
+    [warning] = [w.value for w in at.sidebar.warning]
+    assert "training split is not offered" in warning and f"embed-train {copy}" in warning
+    assert main_map(at).ids == list(range(TEST))  # the test map, whole

@@ -81,7 +81,11 @@ def choose_projection(options: tuple[str, ...], cached: tuple[str, ...]) -> str:
 
 def choose_split(path: str, n: int) -> str:
     """Which points the map shows: the test split, or with the training split where its codes are cached."""
-    codes = resources.train_codes(path)
+    try:
+        codes = resources.train_codes(path)
+    except ExplorerError as err:  # a damaged or foreign embedding-train.npz: the test map still opens
+        st.sidebar.warning(f"The training split is not offered: {err}")
+        codes = None
     if codes is None:
         if st.session_state[state.MAP_SPLIT] != "test":
             st.session_state[state.MAP_SPLIT] = "test"
