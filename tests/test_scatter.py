@@ -116,3 +116,18 @@ def test_another_pub_sub_version_fails_loudly_instead_of_loading_half(tmp_path, 
     monkeypatch.setattr(scatter, "VENDOR_DIR", copy)
     with pytest.raises(RuntimeError, match="pub-sub-es"):
         scatter.vendor_prelude()
+
+
+def test_the_image_sheet_holds_each_points_image_at_its_place_and_shrinks_large_ones():
+    from explorer.app import images
+
+    emb = load_embedding(DIGITS)
+    rng = np.random.default_rng(0)
+    digits = rng.random((len(emb.mu), 1, 8, 8)).astype(np.float32)  # 359: an unfilled last row of the sheet
+    header, tiles = scatter.read_images_blob(scatter.images_blob("d", digits))
+    assert header["n"] == len(digits) and header["cols"] == scatter.SHEET_COLUMNS
+    np.testing.assert_array_equal(tiles, images.to_uint8(digits))  # lossless, in the map's order
+    photos = rng.random((3, 3, 64, 48)).astype(np.float32)
+    header, tiles = scatter.read_images_blob(scatter.images_blob("p", photos))
+    assert tiles.shape == (3, scatter.THUMB_SIDE, 24, 3)  # the longer side shrunk to THUMB_SIDE, aspect kept
+    assert np.abs(tiles.mean(axis=(1, 2)) - 255 * photos.mean(axis=(2, 3))).max() < 3  # the same pictures

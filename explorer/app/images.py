@@ -55,8 +55,13 @@ def grid(images: np.ndarray, cols: int, factor: int = 1, gap: int = 1) -> np.nda
 
     ``gap`` pixels (after upscaling) separate the tiles; 0 gives a seamless mosaic (the decoded plane).
     """
-    tiles = [upscale(tile, factor) for tile in to_uint8(images)]
-    if not tiles:
+    return mosaic([upscale(tile, factor) for tile in to_uint8(images)], cols, gap)
+
+
+def mosaic(tiles, cols: int, gap: int = 1) -> np.ndarray:
+    """Equal-sized uint8 tiles ((H, W) or (H, W, 3)) -> one image with ``cols`` columns, row by row,
+    ``gap`` white pixels apart (an unfilled last row stays white)."""
+    if not len(tiles):
         raise ValueError("grid() needs at least one image")
     rows = -(-len(tiles) // cols)
     h, w = tiles[0].shape[:2]

@@ -171,11 +171,7 @@ def images_blob(images_id: str, images: np.ndarray) -> bytes:
         pixels = np.stack([np.asarray(Image.fromarray(p).resize(size, Image.Resampling.LANCZOS)) for p in pixels])
         h, w = pixels.shape[1:3]
     cols = min(SHEET_COLUMNS, len(pixels))
-    rows = -(-len(pixels) // cols)
-    sheet = np.zeros((rows * h, cols * w, *pixels.shape[3:]), np.uint8)
-    for k, tile in enumerate(pixels):
-        r, c = divmod(k, cols)
-        sheet[r * h : (r + 1) * h, c * w : (c + 1) * w] = tile
+    sheet = pictures.mosaic(pixels, cols, gap=0)
     header = {"images_id": images_id, "n": int(len(pixels)), "width": int(w), "height": int(h), "cols": cols}
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-(len(IMAGES_MAGIC) + 4 + len(text)) % 4)
