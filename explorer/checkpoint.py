@@ -465,11 +465,12 @@ def load_embedding(folder: Path) -> Embedding:
 
 def save_train_codes(folder: Path, codes: TrainCodes) -> None:
     """Write ``embedding-train.npz``: the training split's codes (log-variances as float16: the map never
-    needs more) and, when computed, the whole dataset's t-SNE. Fashion-MNIST: about 6 MB."""
+    needs more) and, when computed, the whole dataset's t-SNE and UMAP. Fashion-MNIST: about 6 MB."""
     arrays = {"mu": codes.mu.astype(np.float32), "logvar": codes.logvar.astype(np.float16),
               "labels": codes.labels.astype(np.int16 if codes.labels.max(initial=0) < 2**15 else np.int64)}
-    if codes.tsne_all is not None:
-        arrays["tsne_all"] = codes.tsne_all.astype(np.float32)
+    for name in ("tsne_all", "umap_all"):
+        if getattr(codes, name) is not None:
+            arrays[name] = getattr(codes, name).astype(np.float32)
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as f:
@@ -494,10 +495,12 @@ def load_train_codes(folder: Path, test_points: int) -> TrainCodes | None:
         raise CheckpointError(f"{path} lacks {', '.join(missing)}; delete it and compute it again "
                               "(python -m explorer embed-train).")
     m, d = arrays["mu"].shape
-    expected = {"logvar": (m, d), "labels": (m,), "tsne_all": (test_points + m, MAP_DIMS)}
+    expected = {"logvar": (m, d), "labels": (m,), "tsne_all": (test_points + m, MAP_DIMS),
+                "umap_all": (test_points + m, MAP_DIMS)}
     for name, shape in expected.items():
         if name in arrays and arrays[name].shape != shape:
             raise CheckpointError(f"{path}: {name} has shape {arrays[name].shape}, expected {shape}; delete it "
                                   "and compute it again (python -m explorer embed-train).")
     return TrainCodes(mu=arrays["mu"].astype(np.float32), logvar=arrays["logvar"].astype(np.float32),
-                      labels=arrays["labels"].astype(np.int64), tsne_all=arrays.get("tsne_all"))
+                      labels=arrays["labels"].astype(np.int64), tsne_all=arrays.get("tsne_all"),
+                      umap_all=arrays.get("umap_all"))

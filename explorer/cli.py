@@ -124,7 +124,7 @@ def cmd_embed_train(args: argparse.Namespace) -> int:
     from explorer import checkpoint as ckpt
     from explorer.data import load_dataset
     from explorer.devices import resolve_device
-    from explorer.embedding import encode_training_split
+    from explorer.embedding import encode_training_split, umap_available
 
     checkpoint = ckpt.load(args.checkpoint, device=resolve_device(args.device))
     tc = checkpoint.train_config
@@ -132,12 +132,16 @@ def cmd_embed_train(args: argparse.Namespace) -> int:
                         image_size=tc.image_size, download=False, labels=tc.labels, class_names=tc.class_names)
     test = ckpt.load_embedding(checkpoint.path)
     t0 = time.perf_counter()
+    if args.umap and not umap_available():
+        raise ExplorerError("embed-train --umap needs umap-learn: pip install umap-learn, or leave out --umap.")
     codes = encode_training_split(checkpoint.model, data.train.images, data.train.labels, test.mu,
-                                  tsne=not args.no_tsne, seed=tc.seed, progress=not args.quiet)
+                                  tsne=not args.no_tsne, umap=args.umap, seed=tc.seed, progress=not args.quiet)
     ckpt.save_train_codes(checkpoint.path, codes)
     size = (checkpoint.path / ckpt.TRAIN_CODES_FILE).stat().st_size
-    print(f"{len(codes.mu):,} training codes{'' if args.no_tsne else ' and a t-SNE of all ' + f'{len(test.mu) + len(codes.mu):,}'}"
-          f" in {time.perf_counter() - t0:.0f} s: {checkpoint.path / ckpt.TRAIN_CODES_FILE} ({size / 1e6:.1f} MB)")
+    maps = [name for name, on in (("a t-SNE", not args.no_tsne), ("a UMAP", args.umap)) if on]
+    of_all = f" and {' and '.join(maps)} of all {len(test.mu) + len(codes.mu):,}" if maps else ""
+    print(f"{len(codes.mu):,} training codes{of_all} in {time.perf_counter() - t0:.0f} s: "
+          f"{checkpoint.path / ckpt.TRAIN_CODES_FILE} ({size / 1e6:.1f} MB)")
     return 0
 
 
@@ -236,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_quiet(p, default=argparse.SUPPRESS)
     p.add_argument("checkpoint", help="checkpoint folder, e.g. trained/fashion-mnist-d16")
     p.add_argument("--no-tsne", action="store_true", help="the codes only (the PCA map needs nothing more)")
+    p.add_argument("--umap", action="store_true", help="also a UMAP of the whole dataset (needs umap-learn)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--data-dir", help="extra folder to look for a named dataset's files in (fashion-mnist, mnist)")
     p.add_argument("--dataset", help="where the model's own dataset file or folder is now, if it has moved")

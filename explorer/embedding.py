@@ -45,8 +45,8 @@ class TrainCodes:
     """The encoded training split (``checkpoint.save_train_codes`` writes them to embedding-train.npz).
 
     With the test split's Embedding they make maps of the whole dataset: test points first (ids 0..N-1),
-    then the training points (ids N..N+M-1). ``tsne_all`` is one t-SNE of both splits in that order, so
-    the test, training and whole maps are subsets of one picture; PCA places the training codes on the
+    then the training points (ids N..N+M-1). ``tsne_all`` is one t-SNE of both splits in that order (and
+    ``umap_all`` one UMAP), so the test, training and whole maps are subsets of one picture; PCA places the training codes on the
     test split's own axes (exact), so the PCA map of the training split is the same plane.
     """
 
@@ -54,6 +54,7 @@ class TrainCodes:
     logvar: np.ndarray  # (M, D) their log-variances
     labels: np.ndarray  # (M,) int64, -1 where unlabelled
     tsne_all: np.ndarray | None = None  # (N + M, 2): t-SNE of the test codes then the training codes
+    umap_all: np.ndarray | None = None  # (N + M, 2): UMAP of the same, where umap-learn was installed
 
 
 def encode(
@@ -143,10 +144,15 @@ def whole_dataset_tsne(test_mu: np.ndarray, train_mu: np.ndarray, *, seed: int =
 
 
 def encode_training_split(model: VAE, images: np.ndarray, labels: np.ndarray, test_mu: np.ndarray, *,
-                          tsne: bool = True, seed: int = 0, progress: bool = False) -> TrainCodes:
+                          tsne: bool = True, umap: bool = False, seed: int = 0, progress: bool = False) -> TrainCodes:
+    """The training split's codes, and the maps of the whole dataset asked for (t-SNE; UMAP needs umap-learn)."""
+    if umap and not umap_available():
+        raise ImportError("UMAP needs umap-learn: pip install umap-learn (or leave out --umap)")
     mu, logvar = encode(model, images, progress=progress)
+    both = np.concatenate([test_mu, mu])
     return TrainCodes(mu=mu, logvar=logvar, labels=labels.astype(np.int64),
-                      tsne_all=whole_dataset_tsne(test_mu, mu, seed=seed) if tsne else None)
+                      tsne_all=whole_dataset_tsne(test_mu, mu, seed=seed) if tsne else None,
+                      umap_all=fit_umap(both, seed=seed) if umap else None)
 
 
 def compute_embedding(

@@ -106,3 +106,61 @@ def test_a_damaged_training_codes_file_leaves_the_test_map_and_says_how_to_mend_
     [warning] = [w.value for w in at.sidebar.warning]
     assert "training split is not offered" in warning and f"embed-train {copy}" in warning
     assert main_map(at).ids == list(range(TEST))  # the test map, whole
+
+
+def test_a_link_opens_the_training_map_on_its_training_pick_and_keeps_both_in_the_url():
+    from tests.test_share import fresh
+
+    j = 40
+    at = fresh(model="digits", split="train", pick=str(TEST + j))
+    assert at.session_state["map_split"] == "train" and at.session_state["pick"] == TEST + j
+    shown = main_map(at)
+    assert shown.ids[0] == TEST and len(shown.ids) == len(CODES.mu)  # the training map, not the test one
+    assert any(m.value.startswith(f"### training #{j} ") for m in at.markdown)  # inspected as the link says
+    at.session_state["map_split"] = "test"
+    at.run()
+    assert "split" not in at.query_params  # the test map, the default, stays out of the URL
+    at.session_state["map_split"] = "all"
+    at.run()
+    click_map(at, TEST + 7)
+    assert at.query_params["split"] == "all" and at.query_params["pick"] == str(TEST + 7)  # what a link will carry
+
+
+def test_a_link_to_a_split_or_pick_the_model_lacks_is_ignored_and_named():
+    from explorer.app import share
+    from explorer.app.state import VIEWS
+
+    values, ignored = share.from_params({"split": "train", "pick": str(TEST + 3)}, 2, TEST, ("pca",), VIEWS)
+    assert "split" not in values and "pick" not in values  # no training codes: the test map, no training pick
+    assert any("embed-train" in i for i in ignored) and any(f"pick={TEST + 3}" in i for i in ignored)
+    values, ignored = share.from_params({"split": "train", "pick": "3"}, 2, TEST, ("pca",), VIEWS, n_train=100)
+    assert values == {"split": "train"} and ignored == ["pick=3 (this map has 100 points)"]  # a test id
+    values, ignored = share.from_params({"split": "all", "pick": str(TEST + 99)}, 2, TEST, ("pca",), VIEWS, 100)
+    assert values == {"split": "all", "pick": TEST + 99} and not ignored
+    assert share.from_params({"split": "everything"}, 2, TEST, ("pca",), VIEWS, 100)[1] == ["split=everything"]
+
+
+def test_a_cached_umap_of_the_whole_dataset_is_offered_on_its_maps(tmp_path, monkeypatch):
+    """embed-train --umap caches it (umap-learn is optional): the app offers it without umap-learn."""
+    import dataclasses
+    import shutil
+
+    model = tmp_path / "digits-with-umap"
+    shutil.copytree(DIGITS, model)
+    umap = np.random.default_rng(0).normal(size=(TEST + len(CODES.mu), 2)).astype(np.float32)
+    ckpt.save_train_codes(model, dataclasses.replace(CODES, umap_all=umap))
+    monkeypatch.setenv("LATENT_EXPLORER_MODELS", str(tmp_path))
+    at = open_app(model)
+    at.session_state["map_split"] = "all"
+    at.run()
+    assert "UMAP (not metric)" in at.radio(key="projection").options
+    at.radio(key="projection").set_value("umap").run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = main_map(at)
+    ndc = (umap - (umap.min(axis=0) + umap.max(axis=0)) / 2) / (np.ptp(umap, axis=0).max() / 2) * 0.9
+    np.testing.assert_allclose(shown.xy, ndc, atol=1e-4)  # the cached coordinates, all 1,797 points
+    ckpt.save_train_codes(model, dataclasses.replace(CODES, umap_all=None))  # without it, not offered there
+    at = open_app(model)
+    at.session_state["map_split"] = "all"
+    at.run()
+    assert "UMAP (not metric)" not in at.radio(key="projection").options and at.session_state["projection"] == "pca"

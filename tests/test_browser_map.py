@@ -332,6 +332,69 @@ def test_zoomed_in_the_map_shows_each_points_own_image_and_hovering_a_larger_one
         assert runs_since(page, runs) == 0  # zooming and hovering stay in the page
 
 
+def zoom_to_images(page, box) -> None:
+    """Wheel in at the map's centre until every visible point shows its own image."""
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(12):
+        if page.locator(MAP).get_attribute("data-layer") == "images":
+            return
+        page.mouse.wheel(0, -100)
+        page.wait_for_timeout(300)
+    assert map_layer(page, "images") == "images"
+
+
+def test_zoomed_in_on_the_training_map_its_images_come_by_tiles_once_each():
+    from explorer import checkpoint as ckpt
+    from explorer.data import load_dataset
+    from tests.app_support import DIGITS
+
+    test_points = len(ckpt.load_embedding(DIGITS).mu)
+    train = load_dataset("digits", download=False).train
+    with app_server() as url, browser_page(url + "?model=digits&split=train") as page:
+        webgl_map_points(page)
+        page.wait_for_function("() => globalThis.__latentExplorerMap.imageLoads > 0", timeout=30_000)
+        sheet = registry(page)["imageBytes"]
+        runs = wire(page).runs
+        box = page.locator(MAP_CANVAS).bounding_box()
+        zoom_to_images(page, box)
+        page.mouse.move(0, 0)  # off the map: no hover card
+        # The sheet sent with the map holds a sixth of the training images; the rest come as tiles.
+        page.wait_for_function("(el) => el.leView.layers.missing === 0 && el.leView.layers.drawn > 0",
+                               arg=page.locator(MAP).element_handle(), timeout=30_000)
+        asked = int(page.locator(MAP).get_attribute("data-tile-requests"))
+        assert asked >= 1 and registry(page)["imageBytes"] > sheet
+        assert runs_since(page, runs) == asked  # one server run per request, none for zooming itself
+        page.wait_for_timeout(300)
+        placed = page.locator(MAP).evaluate("(el) => el.leView.layers.placed")
+        pixels, _ = screenshot(page)
+        lone = [a for a in placed if a[2] > 50 and a[1] > 4 and a[1] + a[3] < box["width"] - 4
+                and a[2] + a[3] < box["height"] - 4
+                and all(b is a or abs(b[1] - a[1]) > a[3] + 6 or abs(b[2] - a[2]) > a[3] + 6 for b in placed)]
+        assert len(lone) >= 3 and all(point_id >= test_points for point_id, *_ in placed)  # training points
+        for point_id, left, top, side in lone[:5]:
+            seen = pooled(pixels[top : top + side, left : left + side], 8)
+            assert same_picture(seen, train.images[point_id - test_points, 0])  # its own training image
+        # A pan that reveals new ground asks for its cells; the same pan again, over cells the page has, does not.
+        def pan_away_and_back() -> None:
+            x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            page.mouse.move(x, y)
+            page.mouse.down()
+            page.mouse.move(x + 60, y, steps=5)
+            page.wait_for_timeout(400)
+            page.mouse.move(x, y, steps=5)
+            page.mouse.up()
+            page.mouse.move(0, 0)
+            page.wait_for_function("(el) => el.leView.layers.missing === 0",
+                                   arg=page.locator(MAP).element_handle(), timeout=30_000)
+
+        pan_away_and_back()
+        asked = int(page.locator(MAP).get_attribute("data-tile-requests"))
+        runs = wire(page).runs
+        pan_away_and_back()
+        assert int(page.locator(MAP).get_attribute("data-tile-requests")) == asked
+        assert runs_since(page, runs) == 0
+
+
 def test_a_crowded_map_is_shaded_by_density_until_the_images_are_turned_off():
     with app_server() as url, browser_page(url + "?model=fashion-mnist-d16") as page:
         webgl_map_points(page)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import json
 import os
 import subprocess
@@ -213,6 +215,33 @@ def test_embed_train_caches_the_training_codes_and_one_tsne_of_the_whole_dataset
 
     mu, _ = encode(ckpt.load(run).model, data.train.images[:5])
     np.testing.assert_allclose(codes.mu[:5], mu, atol=1e-6)
+
+
+def test_embed_train_umap_without_umap_learn_says_what_to_install_and_writes_nothing(finished, tmp_path, monkeypatch,
+                                                                                      capsys):
+    import shutil
+
+    from explorer import cli, embedding
+
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    monkeypatch.setattr(embedding, "umap_available", lambda: False)  # as on a machine without umap-learn
+    assert cli.main(["-q", "embed-train", str(run), "--device", "cpu", "--umap", "--no-tsne"]) == 2
+    assert "pip install umap-learn" in capsys.readouterr().err
+    assert not (run / ckpt.TRAIN_CODES_FILE).exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("umap") is None, reason="needs umap-learn (requirements-dev.txt)")
+def test_embed_train_umap_caches_a_umap_of_the_whole_dataset(finished, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    result = run_cli("-q", "embed-train", str(run), "--device", "cpu", "--umap", "--no-tsne")
+    assert result.returncode == 0, result.stderr
+    assert "1,438 training codes and a UMAP of all 1,797" in result.stdout
+    codes = ckpt.load_train_codes(run, 359)
+    assert codes.tsne_all is None and codes.umap_all.shape == (1797, 2) and np.isfinite(codes.umap_all).all()
 
 
 def test_training_codes_from_another_run_are_refused_with_what_to_do(finished, tmp_path):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from explorer import projection
-from explorer.app import scatter
+from explorer.app import images, scatter
 from explorer.checkpoint import load_embedding
 from tests.app_support import DIGITS
 
@@ -119,15 +119,42 @@ def test_another_pub_sub_version_fails_loudly_instead_of_loading_half(tmp_path, 
 
 
 def test_the_image_sheet_holds_each_points_image_at_its_place_and_shrinks_large_ones():
-    from explorer.app import images
-
     emb = load_embedding(DIGITS)
     rng = np.random.default_rng(0)
     digits = rng.random((len(emb.mu), 1, 8, 8)).astype(np.float32)  # 359: an unfilled last row of the sheet
-    header, tiles = scatter.read_images_blob(scatter.images_blob("d", digits))
+    header, positions, tiles = scatter.read_images_blob(scatter.images_blob("d", digits))
     assert header["n"] == len(digits) and header["cols"] == scatter.SHEET_COLUMNS
+    np.testing.assert_array_equal(positions, np.arange(len(digits)))
     np.testing.assert_array_equal(tiles, images.to_uint8(digits))  # lossless, in the map's order
     photos = rng.random((3, 3, 64, 48)).astype(np.float32)
-    header, tiles = scatter.read_images_blob(scatter.images_blob("p", photos))
+    header, _, tiles = scatter.read_images_blob(scatter.images_blob("p", photos, np.array([7, 2, 9])))
     assert tiles.shape == (3, scatter.THUMB_SIDE, 24, 3)  # the longer side shrunk to THUMB_SIDE, aspect kept
     assert np.abs(tiles.mean(axis=(1, 2)) - 255 * photos.mean(axis=(2, 3))).max() < 3  # the same pictures
+
+
+def test_a_tile_holds_the_images_of_the_points_in_its_cells_but_those_the_page_has():
+    emb = load_embedding(DIGITS)
+    xy = emb.mu[:, :2]
+    cells = scatter.tile_cells(xy)
+    ndc = scatter.normalise(xy).astype(np.float64)  # the page's coordinates, as map_layers.js bins them
+    g = scatter.TILE_GRID
+    expected = np.floor((ndc[:, 1] + 1) / 2 * g) * g + np.floor((ndc[:, 0] + 1) / 2 * g)
+    np.testing.assert_array_equal(cells, expected)
+    busy = np.bincount(cells).argsort()[-2:]  # the two fullest cells
+    inside = np.flatnonzero(np.isin(cells, busy))
+    skip = inside[::3]  # as if the sheet sent with the map held every third of them
+    pictures = np.random.default_rng(1).random((len(emb.mu), 1, 8, 8)).astype(np.float32)
+    asked = []
+
+    def images_at(positions):
+        asked.append(positions)
+        return pictures[positions]
+
+    header, positions, tiles = scatter.read_images_blob(
+        scatter.tile_blob("t", tuple(int(c) for c in busy), xy, skip, images_at))
+    np.testing.assert_array_equal(positions, np.setdiff1d(inside, skip))
+    assert sorted(header["cells"]) == sorted(int(c) for c in busy) and header["n"] == len(positions) > 0
+    np.testing.assert_array_equal(tiles, images.to_uint8(pictures[positions]))
+    # An empty corner, or no images on this machine: an empty part that still names its cells.
+    header, positions, _ = scatter.read_images_blob(scatter.tile_blob("t", (0,), xy, skip, lambda p: None))
+    assert header["n"] == 0 and header["cells"] == [0] and len(positions) == 0

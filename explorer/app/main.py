@@ -79,18 +79,23 @@ def choose_projection(options: tuple[str, ...], cached: tuple[str, ...]) -> str:
     return chosen
 
 
-def choose_split(path: str, n: int) -> str:
-    """Which points the map shows: the test split, or with the training split where its codes are cached."""
+def training_points(path: str) -> int:
+    """How many training codes the model has cached (embedding-train.npz), 0 for none or a damaged file."""
     try:
         codes = resources.train_codes(path)
     except ExplorerError as err:  # a damaged or foreign embedding-train.npz: the test map still opens
         st.sidebar.warning(f"The training split is not offered: {err}")
-        codes = None
-    if codes is None:
+        return 0
+    return 0 if codes is None else len(codes.mu)
+
+
+def choose_split(n: int, n_train: int) -> str:
+    """Which points the map shows: the test split, or with the training split where its codes are cached."""
+    if not n_train:
         if st.session_state[state.MAP_SPLIT] != "test":
             st.session_state[state.MAP_SPLIT] = "test"
         return "test"
-    sizes = {"test": n, "train": len(codes.mu), "all": n + len(codes.mu)}
+    sizes = {"test": n, "train": n_train, "all": n + n_train}
     return st.sidebar.radio("Map points from", list(state.SPLITS),
                             format_func=lambda k: f"{state.SPLITS[k]} ({sizes[k]:,})", key=state.MAP_SPLIT,
                             help="The training split's codes and the whole dataset's t-SNE are cached beside the "
@@ -144,15 +149,20 @@ def main() -> None:
     state.init(path, checkpoint.model_config.latent_dim)
     latent_dim = checkpoint.model_config.latent_dim
     projections = projection.available(latent_dim)
+    n_train = st.session_state[state.MAP_TRAIN_POINTS] = training_points(path)
     ignored = share.restore(latent_dim, len(embedding.mu), projections)
     if ignored:
         st.sidebar.warning("Ignored in the link (not valid for this model): " + "; ".join(ignored))
-    split = choose_split(path, len(embedding.mu))
-    if split != "test":  # the whole dataset's maps: PCA, the latent plane, and the cached t-SNE
+    split = choose_split(len(embedding.mu), n_train)
+    cached = (projection.TSNE.key,) if embedding.tsne is not None else ()
+    if split != "test":  # the whole dataset's maps: PCA, the latent plane, and the cached t-SNE (and UMAP)
+        has_umap = resources.train_codes(path).umap_all is not None
         projections = tuple(k for k in projections if k != projection.UMAP.key)
+        projections = projections[:2] + ((projection.UMAP.key,) if has_umap else ()) + projections[2:]
+        cached = (projection.TSNE.key, projection.UMAP.key)
         if st.session_state.get(state.PROJECTION) not in projections:
             st.session_state[state.PROJECTION] = projection.PCA.key
-    chosen = choose_projection(projections, cached=(projection.TSNE.key,) if embedding.tsne is not None else ())
+    chosen = choose_projection(projections, cached=cached)
     points, perplexity = choose_map_settings(len(embedding.mu), chosen)
     if split != "test":
         perplexity = TSNE_PERPLEXITY  # the cached t-SNE's

@@ -15,6 +15,7 @@ from explorer import projection
 from explorer.app import (compute, exports, images, live, plots, presentation, resources, scatter, session, state,
                           thumbnails)
 from explorer.app.context import Context
+from explorer.errors import ExplorerError
 from explorer.latent import nearest_neighbours
 
 log = logging.getLogger(__name__)
@@ -145,8 +146,9 @@ def render_map(ctx: Context) -> Callable[[], go.Figure]:
                        ctx.map.axis_titles(), _map_file_stem(ctx), marked=ss[state.PICK],
                        selection=selection if len(selection) > 1 else [], on_select=_take_webgl_selection,
                        key=state.MAP_WEBGL, big=presentation.is_on(), proj=ctx.map,
-                       decoder=resources.decoder_id(ctx.path), images=functools.partial(_shown_images, ctx),
-                       images_id=_images_id(ctx), palette=state.palette(),
+                       decoder=resources.decoder_id(ctx.path), images=functools.partial(_sheet, ctx),
+                       images_id=_images_id(ctx), tiles=None if ctx.split == "test" else functools.partial(_tile, ctx),
+                       palette=state.palette(),
                        training_from=None if ctx.split == "test" else ctx.test_points)
         how = ("Click a point to inspect it; scroll to zoom, drag to pan; Lasso (or Shift+drag) selects a group; "
                "Probe decodes the spot under its handle; Atlas decodes a grid over the view.")
@@ -173,20 +175,55 @@ def render_map(ctx: Context) -> Callable[[], go.Figure]:
         else f" (a fixed random subset of {len(ctx.coords):,})"
     what = {"test": "test images", "train": "training images", "all": "images, test and training"}[ctx.split]
     axes = " (on the test split's principal axes)" if ctx.split != "test" and isinstance(ctx.map, projection.PCA) else ""
-    images_note = "" if ctx.split == "test" else " Images on the map are drawn for the test split only, for now."
+    images_note = "" if ctx.split == "test" else " Zoomed in, the training images come on demand, a tile at a time."
     st.caption(f"{ctx.map.label}{axes} of {len(shown):,} {what}{of_all}. {note} {how}{images_note}")
     return figure
 
 
-def _shown_images(ctx: Context) -> np.ndarray | None:
-    if ctx.split != "test":  # 60,000 training images would be a 25 MB sheet: not sent, for now
+SHEET_SAMPLE = 10_000  # a training map's sheet: a sixth of its images, at most this many (4 MB)
+
+
+def _sheet(ctx: Context) -> tuple[np.ndarray, np.ndarray] | None:
+    """(positions, images): the images sent with the map. The test map's own; on the whole dataset the test
+    split's (the same sheet); on the training split a fixed random sample. Zoomed in, the page asks for the
+    rest of the images it shows by tiles (``_tile``)."""
+    if ctx.split == "train":
+        n = len(ctx.shown)
+        size = min(SHEET_SAMPLE, -(-n // 6))
+        positions = np.sort(np.random.default_rng(0).choice(n, size, replace=False))
+        pictures = _tile(ctx, positions)
+        return None if pictures is None else (positions, pictures)
+    if ctx.images is None:
         return None
-    return None if ctx.images is None else ctx.images[ctx.shown]
+    if ctx.split == "all":
+        return np.arange(ctx.test_points), ctx.images
+    return np.arange(len(ctx.shown)), ctx.images[ctx.shown]
+
+
+def _tile(ctx: Context, positions: np.ndarray) -> np.ndarray | None:
+    """The images of the map's points at ``positions`` (indices into ``ctx.shown``), or None where one is missing."""
+    ids = ctx.shown[positions]
+    training = ids >= ctx.test_points
+    try:
+        train = resources.train_images(ctx.checkpoint) if training.any() else None
+    except ExplorerError:
+        return None
+    if (~training).any() and ctx.images is None:
+        return None
+    first = train if train is not None else ctx.images
+    out = np.empty((len(ids), *first.shape[1:]), first.dtype)
+    if train is not None:
+        out[training] = train[ids[training] - ctx.test_points]
+    if (~training).any():
+        out[~training] = ctx.images[ids[~training]]
+    return out
 
 
 def _images_id(ctx: Context) -> str:
-    """The page's name for the images of the map's points: the same for every projection of one subset."""
-    return scatter.map_id(ctx.path, resources.version(ctx.path), f"images-{ctx.split}", len(ctx.shown), 0)
+    """The page's name for the sheet of the map's images: the same for every projection of one subset, and
+    for the whole dataset the test split's own (it is the same sheet: the page has it already)."""
+    split, count = ("test", ctx.test_points) if ctx.split == "all" else (ctx.split, len(ctx.shown))
+    return scatter.map_id(ctx.path, resources.version(ctx.path), f"images-{split}", count, 0)
 
 
 def _map_id(ctx: Context) -> str:

@@ -267,8 +267,9 @@ def map_of(path: str, key: str, points: int | None = None, perplexity: float = T
 
     The checkpoint's cached t-SNE serves all points at the default perplexity.
     """
-    if split != "test":  # the whole dataset: PCA, the latent plane, or its cached t-SNE (default perplexity)
-        return projection.make(key, whole_embedding(path))
+    if split != "test":  # the whole dataset: PCA, the latent plane, or its cached t-SNE (default perplexity) or UMAP
+        umap = train_codes(path).umap_all if key == projection.UMAP.key else None
+        return projection.make(key, whole_embedding(path), umap)
     emb = embedding(path)
     kind = projection.KINDS[key]
     if not kind.fitted:

@@ -32,6 +32,7 @@ VENDOR_DIR = JS_DIR / "vendor"
 VENDORED = json.loads((VENDOR_DIR / "VENDORED.json").read_text())  # file -> package, version, licence, sha256
 MAGIC = b"LEMAP\x00\x01\x00"
 IMAGES_MAGIC = b"LEIMG\x00\x01\x00"
+TILE_GRID = 32  # the training split's images reach the page by the cells of this grid over the map, on demand
 THUMB_SIDE = 32  # at most this many pixels a side in the map's image sheet (Fashion-MNIST's 28 stay as they are)
 SHEET_COLUMNS = 100
 MAP_HEIGHT = 620  # at most this many CSS pixels high (as the Plotly map); the height follows the width
@@ -152,46 +153,94 @@ def read_points_blob(blob: bytes) -> tuple[dict, np.ndarray, np.ndarray, np.ndar
     return header, np.stack([x, y], axis=1), ids, category, codes
 
 
-def images_blob(images_id: str, images: np.ndarray) -> bytes:
-    """The images of the map's points, in the map's order, as one PNG sheet the page decodes natively.
+def images_blob(images_id: str, images: np.ndarray, positions: np.ndarray | None = None, *, part: str = "sheet",
+                cells: list[int] | None = None) -> bytes:
+    """Images of the map's points as one PNG sheet the page decodes natively.
 
-    Layout: magic (8 bytes), header length (uint32), header JSON padded to 4 bytes ({images_id, n, width,
-    height, cols}), then the PNG: image k at column k % cols, row k // cols. Images larger than THUMB_SIDE
-    are shrunk to it (the map draws them small; the inspector shows the originals).
+    ``positions`` (default: 0..N-1) say which of the map's points (indices into its ids) the images are
+    of. One ``images_id`` may arrive in several parts (``part`` names each): the sheet sent with the map,
+    then tiles of the map's grid (``cells``, TILE_GRID a side) sent as the page asks for them.
+
+    Layout: magic (8 bytes), header length (uint32), header JSON padded to 4 bytes ({images_id, part, cells,
+    n, width, height, cols}), the positions (int32, n), then the PNG (absent when n is 0): image k at
+    column k % cols, row k // cols. Images larger than THUMB_SIDE are shrunk to it (the map draws them
+    small; the inspector shows the originals).
     """
     from PIL import Image
 
     from explorer.app import images as pictures
 
-    pixels = pictures.to_uint8(images)
-    h, w = pixels.shape[1:3]
-    if max(h, w) > THUMB_SIDE:
-        k = THUMB_SIDE / max(h, w)
-        size = (max(1, round(w * k)), max(1, round(h * k)))
-        pixels = np.stack([np.asarray(Image.fromarray(p).resize(size, Image.Resampling.LANCZOS)) for p in pixels])
+    positions = np.arange(len(images)) if positions is None else np.asarray(positions)
+    if len(positions) != len(images):
+        raise ValueError(f"{len(images)} images for {len(positions)} positions")
+    header = {"images_id": images_id, "part": part, "cells": cells or [], "n": int(len(images)), "width": 0,
+              "height": 0, "cols": 0}
+    png = b""
+    if len(images):
+        pixels = pictures.to_uint8(images)
         h, w = pixels.shape[1:3]
-    cols = min(SHEET_COLUMNS, len(pixels))
-    sheet = pictures.mosaic(pixels, cols, gap=0)
-    header = {"images_id": images_id, "n": int(len(pixels)), "width": int(w), "height": int(h), "cols": cols}
+        if max(h, w) > THUMB_SIDE:
+            k = THUMB_SIDE / max(h, w)
+            size = (max(1, round(w * k)), max(1, round(h * k)))
+            pixels = np.stack([np.asarray(Image.fromarray(p).resize(size, Image.Resampling.LANCZOS)) for p in pixels])
+            h, w = pixels.shape[1:3]
+        cols = min(SHEET_COLUMNS, len(pixels))
+        header.update(width=int(w), height=int(h), cols=cols)
+        png = pictures.png_bytes(pictures.mosaic(pixels, cols, gap=0))
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-(len(IMAGES_MAGIC) + 4 + len(text)) % 4)
-    return b"".join([IMAGES_MAGIC, struct.pack("<I", len(text)), text, pictures.png_bytes(sheet)])
+    return b"".join([IMAGES_MAGIC, struct.pack("<I", len(text)), text, positions.astype("<i4").tobytes(), png])
 
 
-def read_images_blob(blob: bytes) -> tuple[dict, np.ndarray]:
-    """(header, (N, H, W[, 3]) uint8 images): ``images_blob`` inverted, for tests."""
-    import io
-
-    from PIL import Image
-
+def _images_header(blob: bytes) -> tuple[dict, np.ndarray, int]:
     if blob[:8] != IMAGES_MAGIC:
         raise ValueError("not a Latent Explorer images blob")
     (length,) = struct.unpack("<I", blob[8:12])
     header = json.loads(blob[12 : 12 + length])
-    sheet = np.asarray(Image.open(io.BytesIO(blob[12 + length :])))
+    positions = np.frombuffer(blob, "<i4", header["n"], 12 + length)
+    return header, positions, 12 + length + 4 * header["n"]
+
+
+def read_images_blob(blob: bytes) -> tuple[dict, np.ndarray, np.ndarray]:
+    """(header, positions, (N, H, W[, 3]) uint8 images): ``images_blob`` inverted, for tests."""
+    import io
+
+    from PIL import Image
+
+    header, positions, start = _images_header(blob)
+    if not header["n"]:
+        return header, positions, np.zeros((0, 0, 0), np.uint8)
+    sheet = np.asarray(Image.open(io.BytesIO(blob[start:])))
     h, w, cols = header["height"], header["width"], header["cols"]
     tiles = [sheet[(k // cols) * h : (k // cols + 1) * h, (k % cols) * w : (k % cols + 1) * w] for k in range(header["n"])]
-    return header, np.stack(tiles)
+    return header, positions, np.stack(tiles)
+
+
+def tile_cells(xy: np.ndarray) -> np.ndarray:
+    """(N,) cell of each point in the map's TILE_GRID x TILE_GRID grid over the page's [-1, 1] square
+    (row-major from the bottom left; -1 for a point off the map), as map_layers.js computes it."""
+    ndc = normalise(xy).astype(np.float64)  # as the page's float64 maths on the same float32 values
+    with np.errstate(invalid="ignore"):
+        cx, cy = (np.clip(np.floor((ndc[:, k] + 1) / 2 * TILE_GRID), 0, TILE_GRID - 1) for k in (0, 1))
+    cells = cy * TILE_GRID + cx
+    return np.where(np.isfinite(cells), cells, -1).astype(np.int64)
+
+
+def tile_blob(tiles_id: str, cells: tuple[int, ...], xy: np.ndarray, skip: np.ndarray,
+              images: Callable[[np.ndarray], np.ndarray | None]) -> bytes:
+    """The images of the points in ``cells`` of the map at ``xy``, but those at the positions ``skip`` (the
+    page has them from the sheet), as one part of ``tiles_id``; ``images`` gives the images at positions."""
+    positions = np.flatnonzero(np.isin(tile_cells(xy), cells))
+    positions = positions[~np.isin(positions, skip)]
+    pictures = images(positions) if len(positions) else None
+    if pictures is None:  # nothing there, or no images on this machine: the page stops asking for these cells
+        return images_blob(tiles_id, np.zeros((0, 1, 1), np.uint8), np.zeros(0, np.int64),
+                           part=_part(cells), cells=list(cells))
+    return images_blob(tiles_id, pictures, positions, part=_part(cells), cells=list(cells))
+
+
+def _part(cells: tuple[int, ...]) -> str:
+    return "cells-" + "-".join(map(str, cells))
 
 
 def map_id(path: str, version: tuple[float, float], key: str, points: int, perplexity: float) -> str:
@@ -201,9 +250,15 @@ def map_id(path: str, version: tuple[float, float], key: str, points: int, perpl
 
 
 @st.cache_data(show_spinner=False, max_entries=4)  # a few models' sheets (4 MB each for Fashion-MNIST's test split)
-def _cached_images(images_id: str, _images: Callable[[], np.ndarray | None]) -> bytes | None:
-    pictures = _images()  # called once per images_id: the sheet is made once, for every session
-    return None if pictures is None else images_blob(images_id, pictures)
+def _cached_images(images_id: str, _images: Callable[[], tuple[np.ndarray, np.ndarray] | None]) -> bytes | None:
+    sheet = _images()  # called once per images_id: the sheet is made once, for every session
+    return None if sheet is None else images_blob(images_id, sheet[1], sheet[0])
+
+
+@st.cache_data(show_spinner=False, max_entries=512)  # tiles of 60 images on average (30 KB), shared by sessions
+def _cached_tile(tiles_id: str, cells: tuple[int, ...], _xy: np.ndarray, _skip: np.ndarray,
+                 _images: Callable[[np.ndarray], np.ndarray | None]) -> bytes:
+    return tile_blob(tiles_id, cells, _xy, _skip, _images)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)  # _proj is not hashed: the map id names the projection
@@ -217,29 +272,59 @@ def render(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, cl
            axis_titles: tuple[str, str], file_stem: str, *, marked: int | None, selection: list[int],
            on_select: Callable[[], None], key: str, big: bool = False, height: int = MAP_HEIGHT,
            id_label: str = "test image", proj: projection.Projection | None = None,
-           decoder: str | None = None, images: Callable[[], np.ndarray | None] | None = None,
-           images_id: str | None = None, on_probe: Callable[[], None] | None = None,
-           palette: tuple[str, ...] = plots.CLASS_COLOURS, training_from: int | None = None) -> None:
+           decoder: str | None = None, images: Callable[[], tuple[np.ndarray, np.ndarray] | None] | None = None,
+           images_id: str | None = None, tiles: Callable[[np.ndarray], np.ndarray | None] | None = None,
+           on_probe: Callable[[], None] | None = None, palette: tuple[str, ...] = plots.CLASS_COLOURS,
+           training_from: int | None = None) -> None:
     """The map of points ``ids`` at ``xy``; ``marked`` (a test-set id) is ringed, ``selection`` highlighted.
 
     With ``proj`` (the map's projection) and ``decoder`` (the page's name for the in-page decoder), the map
     offers the decoded atlas; the map id names the projection, so it keys the cached blob on its own.
-    ``images`` gives the points' images in the order of ``ids`` (None where there are none); they go to the
-    page after the map (its first paint does not wait for them), once per ``images_id``, whatever the projection.
+    ``images`` gives (positions, images): the sheet of those points' images (positions index ``ids``; None
+    where there are none). It goes to the page after the map (its first paint does not wait for it), once
+    per ``images_id``, whatever the projection. ``tiles`` (positions -> their images) serves the rest on
+    demand: zoomed in, the page asks for the grid cells whose images it lacks, and gets them once each.
     """
     blob = _cached_blob(map_id_, xy, ids, labels, class_names, axis_titles, file_stem, proj)
     # One loader per map: a new map (another model, projection or subset) is a new element. Under one fixed
     # key, the page kept the first model's points when the model changed (its new bytes never ran).
     _loader(key=f"{key}_points_{map_id_}", data=blob, height="content")
+    has_images = images is not None and images_id is not None
+    tiles_id = f"{map_id_}-tiles" if has_images and tiles is not None else None
     _view(key=key, data={"map_id": map_id_, "marked": marked, "selection": [int(i) for i in selection],
                          "height": height, "big": big, "id_label": id_label, "decoder": decoder,
-                         "images_id": images_id, "training_from": training_from,
+                         "images_id": images_id if has_images else None, "tiles_id": tiles_id,
+                         "tile_grid": TILE_GRID, "training_from": training_from,
                          # The class colours travel per rerun (a few bytes), so a new palette needs no new points.
                          "colours": [plots.class_colour(c["label"], palette) for c in _classes(blob)]},
-          on_selected_change=on_select, on_probe_change=on_probe or _ignore, height="content")
-    sheet = None if images is None or images_id is None else _cached_images(images_id, images)
-    if sheet is not None:
-        _loader(key=f"{key}_images_{images_id}", data=sheet, height="content")
+          on_selected_change=on_select, on_probe_change=on_probe or _ignore, on_tiles_change=_ignore,
+          height="content")
+    sheet = _cached_images(images_id, images) if has_images else None  # made after the view is sent
+    if sheet is None:
+        return
+    _loader(key=f"{key}_images_{images_id}", data=sheet, height="content")
+    if tiles_id is not None:
+        skip = _images_header(sheet)[1]
+        for n, cells in enumerate(_tile_batches(key, tiles_id)):  # every batch so far: unchanged ones cost nothing
+            _loader(key=f"{key}_tiles_{tiles_id}_{n}", data=_cached_tile(tiles_id, cells, xy, skip, tiles),
+                    height="content")
+
+
+def _tile_batches(key: str, tiles_id: str) -> list[tuple[int, ...]]:
+    """The batches of cells the page has asked for on this map, with its newest request taken once."""
+    store = f"{key}_tile_batches"
+    batches = st.session_state.get(store)
+    if not isinstance(batches, dict) or batches.get("tiles_id") != tiles_id:
+        batches = st.session_state[store] = {"tiles_id": tiles_id, "seen": None, "batches": []}
+    asked = _report(key, "tiles", "cells")
+    if asked is not None and asked.get("tiles_id") == tiles_id and asked.get("seq") != batches["seen"]:
+        batches["seen"] = asked.get("seq")
+        done = {c for b in batches["batches"] for c in b}
+        wanted = {c for c in asked["cells"] if isinstance(c, int) and 0 <= c < TILE_GRID**2}
+        new = tuple(sorted(wanted - done))
+        if new:
+            batches["batches"].append(new)
+    return batches["batches"]
 
 
 def _classes(blob: bytes) -> list[dict]:

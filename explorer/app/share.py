@@ -60,6 +60,7 @@ def to_params(values: Mapping[str, Any]) -> dict[str, str]:
     amount = float(values.get("attr_amount", 0.0))
     params = {
         "model": values["model"], "view": values["view"], "proj": values["projection"],
+        "split": None if values.get("split", "test") == "test" else values["split"],
         "pick": None if values["pick"] is None else str(values["pick"]),
         "a": _end(values["a_kind"], values["a_index"], values["a_seed"]),
         "b": _end(values["b_kind"], values["b_index"], values["b_seed"]),
@@ -84,9 +85,11 @@ def _int(text: str, low: int, high: int) -> int | None:
 
 
 def from_params(params: Mapping[str, str], latent_dim: int, n_points: int, projections: tuple[str, ...],
-                views: tuple[str, ...]) -> tuple[dict[str, Any], list[str]]:
+                views: tuple[str, ...], n_train: int = 0) -> tuple[dict[str, Any], list[str]]:
     """Query parameters -> (session values to set, the parameters that were ignored and why).
 
+    ``n_points`` test points, and ``n_train`` training points where their codes are cached: on a map of
+    the training split or of both, the pick is a map id (the test points, then the training points).
     Every value is checked: a URL typed by hand, or made for another model, never breaks the page.
     """
     values: dict[str, Any] = {}
@@ -96,10 +99,19 @@ def from_params(params: Mapping[str, str], latent_dim: int, n_points: int, proje
     if "proj" in params:
         values["projection"] = params["proj"] if params["proj"] in projections else \
             ignored.append(f"proj={params['proj']}")
+    split = params.get("split", "test")
+    if split not in state.SPLITS or (split != "test" and not n_train):
+        ignored.append(f"split={split} (the training split's codes are not cached: python -m explorer embed-train)"
+                       if split in state.SPLITS else f"split={split}")
+        split = "test"
+    elif "split" in params:
+        values["split"] = split
     if "pick" in params:
-        values["pick"] = _int(params["pick"], 0, n_points - 1)
+        top = n_points if split == "test" else n_points + n_train
+        values["pick"] = _int(params["pick"], 0 if split != "train" else n_points, top - 1)
         if values["pick"] is None:
-            ignored.append(f"pick={params['pick']} (this model has {n_points} points)")
+            ignored.append(f"pick={params['pick']} (this map has {top - (n_points if split == 'train' else 0)} "
+                           "points)")
     for end in ("a", "b"):
         if end not in params:
             continue
@@ -165,6 +177,7 @@ def current_values(latent_dim: int) -> dict[str, Any]:
             "attr_a_labels", "attr_b_labels", "attr_a_ids", "attr_b_ids", "attr_amount", "attr_start")
     return {"model": Path(ss[state.MODEL]).name, "view": ss.get(state.VIEW) or state.VIEWS[0],
             "projection": ss[state.PROJECTION], "pick": ss[state.PICK], "present": ss.get(state.PRESENT, False),
+            "split": ss.get(state.MAP_SPLIT, "test"),
             "palette": ss.get(state.PALETTE),
             **{k: ss[k] for k in keys},
             "z": [float(ss[state.dim_key(i)]) for i in range(latent_dim)]}
@@ -186,7 +199,12 @@ def apply(params: Mapping[str, str], latent_dim: int, n_points: int, projections
     ``origin`` names the slider values' source for the sliders' caption. Returns what was ignored.
     """
     ss = st.session_state
-    values, ignored = from_params(params, latent_dim, n_points, projections, state.VIEWS)
+    values, ignored = from_params(params, latent_dim, n_points, projections, state.VIEWS,
+                                  ss.get(state.MAP_TRAIN_POINTS, 0))
+    if "split" in values:
+        ss[state.MAP_SPLIT] = values.pop("split")
+    elif "pick" in values and values["pick"] < n_points and ss.get(state.MAP_SPLIT) == "train":
+        ss[state.MAP_SPLIT] = "test"  # a saved view of the test map, opened on the training map
     if "view" in values:
         ss[state.VIEW] = values.pop("view")
     if "projection" in values:
@@ -194,8 +212,9 @@ def apply(params: Mapping[str, str], latent_dim: int, n_points: int, projections
     if "present" in values:
         ss[state.PRESENT] = values.pop("present")
     if "pick" in values:
-        ss[state.PICK] = ss[state.MAP_MARKED] = values["pick"]
-        state.set_value("inspect_index", values.pop("pick"))
+        ss[state.PICK] = ss[state.MAP_MARKED] = pick = values.pop("pick")
+        if pick < n_points:  # the inspector's number box holds test images; a training pick leaves it be
+            state.set_value("inspect_index", pick)
     if "z" in values:
         z = values.pop("z")
         ss[state.SLIDER_BASE], ss[state.SLIDER_FROM] = z, origin

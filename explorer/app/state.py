@@ -54,6 +54,7 @@ PALETTE = "palette"  # the class colours (a name in explorer.app.plots.PALETTES)
 MAP_POINTS = "map_points"  # remembered: how many test points the map shows (set to all when a model opens)
 MAP_SPLIT = "map_split"  # remembered: which split the map shows (SPLITS), "test" when a model opens
 MAP_TEST_POINTS = "map_test_points"  # the open model's test-split size: map ids from it on are training points
+MAP_TRAIN_POINTS = "map_train_points"  # how many training codes the open model has cached (0: none)
 SPLITS = {"test": "test split", "train": "training split", "all": "both splits"}
 TSNE_PERPLEXITY = "tsne_perplexity"  # remembered: the t-SNE map's perplexity
 

@@ -10,7 +10,7 @@ const IMAGES_MAGIC = "LEIMG\u0000\u0001\u0000";
 
 function mapRegistry() {
   globalThis.__latentExplorerMap ??= { maps: {}, waiting: {}, images: {}, loads: 0, bytes: 0, views: 0, draws: 0,
-                                       imageLoads: 0, imageBytes: 0 };
+                                       imageLoads: 0, imageBytes: 0, onImages: new Set() };
   return globalThis.__latentExplorerMap;
 }
 
@@ -24,14 +24,32 @@ function blobMagic(bytes) {
   return String.fromCharCode(...bytes.subarray(0, 8));
 }
 
-// The images of a map's points (explorer/app/scatter.py: images_blob): magic, header length (uint32), the
-// JSON header padded to 4 bytes ({images_id, n, width, height, cols}), then one PNG sheet; point k's image
-// is at column k % cols, row k // cols, in the order of the map's ids.
+// Images of a map's points (explorer/app/scatter.py: images_blob), one part of an images id: magic, header
+// length (uint32), the JSON header padded to 4 bytes ({images_id, part, cells, n, width, height, cols}), the
+// positions (int32, n: indices into the map's ids), then one PNG sheet (absent when n is 0): image k, of
+// the point at positions[k], is at column k % cols, row k // cols.
 function readImages(bytes) {
   if (blobMagic(bytes) !== IMAGES_MAGIC) throw new Error("not a Latent Explorer images blob");
   const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + length)));
-  return { header, png: bytes.slice(12 + length) };
+  const start = 12 + length + 4 * header.n;
+  const positions = new Int32Array(bytes.slice(12 + length, start).buffer);
+  return { header, positions, png: bytes.slice(start) };
+}
+
+// Where the image of point p of a map is, from the images ids ``ids`` (its sheet, then its tiles), or null:
+// [bitmap, x, y, width, height] in the sheet that holds it.
+function imageAt(ids, p) {
+  const reg = mapRegistry();
+  for (const id of ids) {
+    const entry = id && reg.images[id];
+    const at = entry && entry.where.get(p);
+    if (!at) continue;
+    const { bitmap, header } = entry.parts[at[0]];
+    const { width: w, height: h, cols } = header;
+    return [bitmap, (at[1] % cols) * w, Math.floor(at[1] / cols) * h, w, h];
+  }
+  return null;
 }
 
 // Blob layout (explorer/app/scatter.py, little-endian): magic (8 bytes), header length (uint32), the

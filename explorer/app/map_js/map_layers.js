@@ -222,12 +222,47 @@ function createImageLayers(v, area, pointsCanvas) {
   pointsCanvas.after(thumbs);  // over the points, under the ring and the hover card
   v.layers = { on: true, density, thumbs, request: onceAFrame(() => paintLayers(v)), kind: "points", drawn: 0,
                paints: 0 };
+  v.layers.repaint = () => v.layers.request();  // when images reach the page (map_loader.js)
+  mapRegistry().onImages.add(v.layers.repaint);
 }
 
-function imagesOf(v) {
-  const id = v.data && v.data.images_id;
-  const entry = id ? mapRegistry().images[id] : undefined;
-  return entry && entry.bitmap ? entry : null;
+// The images ids of the map in view: its sheet, then (a training map) its tiles.
+function imageIds(v) {
+  return v.data ? [v.data.images_id, v.data.tiles_id].filter(Boolean) : [];
+}
+
+function hasImages(v) {
+  const reg = mapRegistry();
+  return imageIds(v).some((id) => reg.images[id] && reg.images[id].where.size);
+}
+
+// Zoomed in on a training map: the cells of the map's tile grid (data.tile_grid a side, over the [-1, 1]
+// square, as scatter.tile_cells) whose images the page lacks, asked for once each, when the view settles.
+const TILES_SETTLE_MS = 150;
+
+function askTiles(v, missing) {
+  const id = v.data && v.data.tiles_id;
+  if (!id || !missing.length || !v.setStateValue) return;
+  const G = v.data.tile_grid, entry = mapRegistry().images[id];
+  const asked = (v.tilesAsked ??= new Map());
+  if (!asked.has(id)) asked.set(id, new Set());
+  const mine = asked.get(id);
+  const { x, y } = v.map;
+  const cells = new Set();
+  for (const p of missing) {
+    const cx = Math.min(G - 1, Math.max(0, Math.floor(((x[p] + 1) / 2) * G)));
+    const cy = Math.min(G - 1, Math.max(0, Math.floor(((y[p] + 1) / 2) * G)));
+    const cell = cy * G + cx;
+    if (!mine.has(cell) && !(entry && entry.cells.has(cell))) cells.add(cell);
+  }
+  if (!cells.size) return;
+  clearTimeout(v.tilesTimer);
+  v.tilesTimer = setTimeout(() => {
+    for (const c of cells) mine.add(c);
+    v.tileRequests = (v.tileRequests ?? 0) + 1;
+    v.root.dataset.tileRequests = String(v.tileRequests);
+    v.setStateValue("tiles", { tiles_id: id, cells: [...cells].sort((a, b) => a - b), seq: `${v.born}-t${v.tileRequests}` });
+  }, TILES_SETTLE_MS);
 }
 
 // fn, run at most once per animation frame however often it is asked for (input can outpace the screen).
@@ -274,7 +309,7 @@ function paintLayers(v) {
   const box = v.canvas.getBoundingClientRect();
   const dpr = globalThis.devicePixelRatio || 1;
   const gd = sizeCanvas(L.density, box, dpr), gt = sizeCanvas(L.thumbs, box, dpr);
-  let kind = "points", drawn = 0;
+  let kind = "points", drawn = 0, missing = [];
   if (L.on) {
     const f = screenFrame(v);
     const { x, y, labels } = v.map;
@@ -287,13 +322,15 @@ function paintLayers(v) {
       sx.push(px);
       sy.push(py);
     }
-    const entry = imagesOf(v);
+    const ids = imageIds(v);
     const zoom = f.x.gain / (Math.min(box.width, box.height) / 2);  // 1: the whole [-1, 1] square fits
     const side = Math.min(THUMB_MAX, Math.sqrt((THUMB_FILL * box.width * box.height) / Math.max(visible.length, 1)));
-    if (entry && visible.length && zoom >= IMAGES_FROM_ZOOM) {
+    if (hasImages(v) && visible.length && zoom >= IMAGES_FROM_ZOOM) {
       const every = visible.length <= THUMB_CAP && side >= THUMB_MIN;
-      const [shown, at] = every ? [visible, null] : sampleCells(visible, sx, sy, f, SAMPLE_CELL);
-      drawn = drawThumbnails(v, gt, entry, shown, at ? at.x : sx, at ? at.y : sy, every ? side : SAMPLE_CELL - 8);
+      const [shown, at] = every ? [visible, null] : sampleCells(visible, sx, sy, f, SAMPLE_CELL, ids);
+      drawn = drawThumbnails(v, gt, ids, shown, at ? at.x : sx, at ? at.y : sy, every ? side : SAMPLE_CELL - 8,
+                             missing);
+      if (every) askTiles(v, missing);
       kind = every ? "images" : "sampled";
     } else if (visible.length > DENSITY_FROM && !v.atlas.on) {
       drawDensity(gd, sx, sy, box);
@@ -302,6 +339,7 @@ function paintLayers(v) {
   }
   L.kind = kind;
   L.drawn = drawn;
+  L.missing = missing.length;  // images of shown points not on the page yet (asked for, as tiles)
   L.paints += 1;
   (L.ms ??= []).push({ kind, ms: performance.now() - t0, drawn });  // for the benchmark
   if (L.ms.length > 500) L.ms.shift();
@@ -309,40 +347,46 @@ function paintLayers(v) {
   v.root.dataset.thumbnails = String(drawn);
 }
 
-// One point per cell of a grid of ``cell`` pixels fixed to the map (its first point in the map's order),
-// with its screen position: the representatives of a crowded window.
-function sampleCells(visible, sx, sy, f, cell) {
+// One point per cell of a grid of ``cell`` pixels fixed to the map (its first point in the map's order
+// that has an image on the page), with its screen position: the representatives of a crowded window.
+function sampleCells(visible, sx, sy, f, cell, ids) {
   const chosen = new Map();
   for (let k = 0; k < visible.length; k++) {
     const cx = Math.floor((sx[k] - f.x.offset) / cell), cy = Math.floor((sy[k] - f.y.offset) / cell);
     const key = cx * 100003 + cy;
-    if (!chosen.has(key)) chosen.set(key, k);
+    if (!chosen.has(key) && imageAt(ids, visible[k])) chosen.set(key, k);
   }
   const ks = [...chosen.values()];
   return [ks.map((k) => visible[k]), { x: ks.map((k) => sx[k]), y: ks.map((k) => sy[k]) }];
 }
 
-function drawThumbnails(v, g, entry, visible, sx, sy, side) {
-  const { width: w, height: h, cols } = entry.header;
+// The images of ``visible`` at (sx, sy), ``side`` pixels; those not on the page yet go to ``missing``.
+function drawThumbnails(v, g, ids, visible, sx, sy, side, missing) {
   const selected = v.selectedSet;
   const order = visible.map((p, k) => k);
   const rank = (k) => (visible[k] === v.marked ? 2 : selected && selected.has(visible[k]) ? 1 : 0);
   order.sort((a, b) => rank(a) - rank(b));  // the selection, then the pick, on top
   const frames = colours(v);
   const s = Math.round(side), half = s / 2;
-  g.imageSmoothingEnabled = s < w;
   v.layers.placed = [];  // [id, left, top, side] in drawing order, for tests
   for (const k of order) {
     const p = visible[k];
+    const at = imageAt(ids, p);
+    if (!at) {
+      missing.push(p);
+      continue;
+    }
+    const [bitmap, ix, iy, w, h] = at;
+    g.imageSmoothingEnabled = s < w;
     g.globalAlpha = selected && !selected.has(p) ? 0.25 : 1;  // greyed, not hidden, as the points are
     const left = Math.round(sx[k] - half), top = Math.round(sy[k] - half);
     v.layers.placed.push([v.map.ids[p], left, top, s]);
     g.fillStyle = frames[v.map.labels[p]];
     g.fillRect(left - 2, top - 2, s + 4, s + 4);
-    g.drawImage(entry.bitmap, (p % cols) * w, Math.floor(p / cols) * h, w, h, left, top, s, s);
+    g.drawImage(bitmap, ix, iy, w, h, left, top, s, s);
   }
   g.globalAlpha = 1;
-  return visible.length;
+  return v.layers.placed.length;
 }
 
 function drawDensity(g, sx, sy, box) {
@@ -386,15 +430,15 @@ function drawDensity(g, sx, sy, box) {
 
 // The hover card's picture: the point's image, larger than on the map, with crisp pixels.
 function hoverPicture(v, p) {
-  const entry = imagesOf(v);
-  if (!entry) return null;
-  const { width: w, height: h, cols } = entry.header;
+  const at = imageAt(imageIds(v), p);
+  if (!at) return null;
+  const [bitmap, ix, iy, w, h] = at;
   const canvas = node("canvas", "le-map-card-image");
   const side = v.data.big ? 1.4 * HOVER_SIDE : HOVER_SIDE;
   canvas.width = side;
   canvas.height = Math.round((side * h) / w);
   const g = canvas.getContext("2d");
   g.imageSmoothingEnabled = false;
-  g.drawImage(entry.bitmap, (p % cols) * w, Math.floor(p / cols) * h, w, h, 0, 0, canvas.width, canvas.height);
+  g.drawImage(bitmap, ix, iy, w, h, 0, 0, canvas.width, canvas.height);
   return canvas;
 }

@@ -3,7 +3,7 @@
 // carries the counts for tests.
 
 const KEEP_MAPS = 4;
-const KEEP_IMAGES = 2;
+const KEEP_IMAGES = 4;  // images ids: a sheet and a map's tiles, for two maps
 
 function note(parentElement) {
   let el = parentElement.querySelector(".le-map-points");
@@ -15,20 +15,27 @@ function note(parentElement) {
   return el;
 }
 
+// One part of an images id (its sheet, or a batch of tiles): decoded off the main thread, then its points'
+// images are found through entry.where (point -> [part, k]), and the views are told to repaint.
 function loadImages(data, parentElement) {
   const reg = mapRegistry();
-  const { header, png } = readImages(data);
+  const { header, positions, png } = readImages(data);
   const id = header.images_id;
   note(parentElement).dataset.imagesId = id;
-  if (reg.images[id]) return;
-  reg.images[id] = { header, bitmap: null, ready: null };
+  const entry = (reg.images[id] ??= { parts: [], names: new Set(), where: new Map(), cells: new Set() });
+  if (entry.names.has(header.part)) return;
+  entry.names.add(header.part);
   reg.imageBytes += data.length;
-  reg.images[id].ready = createImageBitmap(new Blob([png], { type: "image/png" })).then((bitmap) => {
-    reg.images[id].bitmap = bitmap;
+  const index = entry.parts.push({ header, bitmap: null }) - 1;
+  const decoded = header.n ? createImageBitmap(new Blob([png], { type: "image/png" })) : Promise.resolve(null);
+  decoded.then((bitmap) => {
+    entry.parts[index].bitmap = bitmap;
+    positions.forEach((p, k) => entry.where.set(p, [index, k]));
+    for (const cell of header.cells) entry.cells.add(cell);
     reg.imageLoads += 1;
     const kept = Object.keys(reg.images).filter((k) => k !== id).slice(-(KEEP_IMAGES - 1));
-    reg.images = Object.fromEntries([...kept.map((k) => [k, reg.images[k]]), [id, reg.images[id]]]);
-    return reg.images[id];
+    reg.images = Object.fromEntries([...kept.map((k) => [k, reg.images[k]]), [id, entry]]);
+    for (const repaint of reg.onImages) repaint();
   });
 }
 

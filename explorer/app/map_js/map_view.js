@@ -326,8 +326,6 @@ export default function ({ data, parentElement, setStateValue }) {
   v.root.classList.toggle("le-big", Boolean(data.big));
   whenMap(data.map_id).then(async (map) => {
     if (v.data !== data) return;  // a newer rerun arrived meanwhile
-    const images = data.images_id && mapRegistry().images[data.images_id];
-    if (images) images.ready.then(() => requestLayers(v));
     if (!v.plot) buildPlot(v);
     if (v.mapId !== data.map_id) {
       v.map = map;
@@ -352,6 +350,7 @@ export default function ({ data, parentElement, setStateValue }) {
       if (parentElement.isConnected || !v.plot) return;
       v.plot.destroy();
       v.plot = null;
+      mapRegistry().onImages.delete(v.layers.repaint);
       VIEWS.delete(parentElement);
     }, 1000);
   };
