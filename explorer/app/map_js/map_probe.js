@@ -9,7 +9,6 @@
 
 const PROBE_SIDE = 168, PROBE_SIDE_BIG = 232;  // CSS pixels of the probe's image, at most
 const PROBE_SHARE = 0.3;  // and at most this share of the map's shorter side, so a small map stays visible
-const PROBE_KEY_STEP = 0.02, PROBE_KEY_STEP_SHIFT = 0.1;  // of the map's width per arrow key press
 
 function createProbe(v, area) {
   const handle = node("div", "le-map-probe");
@@ -23,43 +22,11 @@ function createProbe(v, area) {
   area.append(handle, panel);
   v.probe = { on: false, handle, panel, caption, canvas: null, at: null, z: null, seq: 0, frames: 0,
               request: onceAFrame(() => paintProbe(v)) };
-  handle.addEventListener("pointerdown", (e) => {
-    e.preventDefault();
-    e.stopPropagation();  // the map must not pan under the handle
-    handle.setPointerCapture(e.pointerId);
-    handle.focus({ preventScroll: true });
-    v.probe.dragging = true;
-    handle.classList.add("le-dragging");
-  });
-  handle.addEventListener("pointermove", (e) => {
-    if (!v.probe.dragging) return;
-    const box = v.canvas.getBoundingClientRect();
-    moveProbeTo(v, e.clientX - box.left, e.clientY - box.top);
-  });
-  const release = () => {
-    if (!v.probe.dragging) return;
-    v.probe.dragging = false;
-    handle.classList.remove("le-dragging");
-    reportProbe(v);
-  };
-  handle.addEventListener("pointerup", release);
-  handle.addEventListener("pointercancel", release);
-  let keyed = false;
-  handle.addEventListener("keydown", (e) => {
-    const dir = KEY_STEPS[e.key];
-    if (!dir) return;
-    e.preventDefault();  // the arrows move the handle, not the page
-    const box = v.canvas.getBoundingClientRect();
-    const [px, py] = probeScreen(v);
-    const step = (e.shiftKey ? PROBE_KEY_STEP_SHIFT : PROBE_KEY_STEP) * box.width;
-    moveProbeTo(v, px + dir[0] * step, py + dir[1] * step);
-    keyed = true;
-  });
-  handle.addEventListener("keyup", (e) => {
-    if (KEY_STEPS[e.key] && keyed) {
-      keyed = false;
-      reportProbe(v);
-    }
+  // Dragged over the map's canvas (its pixels are the probe's), from where it is; arrow keys as on the pads.
+  draggable(handle, (x, y) => moveProbeTo(v, x, y), () => reportProbe(v), () => probeScreen(v), {
+    frame: v.canvas,
+    grab: false,
+    onDrag: (on) => handle.classList.toggle("le-dragging", on),
   });
 }
 

@@ -94,26 +94,32 @@ function reporter(setStateValue, name) {
 const KEY_STEPS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
 const KEY_STEP = 0.02, KEY_STEP_SHIFT = 0.1;  // of the element's side per key press
 
-// Pointer dragging on an element: calls move(x, y) in element pixels while down, end() on release.
-// With where(w, h) (the marker's position in element pixels), the arrow keys move it too once the element
-// has the focus (Shift: larger steps); held keys repeat, and end() runs when the key is let go.
-function draggable(node, move, end, where) {
+// Pointer dragging on an element: calls move(x, y, w, h) in the pixels of ``frame`` (the element itself,
+// or what a handle moves over) while down, end() on release. ``grab``: the pointer going down moves the
+// marker to it (a pad); false for a handle, which moves from where it is. onDrag(true | false) is told
+// when a drag starts and ends. With where(w, h) (the marker's position in frame pixels), the arrow keys
+// move it too once the element has the focus, by KEY_STEP of the frame's width and height (Shift: larger
+// steps); held keys repeat, and end() runs when the key is let go.
+function draggable(node, move, end, where, { frame = node, grab = true, onDrag = null } = {}) {
   let dragging = false;
   const at = (e) => {
-    const box = node.getBoundingClientRect();
+    const box = frame.getBoundingClientRect();
     move(e.clientX - box.left, e.clientY - box.top, box.width, box.height);
   };
   node.addEventListener("pointerdown", (e) => {
     dragging = true;
     node.setPointerCapture(e.pointerId);
     if (where) node.focus({ preventScroll: true });  // the arrow keys carry on from where the pointer left it
-    at(e);
+    if (grab) at(e);
+    if (onDrag) onDrag(true);
     e.preventDefault();
+    if (frame !== node) e.stopPropagation();  // a handle over something draggable: it alone moves
   });
   node.addEventListener("pointermove", (e) => dragging && at(e));
   const stop = (e) => {
     if (!dragging) return;
     dragging = false;
+    if (onDrag) onDrag(false);
     end();
   };
   node.addEventListener("pointerup", stop);
@@ -125,7 +131,7 @@ function draggable(node, move, end, where) {
     const dir = KEY_STEPS[e.key];
     if (!dir) return;
     e.preventDefault();  // the arrows move the marker, not the page
-    const box = node.getBoundingClientRect();
+    const box = frame.getBoundingClientRect();
     const [px, py] = where(box.width, box.height);
     const step = e.shiftKey ? KEY_STEP_SHIFT : KEY_STEP;
     move(px + dir[0] * step * box.width, py + dir[1] * step * box.height, box.width, box.height);
