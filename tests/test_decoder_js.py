@@ -1,7 +1,9 @@
-"""The in-page decoder (explorer/app/pad/decoder.mjs) against torch: node runs the same JS file the browser gets.
+"""The in-page decoder and encoder (explorer/app/pad/decoder.mjs) against torch: node runs the same JS file
+the browser gets.
 
 Parity: on 100+ random latent vectors per model, the JS mean image matches ``VAE.decode`` within 1e-4 on
-pixels in [0, 1], for every shipped checkpoint and for every architecture the project can build.
+pixels in [0, 1]; on real test images (and noise), the JS mu and logvar match ``VAE.encode`` within 1e-4;
+for every shipped checkpoint and for every architecture the project can build.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import torch
 from torch import nn
 
 from explorer import model as model_module
-from explorer.app.weights_blob import MAGIC, UnsupportedDecoder, pack, unpack_header, unsupported_reason
+from explorer.app.weights_blob import MAGIC, UnsupportedDecoder, pack, pack_encoder, unpack_header, unsupported_reason
 from explorer.checkpoint import load
 from explorer.config import ModelConfig
 from explorer.model import VAE
@@ -25,6 +27,7 @@ from explorer.model import VAE
 ROOT = Path(__file__).resolve().parents[1]
 DECODER_JS = ROOT / "explorer" / "app" / "pad" / "decoder.mjs"
 RUNNER = ROOT / "tests" / "js" / "decode_parity.mjs"
+ENCODE_RUNNER = ROOT / "tests" / "js" / "encode_parity.mjs"
 SHIPPED = ("digits", "fashion-mnist-d16", "fashion-mnist-d2")
 VECTORS = 128
 TOLERANCE = 1e-4  # max absolute difference on pixels in [0, 1]
@@ -124,3 +127,76 @@ def test_the_parity_runner_reports_decode_times(tmp_path):
     js_decode(pack(model), random_latents(3), model.config.image_shape, tmp_path)
     times = json.loads((tmp_path / "times.json").read_text())
     assert len(times) == VECTORS and all(t >= 0 for t in times)
+
+
+def js_encode(blob: bytes, x: np.ndarray, latent_dim: int, folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Encode (M, C, H, W) images with decoder.mjs's loadEncoder under node: mu, logvar as (M, D) float32."""
+    (folder / "blob").write_bytes(blob)
+    (folder / "x").write_bytes(np.ascontiguousarray(x, dtype="<f4").tobytes())
+    subprocess.run([NODE, str(ENCODE_RUNNER), str(DECODER_JS), str(folder / "blob"), str(folder / "x"),
+                    str(folder / "out"), str(folder / "times.json")], check=True, capture_output=True, timeout=120)
+    out = np.fromfile(folder / "out", dtype="<f4").reshape(len(x), 2, latent_dim)
+    return out[:, 0], out[:, 1]
+
+
+def torch_encode(model: VAE, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    with torch.no_grad():
+        mu, logvar = model.encode(torch.from_numpy(np.ascontiguousarray(x, np.float32)))
+    return mu.numpy(), logvar.numpy()
+
+
+def images_for(shape: tuple[int, ...], real: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
+    """Real images where there are some, then uniform noise and blanks: what a drawing pad can send."""
+    rng = np.random.default_rng(seed)
+    noise = rng.random((32, *shape)).astype(np.float32)
+    blanks = np.stack([np.zeros(shape, np.float32), np.ones(shape, np.float32)])
+    return np.concatenate([x for x in (real, noise, blanks) if x is not None])
+
+
+@needs_node
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_browser_encoder_matches_torch_on_every_shipped_checkpoint(name, tmp_path):
+    from explorer.data import load_dataset
+
+    folder = ROOT / "trained" / name
+    if not (folder / "model.safetensors").is_file():
+        pytest.skip(f"trained/{name} is not in this checkout")
+    checkpoint = load(folder)
+    model = checkpoint.model
+    try:
+        real = load_dataset(checkpoint.dataset, download=False, test_only=True).test.images[:96]
+    except Exception:  # noqa: BLE001 - the dataset is not on this machine: noise and blanks still test it
+        real = None
+    x = images_for(model.config.image_shape, real)
+    mu, logvar = torch_encode(model, x)
+    got_mu, got_logvar = js_encode(pack_encoder(model), x, model.config.latent_dim, tmp_path)
+    assert np.abs(got_mu - mu).max() <= TOLERANCE and np.abs(got_logvar - logvar).max() <= TOLERANCE
+    assert mu.std() > 0.1  # codes that differ from image to image, not a constant that would match anything
+
+
+@needs_node
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_the_browser_encoder_matches_torch_on_every_architecture(name, tmp_path):
+    torch.manual_seed(0)
+    model = VAE(ARCHITECTURES[name]).eval()
+    with torch.no_grad():  # larger weights than the default init, so every activation is exercised
+        for p in model.encoder.parameters():
+            p.mul_(3.0)
+    x = images_for(model.config.image_shape, seed=2)
+    mu, logvar = torch_encode(model, x)
+    got_mu, got_logvar = js_encode(pack_encoder(model), x, model.config.latent_dim, tmp_path)
+    assert got_mu.shape == mu.shape
+    assert np.abs(got_mu - mu).max() <= TOLERANCE and np.abs(got_logvar - logvar).max() <= TOLERANCE
+
+
+def test_the_encoder_blob_holds_the_encoder_alone_in_torchs_order():
+    model = VAE(ARCHITECTURES["conv-odd-size"])
+    blob = pack_encoder(model)
+    header = unpack_header(blob)
+    floats = sum(p.numel() for p in model.encoder.parameters())
+    assert header["format"] == "latent-explorer-encoder" and header["floats"] == floats
+    assert len(blob) - 4 * floats < 2048
+    assert [layer["op"] for layer in header["layers"]] == ["channel_last", "conv2d", "relu", "conv2d", "relu", "flatten",
+                                                            "linear", "relu", "linear", "gaussian_posterior"]
+    mlp = unpack_header(pack_encoder(VAE(ARCHITECTURES["mlp-silu"])))
+    assert [layer["op"] for layer in mlp["layers"]][:2] == ["linear", "silu"]  # its input is already flat

@@ -1,4 +1,5 @@
-"""Pack a VAE's decoder into one compact binary blob that the in-page JS decoder (decoder.mjs) runs.
+"""Pack a VAE's decoder (and, for the views that encode in the page, its encoder) into one compact binary
+blob each that the in-page JS (decoder.mjs) runs.
 
 No streamlit here. The blob is what the browser receives, once per model:
 
@@ -9,8 +10,13 @@ start of the data) of its weights. Weights keep torch's layouts: Linear (out, in
 (in, out, kH, kW). The decoder ends with the output link: sigmoid of the first C channels, which is the
 mean image of a Bernoulli decoder (sigmoid of the logits) and of a Gaussian one (sigmoid of the mean channels).
 
-``decoder_layers`` raises ``UnsupportedDecoder`` (with the reason) for anything the JS cannot run, so the
-app falls back to decoding on the server and says why.
+The encoder's blob (``pack_encoder``, header format "latent-explorer-encoder") has the same layout. Its
+input is the image in torch's (C, H, W) order; Conv2d keeps torch's (out, in, kH, kW); "flatten" turns
+the channel-last activations back into torch's (C, H, W) order before the first Linear; the last step,
+"gaussian_posterior", splits the output into mu and logvar, as ``VAE.encode`` does.
+
+``decoder_layers`` and ``encoder_layers`` raise ``UnsupportedDecoder`` (with the reason) for anything the
+JS cannot run, so the app falls back to the server and says why.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from explorer.model import VAE, ConvDecoder, MLPDecoder
+from explorer.model import VAE, ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
 
 MAGIC = b"LEXD"
 FORMAT_VERSION = 1
@@ -61,6 +67,39 @@ def _layer(module: nn.Module, tensors: list[np.ndarray]) -> dict[str, Any]:
     return _activation(module)
 
 
+def _conv2d(module: nn.Conv2d, tensors: list[np.ndarray]) -> dict[str, Any]:
+    square = len(set(module.kernel_size)) == len(set(module.stride)) == len(set(module.padding)) == 1
+    if (module.groups != 1 or module.dilation != (1, 1) or module.bias is None or not square
+            or module.padding_mode != "zeros" or isinstance(module.padding, str)):
+        raise UnsupportedDecoder("only square, ungrouped, undilated, zero-padded Conv2d layers with bias run "
+                                 "in the browser encoder")
+    tensors += [module.weight.detach().float().numpy(), module.bias.detach().float().numpy()]
+    return {"op": "conv2d", "in": module.in_channels, "out": module.out_channels, "kernel": module.kernel_size[0],
+            "stride": module.stride[0], "padding": module.padding[0]}
+
+
+def encoder_layers(model: VAE) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
+    """Header entries and weight arrays of the model's encoder, the posterior split included."""
+    if type(model.encoder) not in (MLPEncoder, ConvEncoder):
+        raise UnsupportedDecoder(f"the encoder class {type(model.encoder).__name__} is not one the browser knows")
+    c, h, w = model.config.image_shape
+    layers: list[dict[str, Any]] = []
+    tensors: list[np.ndarray] = []
+    if type(model.encoder) is ConvEncoder:
+        layers.append({"op": "channel_last", "shape": [c, h, w]})
+    for module in model.encoder.net:
+        if isinstance(module, nn.Flatten):
+            if type(model.encoder) is ConvEncoder:
+                layers.append({"op": "flatten"})
+            continue  # the MLP's input is already flat, in torch's order
+        if isinstance(module, nn.Conv2d):
+            layers.append(_conv2d(module, tensors))
+        else:
+            layers.append(_layer(module, tensors))
+    layers.append({"op": "gaussian_posterior", "latent_dim": model.config.latent_dim})
+    return layers, tensors
+
+
 def _modules(decoder: nn.Module) -> list[nn.Module | tuple[str, tuple[int, ...]]]:
     """The decoder as a flat list of modules and ("reshape", shape) steps, in the order forward() runs them."""
     if type(decoder) is MLPDecoder:
@@ -97,16 +136,24 @@ def unsupported_reason(model: VAE) -> str | None:
 
 def pack(model: VAE, model_id: str = "") -> bytes:
     """The decoder as one blob (see the module docstring); ``model_id`` names it in the page. Raises UnsupportedDecoder."""
-    layers, tensors = decoder_layers(model)
+    return _blob("latent-explorer-decoder", model, model_id, *decoder_layers(model))
+
+
+def pack_encoder(model: VAE, model_id: str = "") -> bytes:
+    """The encoder as one blob, as ``pack`` does the decoder. Raises UnsupportedDecoder."""
+    return _blob("latent-explorer-encoder", model, model_id, *encoder_layers(model))
+
+
+def _blob(kind: str, model: VAE, model_id: str, layers: list[dict[str, Any]], tensors: list[np.ndarray]) -> bytes:
     pairs = iter(zip(tensors[0::2], tensors[1::2]))  # (weight, bias) per layer that has weights, in order
     offset = 0
     for layer in layers:
-        if layer["op"] in ("linear", "conv_transpose2d"):
+        if layer["op"] in ("linear", "conv_transpose2d", "conv2d"):
             weight, bias = next(pairs)
             layer["weight"], layer["bias"] = offset, offset + weight.size
             layer["weight_shape"] = list(weight.shape)
             offset += weight.size + bias.size
-    header = {"format": "latent-explorer-decoder", "version": FORMAT_VERSION, "model_id": model_id,
+    header = {"format": kind, "version": FORMAT_VERSION, "model_id": model_id,
               "latent_dim": model.config.latent_dim, "image_shape": list(model.config.image_shape),
               "floats": offset, "layers": layers}
     text = json.dumps(header, separators=(",", ":")).encode()

@@ -1,4 +1,4 @@
-// The VAE decoder in plain JavaScript: runs the blob packed by explorer/app/weights_blob.py.
+// The VAE decoder, and its encoder, in plain JavaScript: runs the blobs packed by explorer/app/weights_blob.py.
 //
 // One file for two users: the app inlines it into the component's module (no imports: inline JS loads
 // from a blob: URL), and the parity test imports it from node. No DOM, no dependencies.
@@ -108,6 +108,81 @@ function convTranspose2d(spec, floats, shape) {
   };
 }
 
+function conv2d(spec, floats, shape) {
+  const { kernel: k, stride: s, padding: pad } = spec;
+  const cIn = spec.in, cOut = spec.out, hIn = shape.h, wIn = shape.w;
+  const hOut = Math.floor((hIn + 2 * pad - k) / s) + 1, wOut = Math.floor((wIn + 2 * pad - k) / s) + 1;
+  const weightT = new Float32Array(k * k * cIn * cOut);  // (kH, kW, in, out) from torch's (out, in, kH, kW)
+  for (let co = 0; co < cOut; co++) {
+    for (let ci = 0; ci < cIn; ci++) {
+      for (let t = 0; t < k * k; t++) weightT[(t * cIn + ci) * cOut + co] = floats[spec.weight + (co * cIn + ci) * k * k + t];
+    }
+  }
+  const bias = floats.subarray(spec.bias, spec.bias + cOut);
+  const out = new Float64Array(hOut * wOut * cOut);
+  return {
+    shape: { c: cOut, h: hOut, w: wOut },
+    run(x) {
+      // Gather form: every output position sums its k x k input patch against the kernel.
+      for (let oy = 0; oy < hOut; oy++) {
+        for (let ox = 0; ox < wOut; ox++) {
+          const o = (oy * wOut + ox) * cOut;
+          for (let co = 0; co < cOut; co++) out[o + co] = bias[co];
+          for (let ky = 0; ky < k; ky++) {
+            const iy = oy * s - pad + ky;
+            if (iy < 0 || iy >= hIn) continue;
+            for (let kx = 0; kx < k; kx++) {
+              const ix = ox * s - pad + kx;
+              if (ix < 0 || ix >= wIn) continue;
+              const inBase = (iy * wIn + ix) * cIn, wb = (ky * k + kx) * cIn * cOut;
+              for (let ci = 0; ci < cIn; ci++) {
+                const v = x[inBase + ci];
+                if (v === 0) continue;
+                const w = wb + ci * cOut;
+                for (let co = 0; co < cOut; co++) out[o + co] += v * weightT[w + co];
+              }
+            }
+          }
+        }
+      }
+      return out;
+    },
+  };
+}
+
+function channelLast(spec, floats, shape) {
+  const [c, h, w] = spec.shape;  // the image in torch's (C, H, W) order in, channel-last out
+  const out = new Float64Array(c * h * w);
+  return {
+    shape: { c, h, w },
+    run(x) {
+      for (let ch = 0; ch < c; ch++) {
+        for (let p = 0; p < h * w; p++) out[p * c + ch] = x[ch * h * w + p];
+      }
+      return out;
+    },
+  };
+}
+
+function flatten(spec, floats, shape) {
+  const { c, h, w } = shape;  // channel-last in, torch's (C, H, W) order out, as nn.Flatten sees it
+  const out = new Float64Array(c * h * w);
+  return {
+    shape: { flat: c * h * w },
+    run(x) {
+      for (let p = 0; p < h * w; p++) {
+        for (let ch = 0; ch < c; ch++) out[ch * h * w + p] = x[p * c + ch];
+      }
+      return out;
+    },
+  };
+}
+
+function gaussianPosterior(spec, floats, shape) {
+  const d = spec.latent_dim;  // the encoder's 2D outputs: mu, then logvar (VAE.encode's chunk(2))
+  return { shape: { flat: 2 * d }, run: (x) => ({ mu: x.slice(0, d), logvar: x.slice(d, 2 * d) }) };
+}
+
 function activation(fn) {
   return (spec, floats, shape) => ({
     shape,
@@ -140,36 +215,48 @@ const OPS = {
   relu: activation((v) => (v > 0 ? v : 0)),
   silu: activation((v) => v / (1 + Math.exp(-v))),
   sigmoid_mean: sigmoidMean,
+  conv2d,
+  channel_last: channelLast,
+  flatten,
+  gaussian_posterior: gaussianPosterior,
 };
 
 export const SUPPORTED_OPS = Object.keys(OPS);
 
-// bytes (Uint8Array) -> { latentDim, imageShape: [C, H, W], decode(z) -> Float32Array (C*H*W) in [0, 1] }.
-// decode() reuses its output buffer: copy it to keep an image.
-export function loadDecoder(bytes) {
+function build(bytes, format, inputSize) {
   const { header, dataStart } = readHeader(bytes);
-  if (header.format !== "latent-explorer-decoder" || header.version !== 1) {
-    throw new Error(`unsupported decoder blob (format ${header.format}, version ${header.version})`);
+  if (header.format !== format || header.version !== 1) {
+    throw new Error(`unsupported blob (format ${header.format}, version ${header.version}; expected ${format})`);
   }
   const floats = readFloats(bytes, dataStart, header.floats);
-  let shape = { flat: header.latent_dim };
+  let shape = { flat: inputSize(header) };
   const layers = header.layers.map((spec) => {
-    const build = OPS[spec.op];
-    if (!build) throw new Error(`the browser decoder has no layer "${spec.op}"`);
-    const layer = build(spec, floats, shape);
+    const make = OPS[spec.op];
+    if (!make) throw new Error(`the browser has no layer "${spec.op}"`);
+    const layer = make(spec, floats, shape);
     shape = layer.shape;
     return layer;
   });
-  const input = new Float64Array(header.latent_dim);
-  return {
-    latentDim: header.latent_dim,
-    imageShape: header.image_shape,
-    bytes: bytes.length,
-    decode(z) {
-      for (let i = 0; i < input.length; i++) input[i] = z[i];
-      let x = input;
-      for (const layer of layers) x = layer.run(x);
-      return x;
-    },
+  const input = new Float64Array(inputSize(header));
+  const run = (values) => {
+    for (let i = 0; i < input.length; i++) input[i] = values[i];
+    let x = input;
+    for (const layer of layers) x = layer.run(x);
+    return x;
   };
+  return { header, run };
+}
+
+// bytes (Uint8Array) -> { latentDim, imageShape: [C, H, W], decode(z) -> Float32Array (C*H*W) in [0, 1] }.
+// decode() reuses its output buffer: copy it to keep an image.
+export function loadDecoder(bytes) {
+  const { header, run } = build(bytes, "latent-explorer-decoder", (h) => h.latent_dim);
+  return { latentDim: header.latent_dim, imageShape: header.image_shape, bytes: bytes.length, decode: run };
+}
+
+// bytes -> { latentDim, imageShape, encode(x) -> {mu, logvar} (Float64Array, D each, fresh per call) }:
+// x is an image in torch's (C, H, W) order, pixels in [0, 1], as VAE.encode takes it.
+export function loadEncoder(bytes) {
+  const { header, run } = build(bytes, "latent-explorer-encoder", (h) => h.image_shape.reduce((a, b) => a * b, 1));
+  return { latentDim: header.latent_dim, imageShape: header.image_shape, bytes: bytes.length, encode: run };
 }
