@@ -34,7 +34,7 @@ from tests.app_support import (
 
 TRAINED = DIGITS.parent
 SHIPPED = ("digits", "fashion-mnist-d16", "fashion-mnist-d2")  # every checkpoint in trained/
-VIEWS = ("Map", "Sliders", "Interpolate", "My image", "Attributes", "Samples", "Decoded plane", "Model card")
+VIEWS = ("Map", "Sliders", "Interpolate", "My image", "Attributes", "Samples", "Decoded plane", "Explain", "Model card")
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,9 @@ def download(at, media, label: str) -> bytes:
 def test_every_view_renders_without_errors(models, model, view):
     at = open_app(models[model], view)
     assert not at.error, [e.value for e in at.error]
-    assert at.get("image") or at.get("plotly_chart") or main_map(at) or at.get("metric") or at.get("file_uploader")
+    explain = any(e.proto.component_name == "latent_explorer.explain" for e in at.main.get("bidi_component"))
+    assert at.get("image") or at.get("plotly_chart") or main_map(at) or at.get("metric") or at.get("file_uploader") \
+        or (view == "Explain" and explain)
 
 
 def test_the_app_opens_on_the_digits_model_with_its_class_names():

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DECODER_JS = ROOT / "explorer" / "app" / "pad" / "decoder.mjs"
 RUNNER = ROOT / "tests" / "js" / "decode_parity.mjs"
 ENCODE_RUNNER = ROOT / "tests" / "js" / "encode_parity.mjs"
+ELBO_RUNNER = ROOT / "tests" / "js" / "elbo_parity.mjs"
 SHIPPED = ("digits", "fashion-mnist-d16", "fashion-mnist-d2")
 VECTORS = 128
 TOLERANCE = 1e-4  # max absolute difference on pixels in [0, 1]
@@ -200,3 +201,39 @@ def test_the_encoder_blob_holds_the_encoder_alone_in_torchs_order():
                                                             "linear", "relu", "linear", "gaussian_posterior"]
     mlp = unpack_header(pack_encoder(VAE(ARCHITECTURES["mlp-silu"])))
     assert [layer["op"] for layer in mlp["layers"]][:2] == ["linear", "silu"]  # its input is already flat
+
+
+@needs_node
+@pytest.mark.parametrize("name", [*SHIPPED, *ARCHITECTURES])
+def test_the_pages_elbo_terms_are_torchs_for_the_same_eps(name, tmp_path):
+    """The Explain view's numbers: -log p(x|z) and KL(q(z|x) || N(0, I)) of one draw z = mu + sigma * eps."""
+    from explorer.objectives import kl_to_standard_normal
+
+    if name in SHIPPED:
+        folder = ROOT / "trained" / name
+        if not (folder / "model.safetensors").is_file():
+            pytest.skip(f"trained/{name} is not in this checkout")
+        model = load(folder).model
+    else:
+        torch.manual_seed(0)
+        model = VAE(ARCHITECTURES[name]).eval()
+        if model.config.likelihood == "gaussian" and model.config.gaussian_scale == "shared":
+            with torch.no_grad():
+                model.log_sigma.fill_(-1.3)  # not the initial 0: the page must read the learned value
+    x = images_for(model.config.image_shape, seed=3)
+    eps = np.random.default_rng(4).standard_normal((len(x), model.config.latent_dim)).astype(np.float32)
+    with torch.no_grad():
+        xt = torch.from_numpy(x)
+        mu, logvar = model.encode(xt)
+        z = mu + torch.exp(0.5 * logvar) * torch.from_numpy(eps)
+        recon = -model.log_likelihood(xt, model.decode_params(z)).double().numpy()
+        kl = kl_to_standard_normal(mu, logvar).sum(dim=1).double().numpy()
+    (tmp_path / "enc").write_bytes(pack_encoder(model))
+    (tmp_path / "dec").write_bytes(pack(model))
+    (tmp_path / "x").write_bytes(x.astype("<f4").tobytes())
+    (tmp_path / "eps").write_bytes(eps.astype("<f4").tobytes())
+    subprocess.run([NODE, str(ELBO_RUNNER), str(DECODER_JS), *(str(tmp_path / f) for f in ("enc", "dec", "x", "eps", "out"))],
+                   check=True, capture_output=True, timeout=120)
+    got = np.fromfile(tmp_path / "out", dtype="<f8").reshape(len(x), 2)
+    np.testing.assert_allclose(got[:, 0], recon, rtol=1e-4, atol=1e-3)  # sums of hundreds of float32 terms
+    np.testing.assert_allclose(got[:, 1], kl, rtol=1e-4, atol=1e-4)

@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from explorer import projection
-from explorer.app import (attribute_view, compute, interpolate, live, map_view, model_card, my_image, plots,
+from explorer.app import (attribute_view, compute, explain, interpolate, live, map_view, model_card, my_image, plots,
                           presentation, resources, samples, share, sliders, state, tour)
 from explorer.app.context import Context
 from explorer.embedding import TSNE_PERPLEXITY, umap_available
@@ -23,6 +23,7 @@ VIEW_RENDERERS = {
     "Attributes": attribute_view.render,
     "Samples": samples.render_samples,
     "Decoded plane": samples.render_plane,
+    "Explain": explain.render,
     "Model card": model_card.render,
 }
 

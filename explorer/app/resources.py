@@ -190,6 +190,22 @@ def weights(path: str) -> Weights:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
+def _encoder_weights(path: str, weights_mtime: float) -> Weights:
+    from explorer.app.weights_blob import UnsupportedDecoder, pack_encoder
+
+    model_id = _decoder_id(path, weights_mtime)  # the decoder's name: the page pairs them by it
+    try:
+        return Weights(pack_encoder(model(load_checkpoint(path)), model_id=model_id), model_id, None)
+    except UnsupportedDecoder as err:
+        return Weights(None, model_id, str(err))
+
+
+def encoder_weights(path: str) -> Weights:
+    """The encoder blob of the checkpoint at ``path`` (the Explain view encodes in the page), packed once."""
+    return _encoder_weights(path, _mtime(Path(path) / ckpt.WEIGHTS_FILE))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _train_codes(path: str, codes_mtime: float, test_points: int) -> TrainCodes | None:
     return ckpt.load_train_codes(Path(path), test_points)
 

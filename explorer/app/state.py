@@ -58,7 +58,7 @@ MAP_TRAIN_POINTS = "map_train_points"  # how many training codes the open model 
 SPLITS = {"test": "test split", "train": "training split", "all": "both splits"}
 TSNE_PERPLEXITY = "tsne_perplexity"  # remembered: the t-SNE map's perplexity
 
-VIEWS = ("Map", "Sliders", "Interpolate", "My image", "Attributes", "Samples", "Decoded plane", "Model card")
+VIEWS = ("Map", "Sliders", "Interpolate", "My image", "Attributes", "Samples", "Decoded plane", "Explain", "Model card")
 MAP_VIEW, SLIDERS_VIEW, INTERPOLATE_VIEW = VIEWS[:3]
 
 # Limits and choices of remembered values, shared by the views that draw them and the URL that restores them.

@@ -139,12 +139,28 @@ def pack(model: VAE, model_id: str = "") -> bytes:
     return _blob("latent-explorer-decoder", model, model_id, *decoder_layers(model))
 
 
+def likelihood_spec(model: VAE) -> dict[str, Any]:
+    """What the page needs to score an image under p(x|z) from the decoder's raw output (VAE.log_likelihood)."""
+    config = model.config
+    spec: dict[str, Any] = {"kind": config.likelihood, "channels": config.image_shape[0]}
+    if config.likelihood == "gaussian":
+        spec.update(scale=config.gaussian_scale, min_log_sigma=float(config.min_log_sigma))
+        if config.gaussian_scale == "shared":
+            spec["log_sigma"] = float(model.log_sigma.detach())
+    elif config.likelihood != "bernoulli":
+        raise UnsupportedDecoder(f"the {config.likelihood} likelihood is not implemented in the browser")
+    return spec
+
+
 def pack_encoder(model: VAE, model_id: str = "") -> bytes:
-    """The encoder as one blob, as ``pack`` does the decoder. Raises UnsupportedDecoder."""
-    return _blob("latent-explorer-encoder", model, model_id, *encoder_layers(model))
+    """The encoder as one blob, as ``pack`` does the decoder, with the likelihood's settings (``likelihood_spec``)
+    in its header, so the page can score the ELBO. Raises UnsupportedDecoder."""
+    return _blob("latent-explorer-encoder", model, model_id, *encoder_layers(model),
+                 likelihood=likelihood_spec(model))
 
 
-def _blob(kind: str, model: VAE, model_id: str, layers: list[dict[str, Any]], tensors: list[np.ndarray]) -> bytes:
+def _blob(kind: str, model: VAE, model_id: str, layers: list[dict[str, Any]], tensors: list[np.ndarray],
+          **extra: Any) -> bytes:
     pairs = iter(zip(tensors[0::2], tensors[1::2]))  # (weight, bias) per layer that has weights, in order
     offset = 0
     for layer in layers:
@@ -155,7 +171,7 @@ def _blob(kind: str, model: VAE, model_id: str, layers: list[dict[str, Any]], te
             offset += weight.size + bias.size
     header = {"format": kind, "version": FORMAT_VERSION, "model_id": model_id,
               "latent_dim": model.config.latent_dim, "image_shape": list(model.config.image_shape),
-              "floats": offset, "layers": layers}
+              "floats": offset, "layers": layers, **extra}
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-(len(MAGIC) + 4 + len(text)) % 4)  # the float32 data starts 4-byte aligned
     data = np.concatenate([t.astype("<f4").ravel() for t in tensors]) if tensors else np.zeros(0, "<f4")

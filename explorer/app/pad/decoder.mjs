@@ -238,25 +238,59 @@ function build(bytes, format, inputSize) {
     return layer;
   });
   const input = new Float64Array(inputSize(header));
-  const run = (values) => {
+  const run = (values, upTo = layers.length) => {
     for (let i = 0; i < input.length; i++) input[i] = values[i];
     let x = input;
-    for (const layer of layers) x = layer.run(x);
+    for (let k = 0; k < upTo; k++) x = layers[k].run(x);
     return x;
   };
-  return { header, run };
+  return { header, run, depth: layers.length };
 }
 
 // bytes (Uint8Array) -> { latentDim, imageShape: [C, H, W], decode(z) -> Float32Array (C*H*W) in [0, 1] }.
 // decode() reuses its output buffer: copy it to keep an image.
+// decodeRaw(z): the decoder's raw output before its link (logits, or a Gaussian's mean and log-sigma
+// channels), channel-last (H*W, P*C), Float64: what logLikelihood scores an image against.
 export function loadDecoder(bytes) {
-  const { header, run } = build(bytes, "latent-explorer-decoder", (h) => h.latent_dim);
-  return { latentDim: header.latent_dim, imageShape: header.image_shape, bytes: bytes.length, decode: run };
+  const { header, run, depth } = build(bytes, "latent-explorer-decoder", (h) => h.latent_dim);
+  return { latentDim: header.latent_dim, imageShape: header.image_shape, bytes: bytes.length, decode: (z) => run(z),
+           decodeRaw: (z) => run(z, depth - 1) };
+}
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+// log p(x|z) summed over pixels, as VAE.log_likelihood: x in torch's (C, H, W) order, raw from decodeRaw,
+// spec the encoder blob's header.likelihood. Bernoulli: minus the binary cross-entropy with logits
+// (pixels as soft targets); Gaussian: the mean is the sigmoid of the first C channels, log-sigma the next C
+// (or one shared value), clamped below at min_log_sigma.
+export function logLikelihood(spec, x, raw) {
+  const c = spec.channels, hw = x.length / c, total = raw.length / hw;
+  let sum = 0;
+  for (let p = 0; p < hw; p++) {
+    for (let ch = 0; ch < c; ch++) {
+      const v = x[ch * hw + p], out = raw[p * total + ch];
+      if (spec.kind === "bernoulli") {
+        sum -= Math.max(out, 0) - out * v + Math.log1p(Math.exp(-Math.abs(out)));
+      } else {
+        const mean = 1 / (1 + Math.exp(-out));
+        const ls = Math.max(spec.scale === "shared" ? spec.log_sigma : raw[p * total + c + ch], spec.min_log_sigma);
+        const d = (v - mean) * Math.exp(-ls);
+        sum += -0.5 * LOG_2PI - ls - 0.5 * d * d;
+      }
+    }
+  }
+  return sum;
+}
+
+// KL(N(mu, exp(logvar)) || N(0, 1)) per dimension, closed form (objectives.kl_to_standard_normal).
+export function klPerDim(mu, logvar) {
+  return Array.from(mu, (m, i) => 0.5 * (m * m + Math.exp(logvar[i]) - 1 - logvar[i]));
 }
 
 // bytes -> { latentDim, imageShape, encode(x) -> {mu, logvar} (Float64Array, D each, fresh per call) }:
 // x is an image in torch's (C, H, W) order, pixels in [0, 1], as VAE.encode takes it.
 export function loadEncoder(bytes) {
   const { header, run } = build(bytes, "latent-explorer-encoder", (h) => h.image_shape.reduce((a, b) => a * b, 1));
-  return { latentDim: header.latent_dim, imageShape: header.image_shape, bytes: bytes.length, encode: run };
+  return { latentDim: header.latent_dim, imageShape: header.image_shape, bytes: bytes.length, encode: run,
+           likelihood: header.likelihood, modelId: header.model_id };
 }

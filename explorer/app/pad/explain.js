@@ -1,0 +1,396 @@
+// The Explain view (inlined by explorer/app/explain.py after decoder.mjs and pad_core.js): the VAE's
+// story on the user's own model, all in the page, no server run while drawing.
+//
+// Draw on the pad (or start from a test image): the encoder gives mu and sigma of q(z|x) with every
+// stroke; q(z|x) is drawn on the PCA map as its projected covariance (exact: the map is linear, so the
+// projection of a Gaussian is the Gaussian of the projection), at 1 and 2 standard deviations; the cloud
+// is S draws z = mu + sigma * eps, each decoded; and the ELBO is scored term by term: the reconstruction
+// term -E_q[log p(x|z)] estimated by the mean over the S draws, the KL term in closed form, their sum
+// -ELBO, and KL per dimension as bars. "Resample eps" draws new eps (seeded: the same seed, the same
+// cloud); "Play" resamples on a timer. The encoder arrives as bytes through the loader (explain_loader.js).
+//
+// data (JSON): {model_id, samples, start: {name, pixels} | null, pca: {components, mean}, points: {x, y,
+// label}, colours, class_names, dark, big}.
+
+const EXPLAIN_VIEWS = new WeakMap();
+const PAD_SIDE = 224;  // CSS pixels of the drawing pad
+const PEN = 0.085;  // stroke width as a share of the pad's side: about two pixels of a 28 x 28 image
+const IMAGE_SIDE = 112, SAMPLE_SIDE = 48, MAP_W = 340, MAP_H = 284;
+const INSET = 124;  // CSS pixels of the close-up of q(z|x) in the map's top-right corner
+const PLAY_MS = 900;
+
+function encoderRegistry() {
+  const reg = registry();
+  reg.encoders ??= {};
+  reg.encoderWaiting ??= {};
+  return reg;
+}
+
+function whenEncoder(id) {
+  const reg = encoderRegistry();
+  if (reg.encoders[id]) return Promise.resolve(reg.encoders[id]);
+  return new Promise((resolve) => (reg.encoderWaiting[id] ??= []).push(resolve));
+}
+
+// A seeded normal generator (mulberry32, then Box-Muller): the same seed gives the same cloud.
+function normals(seed, n) {
+  let a = seed >>> 0;
+  const uniform = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(1 - uniform())), th = 2 * Math.PI * uniform();
+    out[i] = r * Math.cos(th);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(th);
+  }
+  return out;
+}
+
+function meanImage(raw, c, hw) {
+  const total = raw.length / hw, image = new Float32Array(c * hw);
+  for (let p = 0; p < hw; p++) {
+    for (let ch = 0; ch < c; ch++) image[ch * hw + p] = 1 / (1 + Math.exp(-raw[p * total + ch]));
+  }
+  return image;
+}
+
+function paintPixels(canvas, image, shape) {
+  const [c, h, w] = shape, hw = h * w;
+  const g = canvas.getContext("2d");
+  const pixels = g.createImageData(w, h);
+  for (let p = 0; p < hw; p++) {
+    for (let k = 0; k < 3; k++) pixels.data[4 * p + k] = Math.round(255 * image[(c === 1 ? 0 : k) * hw + p]);
+    pixels.data[4 * p + 3] = 255;
+  }
+  g.putImageData(pixels, 0, 0);
+}
+
+function button(label, title, onClick) {
+  const b = el("button", { type: "button", title, text: label });
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function createExplain(parentElement) {
+  const root = el("div", { class: "le-pad le-explain" });
+  const pad = el("canvas", { class: "le-x-pad", width: 280, height: 280, "aria-label": "drawing pad" });
+  pad.style.width = pad.style.height = `${PAD_SIDE}px`;
+  const tools = el("div", { class: "le-x-tools" });
+  const v = { root, pad, data: null, encoder: null, decoder: null, seed: 1, encodes: 0, playing: null,
+              state: null, startName: null };
+  v.clear = button("Clear", "Start from a blank pad", () => { blank(v); v.startName = null; update(v); });
+  v.start = button("Start from the pick", "The picked test image, to draw over", () => { startFrom(v); update(v); });
+  v.resample = button("Resample ε", "New draws of eps: a new cloud, a new estimate of the reconstruction term",
+                      () => { v.seed += 1; update(v); });
+  v.play = button("Play", "Resample eps again and again", () => setPlaying(v, !v.playing));
+  tools.append(v.clear, v.start, v.resample, v.play);
+  const left = el("div", { class: "le-col" }, el("div", { class: "le-head", text: "x: draw here" }), pad, tools);
+
+  v.input = el("canvas", { class: "le-image le-x-input" });
+  v.recon = el("canvas", { class: "le-image le-x-recon-image" });
+  const middle = el("div", { class: "le-col" },
+                    el("div", { class: "le-head", text: "Input x" }), v.input,
+                    el("div", { class: "le-head", text: "Decoded μ" }), v.recon);
+
+  v.map = el("canvas", { class: "le-x-map", width: MAP_W, height: MAP_H });
+  v.mapNote = el("div", { class: "le-caption" });
+  const right = el("div", { class: "le-col" },
+                   el("div", { class: "le-head", text: "q(z|x) on the PCA map" }), v.map, v.mapNote);
+
+  v.strip = el("div", { class: "le-x-strip" });
+  v.stripNote = el("div", { class: "le-caption" });
+  v.terms = el("div", { class: "le-x-terms" });
+  v.dims = el("div", { class: "le-x-dims" });
+  const top = el("div", { class: "le-top" }, left, middle, right);
+  const bottom = el("div", { class: "le-top" },
+                    el("div", { class: "le-col le-grow" }, el("div", { class: "le-head", text: "z = μ + σ ⊙ ε, decoded" }),
+                       v.strip, v.stripNote, v.terms),
+                    el("div", { class: "le-col le-grow" }, el("div", { class: "le-head", text: "Per dimension: μ, σ and KL" }),
+                       v.dims));
+  root.append(top, bottom);
+  parentElement.append(root);
+  Object.defineProperty(root, "leExplain", { value: v });  // for tests: the numbers behind what is drawn
+  drawable(v);
+  return v;
+}
+
+function blank(v) {
+  const g = v.pad.getContext("2d");
+  g.fillStyle = v.data.dark ? "#000" : "#fff";
+  g.fillRect(0, 0, v.pad.width, v.pad.height);
+}
+
+function startFrom(v) {
+  const start = v.data.start;
+  if (!start || !v.encoder) return blank(v);
+  const shape = v.encoder.imageShape, small = el("canvas", { width: shape[2], height: shape[1] });
+  paintPixels(small, start.pixels, shape);
+  const g = v.pad.getContext("2d");
+  g.imageSmoothingEnabled = false;  // crisp pixels: what the encoder sees, until a stroke changes it
+  g.drawImage(small, 0, 0, v.pad.width, v.pad.height);
+  v.startName = start.name;
+}
+
+// The encoder's input: the test image itself until the pad is drawn on, then the pad at the model's size.
+function inputImage(v) {
+  return v.startName !== null && v.data.start ? Float32Array.from(v.data.start.pixels) : padImage(v);
+}
+
+function drawable(v) {
+  const g = v.pad.getContext("2d");
+  let last = null;
+  const at = (e) => {
+    const box = v.pad.getBoundingClientRect();
+    return [((e.clientX - box.left) * v.pad.width) / box.width, ((e.clientY - box.top) * v.pad.height) / box.height];
+  };
+  const line = (a, b) => {
+    g.strokeStyle = v.data.dark ? "#fff" : "#000";
+    g.lineWidth = PEN * v.pad.width;
+    g.lineCap = g.lineJoin = "round";
+    g.beginPath();
+    g.moveTo(a[0], a[1]);
+    g.lineTo(b[0], b[1]);
+    g.stroke();
+  };
+  const request = onceAFrameExplain(() => update(v));
+  v.pad.addEventListener("pointerdown", (e) => {
+    last = at(e);
+    v.pad.setPointerCapture(e.pointerId);
+    line(last, last);
+    v.startName = null;  // drawn on: no longer the test image itself
+    request();
+    e.preventDefault();
+  });
+  v.pad.addEventListener("pointermove", (e) => {
+    if (!last) return;
+    const p = at(e);
+    line(last, p);
+    last = p;
+    request();
+  });
+  const up = () => { last = null; };
+  v.pad.addEventListener("pointerup", up);
+  v.pad.addEventListener("pointercancel", up);
+}
+
+function onceAFrameExplain(fn) {
+  let pending = false;
+  return () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; fn(); });
+  };
+}
+
+// The pad at the model's resolution, in torch's (C, H, W) order, pixels in [0, 1]: area-averaged.
+function padImage(v) {
+  const [c, h, w] = v.encoder.imageShape;
+  const small = el("canvas", { width: w, height: h });
+  const g = small.getContext("2d", { willReadFrequently: true });
+  g.imageSmoothingEnabled = true;
+  g.imageSmoothingQuality = "high";
+  g.drawImage(v.pad, 0, 0, w, h);
+  const rgba = g.getImageData(0, 0, w, h).data, hw = h * w, x = new Float32Array(c * hw);
+  for (let p = 0; p < hw; p++) {
+    for (let ch = 0; ch < c; ch++) x[ch * hw + p] = rgba[4 * p + (c === 1 ? 0 : ch)] / 255;
+  }
+  return x;
+}
+
+function setPlaying(v, on) {
+  clearInterval(v.playing);
+  v.playing = on ? setInterval(() => { v.seed += 1; update(v); }, PLAY_MS) : null;
+  v.play.textContent = on ? "Pause" : "Play";
+  v.root.dataset.playing = on ? "1" : "0";
+}
+
+function project(pca, z) {
+  return pca.components.map((row) => row.reduce((s, c, i) => s + c * (z[i] - pca.mean[i]), 0));
+}
+
+// The 1-sigma ellipse of the projected Gaussian: W diag(sigma^2) W^T, as (centre, half-axes, angle).
+function ellipseOf(pca, mu, logvar) {
+  const [w1, w2] = pca.components;
+  let a = 0, b = 0, d = 0;
+  for (let i = 0; i < mu.length; i++) {
+    const s2 = Math.exp(logvar[i]);
+    a += w1[i] * w1[i] * s2;
+    b += w1[i] * w2[i] * s2;
+    d += w2[i] * w2[i] * s2;
+  }
+  const mean = (a + d) / 2, diff = Math.sqrt(((a - d) / 2) ** 2 + b * b);
+  const l1 = mean + diff, l2 = Math.max(mean - diff, 0);
+  const angle = Math.abs(b) < 1e-15 && a >= d ? 0 : Math.atan2(l1 - a, b);
+  return { centre: project(pca, mu), axes: [Math.sqrt(l1), Math.sqrt(l2)], angle, cov: [[a, b], [b, d]] };
+}
+
+function mapFrame(v) {
+  if (v.frame) return v.frame;
+  const { x, y } = v.data.points;
+  const lo = [Math.min(...x), Math.min(...y)], hi = [Math.max(...x), Math.max(...y)];
+  const pad = 0.08, span = Math.max((hi[0] - lo[0]) / MAP_W, (hi[1] - lo[1]) / MAP_H) * (1 + 2 * pad);
+  const centre = [(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2];
+  v.frame = { toScreen: ([px, py]) => [MAP_W / 2 + (px - centre[0]) / span, MAP_H / 2 - (py - centre[1]) / span], span };
+  return v.frame;
+}
+
+function drawMap(v, ellipse, cloud) {
+  const g = v.map.getContext("2d"), f = mapFrame(v);
+  g.fillStyle = "#fff";
+  g.fillRect(0, 0, MAP_W, MAP_H);
+  drawQ(v, g, f, ellipse, cloud, 2.5);
+  // A close-up where q(z|x) is small beside the data (a confident encoder): magnified about mu.
+  const insetSpan = (2.5 * 2 * Math.max(ellipse.axes[0], 1e-9)) / INSET;
+  v.inset = null;
+  if (insetSpan < f.span / 3) {
+    const left = MAP_W - INSET - 6, top = 6, [mx, my] = ellipse.centre;
+    const inset = { span: insetSpan,
+                    toScreen: ([px, py]) => [left + INSET / 2 + (px - mx) / insetSpan, top + INSET / 2 - (py - my) / insetSpan] };
+    g.save();
+    g.beginPath();
+    g.rect(left, top, INSET, INSET);
+    g.clip();
+    g.fillStyle = "#fff";
+    g.fillRect(left, top, INSET, INSET);
+    drawQ(v, g, inset, ellipse, cloud, 3);
+    g.restore();
+    g.strokeStyle = "#555";
+    g.lineWidth = 1;
+    g.strokeRect(left + 0.5, top + 0.5, INSET - 1, INSET - 1);
+    g.fillStyle = "#333";
+    g.font = "12px sans-serif";
+    g.fillText(`×${Math.round(f.span / insetSpan)}`, left + 5, top + INSET - 6);
+    v.inset = [left, top, INSET, INSET];
+  }
+}
+
+function drawQ(v, g, f, ellipse, cloud, dot) {
+  const { x, y, label } = v.data.points;
+  g.globalAlpha = 0.35;
+  for (let i = 0; i < x.length; i++) {
+    const [sx, sy] = f.toScreen([x[i], y[i]]);
+    g.fillStyle = v.data.colours[label[i]] ?? "#999";
+    g.fillRect(sx - dot / 2, sy - dot / 2, dot, dot);
+  }
+  g.globalAlpha = 1;
+  const [cx, cy] = f.toScreen(ellipse.centre);
+  for (const [k, alpha] of [[2, 0.12], [1, 0.25]]) {
+    g.beginPath();
+    // The screen's y points down: the angle flips.
+    g.ellipse(cx, cy, Math.max(1, (k * ellipse.axes[0]) / f.span), Math.max(1, (k * ellipse.axes[1]) / f.span),
+              -ellipse.angle, 0, 2 * Math.PI);
+    g.fillStyle = `rgba(31, 78, 158, ${alpha})`;
+    g.fill();
+    g.strokeStyle = "#1F4E9E";
+    g.lineWidth = 2;
+    g.stroke();
+  }
+  g.fillStyle = "#111";
+  for (const point of cloud) {
+    const [sx, sy] = f.toScreen(point);
+    g.fillRect(sx - 2.5, sy - 2.5, 5, 5);
+  }
+  g.beginPath();
+  g.arc(cx, cy, 6, 0, 2 * Math.PI);
+  g.strokeStyle = "#111";
+  g.lineWidth = 3;
+  g.stroke();
+}
+
+function update(v) {
+  if (!v.encoder || !v.decoder) return;
+  const shape = v.encoder.imageShape, [c, h, w] = shape, hw = h * w, d = v.encoder.latentDim;
+  const x = inputImage(v);
+  const { mu, logvar } = v.encoder.encode(x);
+  const sigma = Array.from(logvar, (lv) => Math.exp(0.5 * lv));
+  v.encodes += 1;
+  if (v.input.width !== w) {
+    for (const canvas of [v.input, v.recon]) {
+      canvas.width = w;
+      canvas.height = h;
+      canvas.style.width = `${IMAGE_SIDE}px`;
+      canvas.style.height = `${Math.round((IMAGE_SIDE * h) / w)}px`;
+    }
+  }
+  paintPixels(v.input, x, shape);
+  paintPixels(v.recon, meanImage(v.decoder.decodeRaw(mu), c, hw), shape);
+  // The cloud: S draws of z = mu + sigma * eps, each decoded and scored.
+  const S = v.data.samples, eps = normals(v.seed, S * d);
+  const zs = [], cloud = [], recons = [];
+  let reconSum = 0;
+  v.strip.replaceChildren();
+  for (let s = 0; s < S; s++) {
+    const z = Array.from(mu, (m, i) => m + sigma[i] * eps[s * d + i]);
+    const raw = v.decoder.decodeRaw(z);
+    const nll = -logLikelihood(v.encoder.likelihood, x, raw);
+    reconSum += nll;
+    recons.push(nll);
+    zs.push(z);
+    cloud.push(project(v.data.pca, z));
+    const canvas = el("canvas", { class: "le-image le-x-sample", width: w, height: h });
+    canvas.style.width = `${SAMPLE_SIDE}px`;
+    canvas.style.height = `${Math.round((SAMPLE_SIDE * h) / w)}px`;
+    canvas.title = `-log p(x|z) = ${nll.toFixed(1)} nats`;
+    paintPixels(canvas, meanImage(raw, c, hw), shape);
+    v.strip.append(canvas);
+  }
+  const kl = klPerDim(mu, logvar), klSum = kl.reduce((a, b) => a + b, 0), recon = reconSum / S;
+  const ellipse = ellipseOf(v.data.pca, mu, logvar);
+  drawMap(v, ellipse, cloud);
+  v.mapNote.textContent = "Exact: PCA is linear, so q(z|x) projects to the Gaussian drawn here (1 and 2 standard " +
+    `deviations); the dots are the ${S} draws below, the ring is μ.` +
+    (v.inset ? " The corner magnifies it: the encoder is sure of this image, q(z|x) is small beside the data." : "");
+  v.stripNote.textContent = `ε seed ${v.seed}. Each image is the decoder's mean for one draw; hover for its -log p(x|z).`;
+  const row = (cls, label, value, note) => el("div", { class: `le-x-term ${cls}` }, el("span", { text: label }),
+                                              el("b", { text: `${value.toFixed(1)} nats` }), el("span", { class: "le-caption", text: note }));
+  v.terms.replaceChildren(
+    row("le-x-recon", "Reconstruction  −E_q[log p(x|z)] ≈", recon, `the mean over the ${S} draws above`),
+    row("le-x-kl", "KL(q(z|x) ‖ N(0, I)) =", klSum, "closed form: ½ Σ (μ² + σ² − 1 − log σ²)"),
+    row("le-x-nelbo", "−ELBO = reconstruction + KL =", recon + klSum, "an upper bound on −log p(x)"));
+  drawDims(v, mu, sigma, kl);
+  v.state = { mu: Array.from(mu), logvar: Array.from(logvar), zs, recons, recon, kl: klSum, klPerDim: kl, seed: v.seed,
+              ellipse, cloud, x: Array.from(x), start: v.startName, inset: v.inset };
+  v.root.dataset.encodes = String(v.encodes);
+  v.root.dataset.seed = String(v.seed);
+}
+
+function drawDims(v, mu, sigma, kl) {
+  const top = Math.max(...kl, 1e-9);
+  v.dims.replaceChildren(...Array.from(mu, (m, i) => {
+    const bar = el("span", { class: "le-x-bar" });
+    bar.style.width = `${Math.round((120 * kl[i]) / top)}px`;
+    return el("div", { class: "le-x-dim" }, el("span", { class: "le-x-dim-name", text: `z${i + 1}` }),
+              el("span", { text: `μ ${m.toFixed(2)}  σ ${sigma[i].toFixed(2)}` }), bar,
+              el("span", { text: kl[i].toFixed(2) }));
+  }));
+}
+
+export default function ({ data, parentElement }) {
+  let v = EXPLAIN_VIEWS.get(parentElement);
+  if (!v) {
+    v = createExplain(parentElement);
+    EXPLAIN_VIEWS.set(parentElement, v);
+  }
+  const fresh = !v.data || v.data.model_id !== data.model_id;
+  const newStart = !v.data || JSON.stringify(v.data.start && v.data.start.name) !== JSON.stringify(data.start && data.start.name);
+  v.data = data;
+  v.root.classList.toggle("le-big", Boolean(data.big));
+  v.start.textContent = data.start ? `Start from #${data.start.index}` : "Start from the pick";
+  v.start.title = data.start ? `Start again from ${data.start.name}, to draw over` : "No test images on this machine";
+  v.start.disabled = !data.start;
+  if (fresh) v.frame = null;
+  Promise.all([whenEncoder(data.model_id), whenDecoder(data.model_id)]).then(([encoder, decoder]) => {
+    if (v.data !== data) return;
+    v.encoder = encoder;
+    v.decoder = decoder;
+    if (fresh || newStart) startFrom(v);
+    update(v);
+  });
+  // Called when the element leaves, and possibly before a rerun: stop playing only if it really left.
+  return () => setTimeout(() => { if (!parentElement.isConnected) setPlaying(v, false); }, 1000);
+}

@@ -1,0 +1,122 @@
+"""The Explain view in a real browser: the page's own encoder and decoder tell the VAE's story as you draw.
+
+Checked as a person would see it and against torch: the page's mu for a test image is torch's; a pen
+stroke moves q(z|x)'s ellipse on the map with no server run while drawing; resampling eps changes the
+cloud; the printed terms add up (reconstruction + KL = -ELBO) and are torch's for the same draws.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import re
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from explorer.checkpoint import load
+from explorer.data import load_dataset
+from explorer.objectives import kl_to_standard_normal
+from harness.browser import CHROMIUM, app_server, browser_page, wait_idle, wire
+from tests.app_support import DIGITS
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install -y chromium"),
+    pytest.mark.skipif(importlib.util.find_spec("playwright") is None, reason="needs Playwright: pip install playwright"),
+]
+VIEW = ".le-explain"
+ELLIPSE_RGB = np.array([0x1F, 0x4E, 0x9E])
+PICK = 12
+
+
+def explained(page) -> dict:
+    return page.locator(VIEW).evaluate("(el) => el.leExplain.state")
+
+
+def wait_encodes(page, more_than: int) -> None:
+    page.wait_for_function("([el, n]) => Number(el.dataset.encodes || 0) > n",
+                           arg=[page.locator(VIEW).element_handle(), more_than], timeout=60_000)
+
+
+def printed(page) -> dict[str, float]:
+    """The three terms as the page prints them, in nats."""
+    out = {}
+    for name in ("recon", "kl", "nelbo"):
+        text = page.locator(f".le-x-{name} b").inner_text()
+        out[name] = float(re.match(r"(-?[\d.]+) nats", text).group(1))
+    return out
+
+
+def map_pixels(page) -> np.ndarray:
+    png = page.locator(".le-x-map").screenshot()
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def ellipse_centre(pixels: np.ndarray, inset: list[float] | None) -> np.ndarray:
+    """Where the ellipse's blue is on screen, outside the close-up in the corner: the mean of its pixels."""
+    blue = np.abs(pixels - ELLIPSE_RGB).sum(axis=2) < 60
+    if inset:
+        left, top, w, h = (round(v) for v in inset)
+        blue[top : top + h + 1, left : left + w + 1] = False
+    assert blue.sum() > 20, "no ellipse on the map"
+    ys, xs = np.nonzero(blue)
+    return np.array([xs.mean(), ys.mean()])
+
+
+def test_drawing_moves_q_on_the_map_in_the_page_and_the_terms_are_torchs():
+    model = load(DIGITS).model
+    test = load_dataset("digits", download=False, test_only=True).test
+    with app_server() as url, browser_page(f"{url}/?model=digits&view=Explain&pick={PICK}", 1600, 1000) as page:
+        page.locator(VIEW).wait_for(timeout=60_000)
+        wait_encodes(page, 0)
+        wait_idle(page)
+        first = explained(page)
+        assert first["start"] == f"test image #{PICK}"
+        with torch.no_grad():
+            mu, logvar = model.encode(torch.from_numpy(test.images[PICK : PICK + 1]))
+        np.testing.assert_allclose(first["mu"], mu[0].numpy(), atol=1e-4)  # the page's encoder is torch's
+        np.testing.assert_allclose(first["logvar"], logvar[0].numpy(), atol=1e-4)
+        before = ellipse_centre(map_pixels(page), first["inset"])
+
+        # A stroke across the pad: the ellipse follows while drawing, and the server hears nothing.
+        runs, encodes = wire(page).runs, int(page.locator(VIEW).get_attribute("data-encodes"))
+        pad = page.locator(".le-x-pad").bounding_box()
+        page.mouse.move(pad["x"] + 0.15 * pad["width"], pad["y"] + 0.2 * pad["height"])
+        page.mouse.down()
+        for k in range(1, 21):
+            page.mouse.move(pad["x"] + (0.15 + 0.035 * k) * pad["width"], pad["y"] + (0.2 + 0.03 * k) * pad["height"])
+            page.wait_for_timeout(30)
+        mid = int(page.locator(VIEW).get_attribute("data-encodes"))
+        page.mouse.up()
+        page.wait_for_timeout(800)
+        assert mid - encodes >= 5  # encoded again and again during the stroke, not once at its end
+        assert wire(page).runs == runs  # all in the page
+        drawn = explained(page)
+        assert drawn["start"] is None and np.abs(np.subtract(drawn["mu"], first["mu"])).max() > 0.05
+        after = ellipse_centre(map_pixels(page), drawn["inset"])
+        assert np.linalg.norm(after - before) > 3  # a person sees q(z|x) move on the map
+
+        # The printed terms add up, and they are torch's for the page's own draws of z.
+        terms = printed(page)
+        assert abs(terms["recon"] + terms["kl"] - terms["nelbo"]) <= 0.1 + 1e-9  # to the printed precision
+        x = torch.tensor(drawn["x"], dtype=torch.float32).reshape(1, *model.config.image_shape)
+        with torch.no_grad():
+            zs = torch.tensor(drawn["zs"], dtype=torch.float32)
+            recon = -model.log_likelihood(x.expand(len(zs), -1, -1, -1), model.decode_params(zs))
+            mu, logvar = model.encode(x)
+            kl = kl_to_standard_normal(mu, logvar).sum()
+        np.testing.assert_allclose(drawn["recons"], recon.numpy(), rtol=1e-4, atol=1e-3)
+        assert abs(drawn["kl"] - float(kl)) < 1e-3
+        assert abs(terms["recon"] - float(recon.mean())) <= 0.05 + 1e-3 and abs(terms["kl"] - float(kl)) <= 0.05 + 1e-3
+
+        # Resampling eps: a new cloud, the same q(z|x).
+        page.get_by_role("button", name="Resample ε").click()
+        page.wait_for_function("(el) => el.dataset.seed === '2'", arg=page.locator(VIEW).element_handle())
+        again = explained(page)
+        assert again["mu"] == drawn["mu"] and again["kl"] == drawn["kl"]
+        assert np.abs(np.subtract(again["cloud"], drawn["cloud"])).max() > 1e-3
+        assert again["recon"] != drawn["recon"]
+        assert wire(page).runs == runs
