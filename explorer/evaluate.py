@@ -6,6 +6,7 @@ import logging
 import math
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -91,6 +92,32 @@ def iwae_bound(
         running = torch.logaddexp(running, torch.logsumexp(log_importance_weights(log_px_z, z, mu, logvar), dim=0))
         done += n
     return running - math.log(k)
+
+
+@torch.no_grad()
+def image_bounds(model: VAE, x: torch.Tensor, k: int, *, chunk_size: int = 100, seed: int = 0,
+                 progress: Callable[[int], None] | None = None) -> tuple[float, float]:
+    """(ELBO, IWAE_k) of one image (1, C, H, W) from the same k draws of q(z|x), in nats.
+
+    The ELBO is the mean of the log importance weights, IWAE_k their log-mean-exp: ELBO <= IWAE_k <= log p(x),
+    so IWAE_k - ELBO is a lower bound on the gap log p(x) - ELBO = KL(q(z|x) || p(z|x)), tighter as k
+    grows. ``progress(done)`` is told after each chunk of draws.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    generator = torch.Generator(device=x.device).manual_seed(seed)
+    mu, logvar = (t.float() for t in model.encode(x))
+    std = torch.exp(0.5 * logvar)
+    weights = []
+    while sum(len(w) for w in weights) < k:
+        n = min(chunk_size, k - sum(len(w) for w in weights))
+        z = mu + std * torch.randn((n, *mu.shape), device=x.device, generator=generator)  # (n, 1, D)
+        log_px_z = model.log_likelihood(x.expand(n, *x.shape[1:]), model.decode_params(z.reshape(n, -1)))
+        weights.append(log_importance_weights(log_px_z.view(n, 1), z, mu, logvar)[:, 0].double())
+        if progress is not None:
+            progress(sum(len(w) for w in weights))
+    log_w = torch.cat(weights)
+    return float(log_w.mean()), float(torch.logsumexp(log_w, dim=0) - math.log(k))
 
 
 @torch.no_grad()

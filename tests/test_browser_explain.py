@@ -120,3 +120,20 @@ def test_drawing_moves_q_on_the_map_in_the_page_and_the_terms_are_torchs():
         assert np.abs(np.subtract(again["cloud"], drawn["cloud"])).max() > 1e-3
         assert again["recon"] != drawn["recon"]
         assert wire(page).runs == runs
+
+        # The decoder's distribution at mu: a Bernoulli's sample is black and white.
+        sample = np.asarray(Image.open(io.BytesIO(page.locator(".le-x-sample-image").screenshot())).convert("L"))
+        assert ((sample < 30) | (sample > 225)).mean() > 0.9 and 0.05 < (sample > 128).mean() < 0.95
+        assert not page.locator(".le-x-sigma-image").is_visible()  # no sigma image for a Bernoulli decoder
+
+        # IWAE on the server: one run, and the bounds are those of explorer.evaluate for this image.
+        from explorer.evaluate import image_bounds
+
+        page.get_by_role("button", name=re.compile("Estimate −log p")).click()
+        page.wait_for_function("(el) => el.dataset.iwae", arg=page.locator(VIEW).element_handle(), timeout=60_000)
+        assert wire(page).runs == runs + 1
+        shown = {name: float(re.match(r"(-?[\d.]+) nats", page.locator(f".le-x-{name} b").inner_text()).group(1))
+                 for name in ("iwae-nll", "iwae-nelbo", "gap")}
+        elbo, iwae = image_bounds(model, x, 500)
+        assert abs(shown["iwae-nll"] + iwae) <= 0.05 + 1e-6 and abs(shown["iwae-nelbo"] + elbo) <= 0.05 + 1e-6
+        assert shown["iwae-nll"] <= shown["iwae-nelbo"] and abs(shown["gap"] - (iwae - elbo)) <= 0.05 + 1e-6

@@ -1,6 +1,7 @@
 """The IWAE bound and the test-split numbers, on a small model."""
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -48,3 +49,22 @@ def test_log_importance_weights_are_the_joint_over_the_proposal():
     torch.manual_seed(3)
     z, log_px_z = torch.randn(5, 2, 3), torch.randn(5, 2)
     assert torch.allclose(log_importance_weights(log_px_z, z, torch.zeros(2, 3), torch.zeros(2, 3)), log_px_z)
+
+
+def test_one_images_bounds_come_from_the_same_draws_and_order_as_the_theory_says():
+    from explorer.checkpoint import load
+    from explorer.data import load_dataset
+    from explorer.evaluate import image_bounds, iwae_bound
+
+    model = load(Path(__file__).resolve().parents[1] / "trained" / "digits").model
+    x = torch.as_tensor(load_dataset("digits", download=False, test_only=True).test.images[3:4])
+    seen = []
+    elbo, iwae = image_bounds(model, x, 500, chunk_size=100, seed=7, progress=seen.append)
+    assert seen == [100, 200, 300, 400, 500]
+    assert elbo < iwae < 0  # ELBO <= IWAE_k <= log p(x), and a Bernoulli likelihood is at most 1
+    with torch.no_grad():  # the same draws as iwae_bound's with one chunk: the same bound
+        reference = float(iwae_bound(model, x, 500, chunk_size=500, generator=torch.Generator().manual_seed(7))[0])
+    same_seed_one_chunk = image_bounds(model, x, 500, chunk_size=500, seed=7)[1]
+    assert abs(same_seed_one_chunk - reference) < 1e-3
+    one = image_bounds(model, x, 1, seed=7)
+    assert one[0] == one[1]  # k = 1: the IWAE bound is the ELBO

@@ -17,6 +17,9 @@ from explorer.app.context import Context
 
 SAMPLES = 16  # draws of eps in the cloud, and in the reconstruction term's estimate
 MAP_POINTS = 2000  # test points drawn faintly on the map, for where q(z|x) sits among the data
+IWAE_K = 500  # draws for the server's estimate of -log p(x), as the model card's IWAE column
+VIEW_KEY = "explain_view"
+IWAE_RESULT = "explain_iwae"  # the last estimate: {seq, k, elbo, iwae, seconds}
 
 _JS = scatter.sources(live.PAD_DIR, "decoder.mjs", "pad_core.js")
 _encoder_loader = st.components.v2.component("latent_explorer.encoder_weights",
@@ -50,6 +53,37 @@ def _points(ctx: Context) -> dict:
             "label": np.searchsorted(np.unique(ctx.embedding.labels), ctx.embedding.labels[keep]).tolist()}
 
 
+def _iwae(ctx: Context, slot) -> dict | None:
+    """The page's request for this image's IWAE bound, answered once (with a progress bar in ``slot``)."""
+    ss = st.session_state
+    held = ss.get(IWAE_RESULT)
+    asked = scatter._report(VIEW_KEY, "iwae", "x")
+    if asked is None or (held is not None and held["seq"] == asked.get("seq")):
+        return held
+    shape = ctx.checkpoint.model_config.image_shape
+    x = np.asarray(asked["x"], np.float64)
+    if x.size != int(np.prod(shape)) or not np.isfinite(x).all():
+        return held  # not an image of this model (a stale page after a model change): nothing to estimate
+    import time
+
+    import torch
+
+    from explorer.evaluate import image_bounds  # here: it imports the data loaders
+
+    bar = slot.progress(0.0, text=f"IWAE bound of your image: {IWAE_K} draws of q(z|x)...")
+    t0 = time.perf_counter()
+    image = torch.as_tensor(np.clip(x, 0, 1).reshape(1, *shape), dtype=torch.float32)
+    elbo, iwae = image_bounds(ctx.model, image, IWAE_K, progress=lambda done: bar.progress(done / IWAE_K))
+    slot.empty()
+    ss[IWAE_RESULT] = {"seq": asked.get("seq"), "k": IWAE_K, "elbo": elbo, "iwae": iwae,
+                       "seconds": time.perf_counter() - t0}
+    return ss[IWAE_RESULT]
+
+
+def _ignore() -> None:
+    """on_iwae_change: the request is read on the rerun (``_iwae``)."""
+
+
 def render(ctx: Context) -> None:
     st.markdown("Draw, or start from the picked test image: the model's own encoder and decoder run in this page and "
                 "show each step of the VAE as you draw.")
@@ -65,7 +99,9 @@ def render(ctx: Context) -> None:
     _encoder_loader(key=f"explain_encoder_{encoder.model_id}", data=encoder.blob, height="content")
     pca = projection.make(projection.PCA.key, ctx.embedding)
     labels = np.unique(ctx.embedding.labels)
-    _view(key="explain_view", height="content", data={
+    iwae = _iwae(ctx, st.empty())
+    _view(key=VIEW_KEY, height="content", on_iwae_change=_ignore, data={
+        "iwae_k": IWAE_K, "iwae": iwae,
         "model_id": decoder.model_id, "samples": SAMPLES, "start": start_image(ctx), "dark": ctx.dark_background,
         "pca": {"components": pca.components.astype(float).tolist(), "mean": pca.mean.astype(float).tolist()},
         "points": _points(ctx), "colours": [plots.class_colour(int(c), state.palette()) for c in labels],

@@ -9,8 +9,12 @@
 // -ELBO, and KL per dimension as bars. "Resample eps" draws new eps (seeded: the same seed, the same
 // cloud); "Play" resamples on a timer. The encoder arrives as bytes through the loader (explain_loader.js).
 //
-// data (JSON): {model_id, samples, start: {name, pixels} | null, pca: {components, mean}, points: {x, y,
-// label}, colours, class_names, dark, big}.
+// The decoder's distribution at z = mu: its mean, its per-pixel sigma (a Gaussian decoder) and one sample
+// x ~ p(x|z). "Estimate -log p(x)" sends the image to the server once (the state "iwae": {x, seq}), which
+// answers with the ELBO and the IWAE bound from the same k draws (data.iwae: {seq, k, elbo, iwae, seconds}).
+//
+// data (JSON): {model_id, samples, start: {name, index, pixels} | null, pca: {components, mean}, points: {x,
+// y, label}, colours, dark, big, iwae_k, iwae}.
 
 const EXPLAIN_VIEWS = new WeakMap();
 const PAD_SIDE = 224;  // CSS pixels of the drawing pad
@@ -49,6 +53,34 @@ function normals(seed, n) {
     if (i + 1 < n) out[i + 1] = r * Math.sin(th);
   }
   return out;
+}
+
+function uniforms(seed, n) {
+  let a = seed >>> 0;
+  return Float64Array.from({ length: n }, () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  });
+}
+
+// A Gaussian decoder's per-pixel sigma, (C, H, W), as VAE._gaussian_params has it (clamped log-sigma).
+function sigmaImage(raw, spec, c, hw) {
+  const total = raw.length / hw, out = new Float32Array(c * hw);
+  for (let p = 0; p < hw; p++) {
+    for (let ch = 0; ch < c; ch++) {
+      const ls = spec.scale === "shared" ? spec.log_sigma : raw[p * total + c + ch];
+      out[ch * hw + p] = Math.exp(Math.max(ls, spec.min_log_sigma));
+    }
+  }
+  return out;
+}
+
+function normalised(image) {
+  const top = Math.max(...image, 1e-12);
+  return image.map((v) => v / top);
 }
 
 function meanImage(raw, c, hw) {
@@ -93,9 +125,14 @@ function createExplain(parentElement) {
 
   v.input = el("canvas", { class: "le-image le-x-input" });
   v.recon = el("canvas", { class: "le-image le-x-recon-image" });
+  v.sigmaImage = el("canvas", { class: "le-image le-x-sigma-image" });
+  v.sample = el("canvas", { class: "le-image le-x-sample-image" });
+  v.sigmaHead = el("div", { class: "le-head", text: "σ of p(x|z = μ)" });
   const middle = el("div", { class: "le-col" },
                     el("div", { class: "le-head", text: "Input x" }), v.input,
-                    el("div", { class: "le-head", text: "Decoded μ" }), v.recon);
+                    el("div", { class: "le-head", text: "Mean of p(x|z = μ)" }), v.recon,
+                    v.sigmaHead, v.sigmaImage,
+                    el("div", { class: "le-head", text: "A sample x ~ p(x|z = μ)" }), v.sample);
 
   v.map = el("canvas", { class: "le-x-map", width: MAP_W, height: MAP_H });
   v.mapNote = el("div", { class: "le-caption" });
@@ -105,11 +142,14 @@ function createExplain(parentElement) {
   v.strip = el("div", { class: "le-x-strip" });
   v.stripNote = el("div", { class: "le-caption" });
   v.terms = el("div", { class: "le-x-terms" });
+  v.iwaeButton = button("Estimate −log p(x) on the server", "The importance-weighted bound (IWAE) from many draws " +
+                        "of q(z|x): how far the ELBO is from the log-likelihood", () => askIwae(v));
+  v.iwaeOut = el("div", { class: "le-x-iwae" });
   v.dims = el("div", { class: "le-x-dims" });
   const top = el("div", { class: "le-top" }, left, middle, right);
   const bottom = el("div", { class: "le-top" },
                     el("div", { class: "le-col le-grow" }, el("div", { class: "le-head", text: "z = μ + σ ⊙ ε, decoded" }),
-                       v.strip, v.stripNote, v.terms),
+                       v.strip, v.stripNote, v.terms, v.iwaeButton, v.iwaeOut),
                     el("div", { class: "le-col le-grow" }, el("div", { class: "le-head", text: "Per dimension: μ, σ and KL" }),
                        v.dims));
   root.append(top, bottom);
@@ -200,6 +240,32 @@ function padImage(v) {
     for (let ch = 0; ch < c; ch++) x[ch * hw + p] = rgba[4 * p + (c === 1 ? 0 : ch)] / 255;
   }
   return x;
+}
+
+function askIwae(v) {
+  if (!v.state || !v.setStateValue) return;
+  v.iwaeSeq = `${v.born}-${(v.iwaeCount = (v.iwaeCount ?? 0) + 1)}`;
+  v.iwaeX = v.state.x;
+  v.iwaeButton.disabled = true;
+  v.iwaeOut.textContent = `Estimating with ${v.data.iwae_k} draws on the server...`;
+  v.setStateValue("iwae", { x: v.state.x, seq: v.iwaeSeq });
+}
+
+function showIwae(v) {
+  const r = v.data.iwae;
+  if (!r || r.seq !== v.iwaeSeq) return;
+  v.iwaeButton.disabled = false;
+  const same = v.state && v.iwaeX && v.state.x.every((p, i) => Math.abs(p - v.iwaeX[i]) < 1e-6);
+  const line = (cls, label, value, note) => el("div", { class: `le-x-term ${cls}` }, el("span", { text: label }),
+                                               el("b", { text: `${value.toFixed(1)} nats` }),
+                                               el("span", { class: "le-caption", text: note }));
+  v.iwaeOut.replaceChildren(
+    line("le-x-iwae-nll", `−log p(x) ≤ −IWAE_${r.k} =`, -r.iwae, `the server, ${r.k} draws, ${r.seconds.toFixed(2)} s`),
+    line("le-x-iwae-nelbo", `−ELBO from the same ${r.k} draws =`, -r.elbo, "the page's 16 draws estimate this too"),
+    line("le-x-gap", "KL(q(z|x) ‖ p(z|x)) ≥", r.iwae - r.elbo,
+         "the gap between the ELBO and log p(x): how far q(z|x) is from the true posterior"),
+    ...(same ? [] : [el("div", { class: "le-caption", text: "For the image as it was when you asked; draw again and ask again." })]));
+  v.root.dataset.iwae = r.seq;
 }
 
 function setPlaying(v, on) {
@@ -310,7 +376,7 @@ function update(v) {
   const sigma = Array.from(logvar, (lv) => Math.exp(0.5 * lv));
   v.encodes += 1;
   if (v.input.width !== w) {
-    for (const canvas of [v.input, v.recon]) {
+    for (const canvas of [v.input, v.recon, v.sigmaImage, v.sample]) {
       canvas.width = w;
       canvas.height = h;
       canvas.style.width = `${IMAGE_SIDE}px`;
@@ -318,7 +384,16 @@ function update(v) {
     }
   }
   paintPixels(v.input, x, shape);
-  paintPixels(v.recon, meanImage(v.decoder.decodeRaw(mu), c, hw), shape);
+  const rawMu = v.decoder.decodeRaw(mu), spec = v.encoder.likelihood;
+  const meanMu = meanImage(rawMu, c, hw);
+  paintPixels(v.recon, meanMu, shape);
+  const gaussian = spec.kind === "gaussian";
+  v.sigmaHead.style.display = v.sigmaImage.style.display = gaussian ? "" : "none";  // a Bernoulli has no sigma
+  const sigmaMu = gaussian ? sigmaImage(rawMu, spec, c, hw) : null;
+  if (gaussian) paintPixels(v.sigmaImage, normalised(sigmaMu), shape);
+  const noise = normals(v.seed * 7919 + 1, c * hw), u = uniforms(v.seed * 104729 + 3, c * hw);
+  const drawn = meanMu.map((m, q) => (gaussian ? Math.min(1, Math.max(0, m + sigmaMu[q] * noise[q])) : u[q] < m ? 1 : 0));
+  paintPixels(v.sample, drawn, shape);
   // The cloud: S draws of z = mu + sigma * eps, each decoded and scored.
   const S = v.data.samples, eps = normals(v.seed, S * d);
   const zs = [], cloud = [], recons = [];
@@ -370,12 +445,15 @@ function drawDims(v, mu, sigma, kl) {
   }));
 }
 
-export default function ({ data, parentElement }) {
+export default function ({ data, parentElement, setStateValue }) {
   let v = EXPLAIN_VIEWS.get(parentElement);
   if (!v) {
     v = createExplain(parentElement);
+    v.born = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
     EXPLAIN_VIEWS.set(parentElement, v);
   }
+  v.setStateValue = setStateValue;
+  v.iwaeButton.textContent = `Estimate −log p(x) on the server (IWAE, k = ${data.iwae_k})`;
   const fresh = !v.data || v.data.model_id !== data.model_id;
   const newStart = !v.data || JSON.stringify(v.data.start && v.data.start.name) !== JSON.stringify(data.start && data.start.name);
   v.data = data;
@@ -390,6 +468,7 @@ export default function ({ data, parentElement }) {
     v.decoder = decoder;
     if (fresh || newStart) startFrom(v);
     update(v);
+    showIwae(v);
   });
   // Called when the element leaves, and possibly before a rerun: stop playing only if it really left.
   return () => setTimeout(() => { if (!parentElement.isConnected) setPlaying(v, false); }, 1000);
