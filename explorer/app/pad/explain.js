@@ -208,6 +208,7 @@ function drawable(v) {
   });
   v.pad.addEventListener("pointermove", (e) => {
     if (!last) return;
+    v.inputAt ??= e.timeStamp;  // the oldest stroke input not drawn yet: its latency is timed (benchmarks)
     const p = at(e);
     line(last, p);
     last = p;
@@ -432,6 +433,12 @@ function update(v) {
               ellipse, cloud, x: Array.from(x), start: v.startName, inset: v.inset };
   v.root.dataset.encodes = String(v.encodes);
   v.root.dataset.seed = String(v.seed);
+  if (v.inputAt !== undefined && v.inputAt !== null) {
+    const since = v.inputAt;
+    v.inputAt = null;
+    // The frame that shows this update: from the pen's input to the ellipse and images on screen.
+    requestAnimationFrame(() => (v.latencies ??= []).push(performance.now() - since));
+  }
 }
 
 function drawDims(v, mu, sigma, kl) {
