@@ -137,3 +137,35 @@ def test_drawing_moves_q_on_the_map_in_the_page_and_the_terms_are_torchs():
         elbo, iwae = image_bounds(model, x, 500)
         assert abs(shown["iwae-nll"] + iwae) <= 0.05 + 1e-6 and abs(shown["iwae-nelbo"] + elbo) <= 0.05 + 1e-6
         assert shown["iwae-nll"] <= shown["iwae-nelbo"] and abs(shown["gap"] - (iwae - elbo)) <= 0.05 + 1e-6
+
+
+def darkest(page, selector: str) -> int:
+    """The darkest pixel of an element as a person sees it (0 black text, 255 nothing drawn)."""
+    png = page.locator(selector).first.screenshot()
+    return int(np.asarray(Image.open(io.BytesIO(png)).convert("L")).min())
+
+
+def test_the_steps_light_one_stage_at_a_time_from_the_keyboard():
+    with app_server() as url, browser_page(f"{url}/?model=digits&view=Explain&pick={PICK}", 1280, 720) as page:
+        page.locator(VIEW).wait_for(timeout=60_000)
+        wait_encodes(page, 0)
+        wait_idle(page)
+        runs = wire(page).runs
+        assert darkest(page, ".le-x-terms") < 80  # all lit before the steps
+        page.get_by_role("button", name="Steps").click()
+        seen = []
+        for _ in range(4):
+            page.wait_for_timeout(700)  # the fade, and the scroll to the step
+            step = page.locator(VIEW).get_attribute("data-step")
+            banner = page.locator(".le-x-banner").inner_text()
+            seen.append((step, banner.split("\n")[0], darkest(page, ".le-x-terms"), darkest(page, ".le-x-input")))
+            page.keyboard.press("ArrowRight")
+        assert [s[0] for s in seen] == ["1", "2", "3", "4"]
+        assert [s[1].split(" · ")[1].split()[1] for s in seen] == ["encoder", "sample", "decoder", "loss"]
+        assert seen[0][3] < 80 and seen[0][2] > 150  # step 1: the input lit, the loss dimmed
+        assert seen[3][2] < 80 and seen[3][3] > 100  # step 4: the loss lit, the input dimmed
+        page.keyboard.press("ArrowRight")  # past the last: stays there
+        assert page.locator(VIEW).get_attribute("data-step") == "4"
+        page.keyboard.press("Escape")
+        assert page.locator(VIEW).get_attribute("data-step") == "0" and not page.locator(".le-x-banner").is_visible()
+        assert wire(page).runs == runs  # the steps are the page's own

@@ -121,23 +121,25 @@ function createExplain(parentElement) {
                       () => { v.seed += 1; update(v); });
   v.play = button("Play", "Resample eps again and again", () => setPlaying(v, !v.playing));
   tools.append(v.clear, v.start, v.resample, v.play);
-  const left = el("div", { class: "le-col" }, el("div", { class: "le-head", text: "x: draw here" }), pad, tools);
+  const drawing = el("div", { class: "le-col" }, el("div", { class: "le-head", text: "x: draw here" }), pad);
+  const left = el("div", { class: "le-col" }, drawing, tools);  // the tools stay lit in every step
 
   v.input = el("canvas", { class: "le-image le-x-input" });
   v.recon = el("canvas", { class: "le-image le-x-recon-image" });
   v.sigmaImage = el("canvas", { class: "le-image le-x-sigma-image" });
   v.sample = el("canvas", { class: "le-image le-x-sample-image" });
   v.sigmaHead = el("div", { class: "le-head", text: "σ of p(x|z = μ)" });
-  const middle = el("div", { class: "le-col" },
-                    el("div", { class: "le-head", text: "Input x" }), v.input,
-                    el("div", { class: "le-head", text: "Mean of p(x|z = μ)" }), v.recon,
-                    v.sigmaHead, v.sigmaImage,
-                    el("div", { class: "le-head", text: "A sample x ~ p(x|z = μ)" }), v.sample);
+  const steps = (node, ...ks) => { node.dataset.steps = ks.join(","); return node; };
+  const middle = el("div", { class: "le-col le-x-mid" },
+                    steps(el("div", { class: "le-col" }, el("div", { class: "le-head", text: "Input x" }), v.input), 1),
+                    steps(el("div", { class: "le-col" },
+                             el("div", { class: "le-head", text: "Mean of p(x|z = μ)" }), v.recon, v.sigmaHead, v.sigmaImage,
+                             el("div", { class: "le-head", text: "A sample x ~ p(x|z = μ)" }), v.sample), 3));
 
   v.map = el("canvas", { class: "le-x-map", width: MAP_W, height: MAP_H });
   v.mapNote = el("div", { class: "le-caption" });
-  const right = el("div", { class: "le-col" },
-                   el("div", { class: "le-head", text: "q(z|x) on the PCA map" }), v.map, v.mapNote);
+  const right = steps(el("div", { class: "le-col" },
+                         el("div", { class: "le-head", text: "q(z|x) on the PCA map" }), v.map, v.mapNote), 1, 2);
 
   v.strip = el("div", { class: "le-x-strip" });
   v.stripNote = el("div", { class: "le-caption" });
@@ -146,12 +148,21 @@ function createExplain(parentElement) {
                         "of q(z|x): how far the ELBO is from the log-likelihood", () => askIwae(v));
   v.iwaeOut = el("div", { class: "le-x-iwae" });
   v.dims = el("div", { class: "le-x-dims" });
+  v.stepsButton = button("Steps", "One step of the VAE at a time, for a talk: → or Space next, ← back, Esc leaves",
+                         () => setStep(v, v.step ? 0 : 1));
+  tools.append(v.stepsButton);
+  v.banner = el("div", { class: "le-x-banner" });
+  v.banner.hidden = true;
+  steps(drawing, 1);
   const top = el("div", { class: "le-top" }, left, middle, right);
   const bottom = el("div", { class: "le-top" },
-                    el("div", { class: "le-col le-grow" }, el("div", { class: "le-head", text: "z = μ + σ ⊙ ε, decoded" }),
-                       v.strip, v.stripNote, v.terms, v.iwaeButton, v.iwaeOut),
-                    el("div", { class: "le-col le-grow" }, el("div", { class: "le-head", text: "Per dimension: μ, σ and KL" }),
-                       v.dims));
+                    el("div", { class: "le-col le-grow" },
+                       steps(el("div", { class: "le-col" }, el("div", { class: "le-head", text: "z = μ + σ ⊙ ε, decoded" }),
+                                v.strip, v.stripNote), 2, 3),
+                       steps(el("div", { class: "le-col" }, v.terms, v.iwaeButton, v.iwaeOut), 4)),
+                    steps(el("div", { class: "le-col le-grow" }, el("div", { class: "le-head", text: "Per dimension: μ, σ and KL" }),
+                             v.dims), 1, 4));
+  root.append(v.banner);
   root.append(top, bottom);
   parentElement.append(root);
   Object.defineProperty(root, "leExplain", { value: v });  // for tests: the numbers behind what is drawn
@@ -267,6 +278,42 @@ function showIwae(v) {
          "the gap between the ELBO and log p(x): how far q(z|x) is from the true posterior"),
     ...(same ? [] : [el("div", { class: "le-caption", text: "For the image as it was when you asked; draw again and ask again." })]));
   v.root.dataset.iwae = r.seq;
+}
+
+// The step-by-step mode for talks: one stage of the VAE lit at a time, the rest dimmed (the layout holds
+// still); the arrow keys or Space move through them, Esc leaves.
+const STEPS = [
+  null,
+  ["1 · The encoder", "x → μ and σ of q(z|x): the ellipse on the map, μ and σ per dimension"],
+  ["2 · A sample", "z = μ + σ ⊙ ε with ε ~ N(0, I): each dot is one draw (Resample ε, Play)"],
+  ["3 · The decoder", "z → the parameters of p(x|z): its mean for each draw, and a sample x ~ p(x|z)"],
+  ["4 · The loss", "−ELBO = reconstruction + KL, at least −log p(x); KL per dimension"],
+];
+
+function setStep(v, step) {
+  v.step = step;
+  v.root.classList.toggle("le-steps", step > 0);
+  v.root.dataset.step = String(step);
+  v.stepsButton.textContent = step ? "Leave steps" : "Steps";
+  v.banner.hidden = !step;
+  if (step) v.banner.replaceChildren(el("b", { text: STEPS[step][0] }), el("span", { text: STEPS[step][1] }),
+                                     el("span", { class: "le-caption", text: "→ next · ← back · Esc leaves" }));
+  for (const node of v.root.querySelectorAll("[data-steps]")) {
+    node.classList.toggle("le-current", step > 0 && node.dataset.steps.split(",").includes(String(step)));
+  }
+  const lit = v.root.querySelector(".le-current");  // bring the step's first part into view (the banner sticks)
+  if (lit) lit.scrollIntoView({ block: "center", behavior: "smooth" });
+  if (step && !v.keys) {
+    v.keys = (e) => {
+      if (!v.step || !v.root.isConnected || /INPUT|TEXTAREA|SELECT/.test(e.target.tagName)) return;
+      const next = { ArrowRight: 1, " ": 1, PageDown: 1, ArrowLeft: -1, PageUp: -1 }[e.key];
+      if (e.key === "Escape") setStep(v, 0);
+      else if (next) setStep(v, Math.min(STEPS.length - 1, Math.max(1, v.step + next)));
+      else return;
+      e.preventDefault();
+    };
+    document.addEventListener("keydown", v.keys);
+  }
 }
 
 function setPlaying(v, on) {
