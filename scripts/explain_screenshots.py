@@ -52,8 +52,11 @@ def main() -> None:
                     shot = Image.open(io.BytesIO(page.screenshot(full_page=True)))
                     shot.convert("RGB").quantize(colors=256).save(path, optimize=True)
                     print(path)
-                    if not suffix:
+                    if not suffix:  # a viewport tall enough for the whole view, then back
+                        page.set_viewport_size({"width": width, "height": 2000})
+                        page.wait_for_timeout(500)
                         view = Image.open(io.BytesIO(page.locator(".le-explain").screenshot()))
+                        page.set_viewport_size({"width": width, "height": height})
                         view.convert("RGB").quantize(colors=256).save(args.out / f"explain-{model}-view.png", optimize=True)
 
 
