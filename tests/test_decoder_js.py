@@ -197,7 +197,7 @@ def test_the_encoder_blob_holds_the_encoder_alone_in_torchs_order():
     floats = sum(p.numel() for p in model.encoder.parameters())
     assert header["format"] == "latent-explorer-encoder" and header["floats"] == floats
     assert len(blob) - 4 * floats < 2048
-    assert [layer["op"] for layer in header["layers"]] == ["channel_last", "conv2d", "relu", "conv2d", "relu", "flatten",
+    assert [layer["op"] for layer in header["layers"]] == ["reshape", "conv2d", "relu", "conv2d", "relu", "flatten",
                                                             "linear", "relu", "linear", "gaussian_posterior"]
     mlp = unpack_header(pack_encoder(VAE(ARCHITECTURES["mlp-silu"])))
     assert [layer["op"] for layer in mlp["layers"]][:2] == ["linear", "silu"]  # its input is already flat

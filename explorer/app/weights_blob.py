@@ -11,7 +11,8 @@ start of the data) of its weights. Weights keep torch's layouts: Linear (out, in
 mean image of a Bernoulli decoder (sigmoid of the logits) and of a Gaussian one (sigmoid of the mean channels).
 
 The encoder's blob (``pack_encoder``, header format "latent-explorer-encoder") has the same layout. Its
-input is the image in torch's (C, H, W) order; Conv2d keeps torch's (out, in, kH, kW); "flatten" turns
+input is the image in torch's (C, H, W) order ("reshape" makes it channel-last for a conv encoder, as
+the decoder's reshape does its first activations); Conv2d keeps torch's (out, in, kH, kW); "flatten" turns
 the channel-last activations back into torch's (C, H, W) order before the first Linear; the last step,
 "gaussian_posterior", splits the output into mu and logvar, as ``VAE.encode`` does.
 
@@ -86,7 +87,7 @@ def encoder_layers(model: VAE) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
     layers: list[dict[str, Any]] = []
     tensors: list[np.ndarray] = []
     if type(model.encoder) is ConvEncoder:
-        layers.append({"op": "channel_last", "shape": [c, h, w]})
+        layers.append({"op": "reshape", "shape": [c, h, w]})  # the image, channel-last for the convolutions
     for module in model.encoder.net:
         if isinstance(module, nn.Flatten):
             if type(model.encoder) is ConvEncoder:

@@ -48,7 +48,7 @@ function linear(spec, floats, shape) {
 }
 
 function reshape(spec, floats, shape) {
-  const [c, h, w] = spec.shape;  // torch's view: (C, H, W) order in, channel-last out
+  const [c, h, w] = spec.shape;  // torch's view (or the encoder's input image): (C, H, W) order in, channel-last out
   const out = new Float64Array(c * h * w);
   return {
     shape: { c, h, w },
@@ -150,20 +150,6 @@ function conv2d(spec, floats, shape) {
   };
 }
 
-function channelLast(spec, floats, shape) {
-  const [c, h, w] = spec.shape;  // the image in torch's (C, H, W) order in, channel-last out
-  const out = new Float64Array(c * h * w);
-  return {
-    shape: { c, h, w },
-    run(x) {
-      for (let ch = 0; ch < c; ch++) {
-        for (let p = 0; p < h * w; p++) out[p * c + ch] = x[ch * h * w + p];
-      }
-      return out;
-    },
-  };
-}
-
 function flatten(spec, floats, shape) {
   const { c, h, w } = shape;  // channel-last in, torch's (C, H, W) order out, as nn.Flatten sees it
   const out = new Float64Array(c * h * w);
@@ -216,7 +202,6 @@ const OPS = {
   silu: activation((v) => v / (1 + Math.exp(-v))),
   sigmoid_mean: sigmoidMean,
   conv2d,
-  channel_last: channelLast,
   flatten,
   gaussian_posterior: gaussianPosterior,
 };

@@ -5,11 +5,7 @@ export default function ({ data, parentElement }) {
   const reg = registry();
   reg.encoders ??= {};
   reg.encoderWaiting ??= {};
-  let note = parentElement.querySelector(".le-loader");
-  if (!note) {
-    note = el("div", { class: "le-loader" });
-    parentElement.appendChild(note);
-  }
+  const note = loaderNote(parentElement);
   const { header } = readHeader(data);
   const id = header.model_id;
   if (!reg.encoders[id]) {

@@ -18,6 +18,16 @@ function whenDecoder(id) {
   return new Promise((resolve) => (reg.waiting[id] ??= []).push(resolve));
 }
 
+// A loader's note in its element (created once): what it received, for the reader and for tests.
+function loaderNote(parentElement) {
+  let note = parentElement.querySelector(".le-loader");
+  if (!note) {
+    note = el("div", { class: "le-loader" });
+    parentElement.appendChild(note);
+  }
+  return note;
+}
+
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
