@@ -50,6 +50,7 @@ WEIGHTS_FILE = "model.safetensors"
 METRICS_FILE = "metrics.json"
 EMBEDDING_FILE = "embedding.npz"
 TRAIN_CODES_FILE = "embedding-train.npz"  # the training split's codes and the whole dataset's t-SNE
+SCORES_FILE = "scores.npz"  # per test image: -ELBO, its terms, -IWAE_k and their gap (python -m explorer score)
 RESUME_FILE = "resume.safetensors"
 
 # Extensions of pickle-based formats from other tools: named in the error, never opened.
@@ -504,3 +505,34 @@ def load_train_codes(folder: Path, test_points: int) -> TrainCodes | None:
     return TrainCodes(mu=arrays["mu"].astype(np.float32), logvar=arrays["logvar"].astype(np.float32),
                       labels=arrays["labels"].astype(np.int64), tsne_all=arrays.get("tsne_all"),
                       umap_all=arrays.get("umap_all"))
+
+
+def save_scores(folder: Path, scores: dict[str, np.ndarray], k: int) -> None:
+    """Write ``scores.npz``: per test image, in the embedding's order, the scores of
+    ``explorer.evaluate.per_image_scores`` (float32) and the number of draws they took."""
+    arrays = {name: np.asarray(values, np.float32) for name, values in scores.items()}
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, k=np.int64(k), **arrays)
+
+    atomic_write(Path(folder) / SCORES_FILE, write)
+
+
+def load_scores(folder: Path, test_points: int) -> tuple[dict[str, np.ndarray], int] | None:
+    """(scores by name, k) from ``scores.npz``, None when there is none; checked against the test split's size."""
+    path = Path(folder) / SCORES_FILE
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise CheckpointError(f"{path} is not a readable .npz file ({err}); delete it, or compute it again with "
+                              f"python -m explorer score {Path(folder)}.") from err
+    k = int(arrays.pop("k", 0))
+    bad = [name for name, values in arrays.items() if values.shape != (test_points,)]
+    if bad or not arrays:
+        raise CheckpointError(f"{path} does not hold one score per test image ({test_points}); compute it again "
+                              f"with python -m explorer score {Path(folder)}.")
+    return {name: values.astype(np.float32) for name, values in arrays.items()}, k

@@ -1,4 +1,4 @@
-"""Command line: ``python -m explorer {train,evaluate,embed-train,info}``.
+"""Command line: ``python -m explorer {train,evaluate,embed-train,score,info}``.
 
 The flags of ``train`` are generated from the fields of ``ModelConfig`` and ``TrainConfig``, one flag
 per field, so the CLI cannot drift from the configs.
@@ -145,6 +145,39 @@ def cmd_embed_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score every test image (-ELBO, its terms, -IWAE_k, their gap) and cache the scores beside the checkpoint."""
+    import time
+
+    import numpy as np
+
+    from explorer import checkpoint as ckpt
+    from explorer.data import load_dataset
+    from explorer.devices import resolve_device
+    from explorer.evaluate import per_image_scores
+
+    if args.k < 1:
+        raise ExplorerError(f"--k must be at least 1, got {args.k}.")
+    checkpoint = ckpt.load(args.checkpoint, device=resolve_device(args.device))
+    tc = checkpoint.train_config
+    test = load_dataset(args.dataset or checkpoint.dataset, data_dir=args.data_dir or tc.data_dir,
+                        image_size=tc.image_size, download=False, test_only=True, labels=tc.labels,
+                        class_names=tc.class_names).test
+    points = len(ckpt.load_embedding(checkpoint.path).mu)
+    if len(test.images) != points:
+        raise ExplorerError(f"the test split on disk has {len(test.images)} images, the model's map {points}; "
+                            "point --dataset or --data-dir at the data it was trained on.")
+    t0 = time.perf_counter()
+    scores = per_image_scores(checkpoint.model, test.images, args.k, seed=tc.seed, progress=not args.quiet)
+    ckpt.save_scores(checkpoint.path, scores, args.k)
+    worst = np.argsort(scores["nelbo"])[::-1][:5]
+    print(f"{points:,} test images scored with {args.k} draws each in {time.perf_counter() - t0:.0f} s: "
+          f"mean -ELBO {scores['nelbo'].mean():.2f}, -IWAE {scores['nll_iwae'].mean():.2f}, gap "
+          f"{scores['gap'].mean():.2f} nats; worst: {', '.join(f'#{i}' for i in worst)} "
+          f"({checkpoint.path / ckpt.SCORES_FILE})")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from explorer import checkpoint as ckpt
     from explorer.model import count_parameters
@@ -245,6 +278,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="extra folder to look for a named dataset's files in (fashion-mnist, mnist)")
     p.add_argument("--dataset", help="where the model's own dataset file or folder is now, if it has moved")
     p.set_defaults(func=cmd_embed_train)
+
+    p = sub.add_parser("score", help="score every test image (-ELBO, its terms, IWAE) for the map's colours, "
+                       "cached beside the checkpoint", allow_abbrev=False)
+    _add_quiet(p, default=argparse.SUPPRESS)
+    p.add_argument("checkpoint", help="checkpoint folder, e.g. trained/fashion-mnist-d16")
+    p.add_argument("--k", type=int, default=100, help="draws of q(z|x) per image (default 100)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--data-dir", help="extra folder to look for a named dataset's files in (fashion-mnist, mnist)")
+    p.add_argument("--dataset", help="where the model's own dataset file or folder is now, if it has moved")
+    p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("info", help="a short summary of a checkpoint", allow_abbrev=False)
     _add_quiet(p, default=argparse.SUPPRESS)

@@ -19,7 +19,7 @@ from explorer.devices import resolve_device
 from explorer.errors import DataError
 from explorer.latent import ACTIVE_VARIANCE, informative_dimensions
 from explorer.model import VAE
-from explorer.objectives import log_importance_weights
+from explorer.objectives import kl_to_standard_normal, log_importance_weights
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,41 @@ def image_bounds(model: VAE, x: torch.Tensor, k: int, *, chunk_size: int = 100, 
             progress(sum(len(w) for w in weights))
     log_w = torch.cat(weights)
     return float(log_w.mean()), float(torch.logsumexp(log_w, dim=0) - math.log(k))
+
+
+SCORE_NAMES = ("nelbo", "recon", "kl", "nll_iwae", "gap")  # per-image scores, in nats (scores.npz)
+
+
+@torch.no_grad()
+def per_image_scores(model: VAE, images: torch.Tensor | np.ndarray, k: int, *, batch_size: int = 100,
+                     seed: int = 0, progress: bool = False) -> dict[str, np.ndarray]:
+    """Per image, from k draws of q(z|x) each (nats, float32 arrays of len(images)):
+
+    recon     -E_q[log p(x|z)], the mean over the draws;
+    kl        KL(q(z|x) || N(0, I)), closed form;
+    nelbo     recon + kl, the negative ELBO;
+    nll_iwae  -IWAE_k, an upper bound on -log p(x);
+    gap       IWAE_k minus the ELBO of the same draws (>= 0): a lower bound on KL(q(z|x) || p(z|x)).
+    """
+    device = next(model.parameters()).device
+    images = torch.as_tensor(images)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    out = {name: [] for name in SCORE_NAMES}
+    for start in tqdm(range(0, len(images), batch_size), desc=f"scores k={k}", disable=not progress, leave=False):
+        x = images[start : start + batch_size].to(device)
+        b = x.shape[0]
+        mu, logvar = (t.float() for t in model.encode(x))
+        z = mu + torch.exp(0.5 * logvar) * torch.randn((k, *mu.shape), device=device, generator=generator)
+        x_rep = x.unsqueeze(0).expand(k, *x.shape).reshape(k * b, *x.shape[1:])
+        log_px_z = model.log_likelihood(x_rep, model.decode_params(z.reshape(k * b, -1))).view(k, b).double()
+        log_w = log_importance_weights(log_px_z, z, mu, logvar).double()
+        recon = -log_px_z.mean(dim=0)
+        kl = kl_to_standard_normal(mu, logvar).sum(dim=1).double()
+        iwae = torch.logsumexp(log_w, dim=0) - math.log(k)
+        for name, value in (("recon", recon), ("kl", kl), ("nelbo", recon + kl), ("nll_iwae", -iwae),
+                            ("gap", iwae - log_w.mean(dim=0))):
+            out[name].append(value.cpu().numpy())
+    return {name: np.concatenate(values).astype(np.float32) for name, values in out.items()}
 
 
 @torch.no_grad()

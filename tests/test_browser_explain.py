@@ -169,3 +169,33 @@ def test_the_steps_light_one_stage_at_a_time_from_the_keyboard():
         page.keyboard.press("Escape")
         assert page.locator(VIEW).get_attribute("data-step") == "0" and not page.locator(".le-x-banner").is_visible()
         assert wire(page).runs == runs  # the steps are the page's own
+
+
+def test_coloured_by_minus_elbo_the_worst_image_is_dark_and_the_best_light_on_screen():
+    from explorer.checkpoint import load_embedding, load_scores
+    from harness.browser import MAP, MAP_CANVAS, webgl_map_points
+
+    scores, _ = load_scores(DIGITS, len(load_embedding(DIGITS).mu))
+    worst, best = int(np.argmax(scores["nelbo"])), int(np.argmin(scores["nelbo"]))
+    with app_server() as url, browser_page(f"{url}/?model=digits", 1600, 900) as page:
+        webgl_map_points(page)
+        wait_idle(page)
+        loads = page.evaluate("() => globalThis.__latentExplorerMap.loads")
+        page.get_by_text("−ELBO", exact=True).click()
+        page.wait_for_function("(el) => el.dataset.colourBy === '−ELBO'", arg=page.locator(MAP).element_handle(),
+                               timeout=30_000)
+        wait_idle(page)
+        page.mouse.move(0, 0)
+        page.wait_for_timeout(500)
+        canvas = page.locator(MAP_CANVAS)
+        png = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB")).astype(int)
+
+        def colour_at(point_id: int) -> np.ndarray:
+            x, y = page.locator(MAP).evaluate("(el, p) => el.leView.plot.getScreenPosition(p)", point_id)
+            return np.median(png[round(y) - 1 : round(y) + 2, round(x) - 1 : round(x) + 2].reshape(-1, 3), axis=0)
+
+        dark, light = colour_at(worst), colour_at(best)  # the test map holds every test image: position = id
+        assert dark.sum() < 300 and dark[2] > dark[1]  # viridis' dark purple end
+        assert light[0] > 180 and light[1] > 180 and light[2] < 140  # its light yellow end
+        assert page.evaluate("() => globalThis.__latentExplorerMap.loads") == loads  # the points were not sent again
+        assert "(worst)" in page.locator(".le-map-legend").inner_text()

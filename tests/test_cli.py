@@ -257,3 +257,24 @@ def test_training_codes_from_another_run_are_refused_with_what_to_do(finished, t
                                           labels=np.zeros(4, int), tsne_all=np.zeros((10, 2))))
     with pytest.raises(CheckpointError, match="expected .*embed-train"):
         ckpt.load_train_codes(run, 359)  # 359 test + 4 training points, but a t-SNE of 10
+
+
+def test_score_caches_each_test_images_elbo_terms_and_a_damaged_file_says_how_to_mend_it(finished, tmp_path):
+    import shutil
+
+    from explorer.errors import CheckpointError
+
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    result = run_cli("-q", "score", str(run), "--k", "20")
+    assert result.returncode == 0, result.stderr
+    assert "359 test images scored with 20 draws each" in result.stdout and "worst: #" in result.stdout
+    scores, k = ckpt.load_scores(run, 359)
+    assert k == 20 and set(scores) == {"nelbo", "recon", "kl", "nll_iwae", "gap"}
+    np.testing.assert_allclose(scores["recon"] + scores["kl"], scores["nelbo"], rtol=1e-5)
+    worst = int(result.stdout.split("worst: #")[1].split(",")[0])
+    assert worst == int(np.argmax(scores["nelbo"]))  # the worst image it names is the worst it stored
+    (run / ckpt.SCORES_FILE).write_bytes(b"not an npz")
+    with pytest.raises(CheckpointError, match="python -m explorer score"):
+        ckpt.load_scores(run, 359)
+    assert run_cli("-q", "score", str(run), "--k", "0").returncode == 2

@@ -3,6 +3,7 @@
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -68,3 +69,18 @@ def test_one_images_bounds_come_from_the_same_draws_and_order_as_the_theory_says
     assert abs(same_seed_one_chunk - reference) < 1e-3
     one = image_bounds(model, x, 1, seed=7)
     assert one[0] == one[1]  # k = 1: the IWAE bound is the ELBO
+
+
+def test_per_image_scores_add_up_and_match_one_images_bounds():
+    from explorer.checkpoint import load
+    from explorer.data import load_dataset
+    from explorer.evaluate import image_bounds, per_image_scores
+
+    model = load(Path(__file__).resolve().parents[1] / "trained" / "digits").model
+    x = torch.as_tensor(load_dataset("digits", download=False, test_only=True).test.images[:40])
+    scores = per_image_scores(model, x, 400, batch_size=16)
+    assert all(len(v) == 40 for v in scores.values())
+    np.testing.assert_allclose(scores["recon"] + scores["kl"], scores["nelbo"], rtol=1e-6)
+    assert (scores["gap"] >= 0).all() and (scores["nll_iwae"] <= scores["nelbo"] + 0.5).all()
+    elbo, iwae = image_bounds(model, x[7:8], 4000, seed=1)  # many more draws: close to the truth
+    assert abs(-iwae - scores["nll_iwae"][7]) < 0.3 and abs(-elbo - scores["nelbo"][7]) < 0.5

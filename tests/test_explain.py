@@ -37,3 +37,30 @@ def test_the_view_sends_the_encoder_once_the_pick_to_start_from_and_the_pca_plan
     at.run()
     assert json.loads(sent(at, "latent_explorer.explain")[0].json)["start"]["name"] == "test image #9"
     assert sent(at, "latent_explorer.encoder_weights")[0].bytes == encoder.bytes
+
+
+def test_the_map_is_coloured_by_a_cached_score_and_the_inspector_offers_to_explain_the_pick():
+    from explorer.app.scatter import VALUES_MAGIC, read_values_blob
+    from explorer.checkpoint import load_scores
+
+    scores, k = load_scores(DIGITS, len(load_embedding(DIGITS).mu))
+    worst = int(np.argmax(scores["nelbo"]))
+    at = fresh(model="digits", view="Map", pick=str(worst))
+    radio = at.radio(key="map_colour_by")
+    assert radio.value == "class" and "−ELBO" in radio.options
+    assert not [e for e in at.main.get("bidi_component") if e.proto.bytes[:8] == VALUES_MAGIC]  # by class: none sent
+    radio.set_value("nelbo").run()
+    [values] = [e.proto for e in at.main.get("bidi_component") if e.proto.bytes[:8] == VALUES_MAGIC]
+    header, scaled, raw = read_values_blob(values.bytes)
+    np.testing.assert_allclose(raw, scores["nelbo"])  # the whole test map, in its order
+    assert scaled[worst] == 1 and header["label"] == "−ELBO"
+    view = json.loads([e.proto for e in at.main.get("bidi_component")
+                       if e.proto.component_name == "latent_explorer.map_view"][0].json)
+    assert view["values_id"] == header["values_id"]
+    caption = [c.value for c in at.caption if c.value.startswith("−ELBO ")][0]
+    assert f"−ELBO {scores['nelbo'][worst]:.1f} nats" in caption and "0 of 359 test images score worse" in caption
+    [explain] = [b for b in at.button if b.label == "Explain this image"]
+    explain.click().run()
+    assert at.session_state["view"] == "Explain"
+    data = json.loads(sent(at, "latent_explorer.explain")[0].json)
+    assert data["start"]["name"] == f"test image #{worst}"  # the Explain view starts from the worst image

@@ -158,3 +158,14 @@ def test_a_tile_holds_the_images_of_the_points_in_its_cells_but_those_the_page_h
     # An empty corner, or no images on this machine: an empty part that still names its cells.
     header, positions, _ = scatter.read_images_blob(scatter.tile_blob("t", (0,), xy, skip, lambda p: None))
     assert header["n"] == 0 and header["cells"] == [0] and len(positions) == 0
+
+
+def test_a_score_colours_the_points_between_its_1st_and_99th_percentiles():
+    rng = np.random.default_rng(0)
+    values = rng.normal(100, 10, 1000)
+    values[3] = 1e6  # one outlier does not wash out the rest
+    header, scaled, raw = scatter.read_values_blob(scatter.values_blob("v", "−ELBO", values))
+    assert header["label"] == "−ELBO" and header["n"] == 1000
+    assert header["lo"] == pytest.approx(np.percentile(values, 1)) and header["hi"] == pytest.approx(np.percentile(values, 99))
+    assert scaled[3] == 1 and scaled.min() == 0 and 0.3 < np.median(scaled) < 0.7
+    np.testing.assert_allclose(raw, values.astype(np.float32))  # the hover card's numbers

@@ -141,6 +141,7 @@ def render_map(ctx: Context) -> Callable[[], go.Figure]:
     shown = ctx.shown
     ss = st.session_state
     if renderer() is state.MapRenderer.WEBGL:
+        values = _colour_by(ctx)
         selection = ss.get(state.MAP_SELECTION) or []
         scatter.render(_map_id(ctx), ctx.coords[shown], shown, ctx.map_embedding.labels[shown], ctx.class_names,
                        ctx.map.axis_titles(), _map_file_stem(ctx), marked=ss[state.PICK],
@@ -149,7 +150,7 @@ def render_map(ctx: Context) -> Callable[[], go.Figure]:
                        decoder=resources.decoder_id(ctx.path), images=functools.partial(_sheet, ctx),
                        images_id=_images_id(ctx), tiles=None if ctx.split == "test" else functools.partial(_tile, ctx),
                        palette=state.palette(),
-                       training_from=None if ctx.split == "test" else ctx.test_points)
+                       training_from=None if ctx.split == "test" else ctx.test_points, values=values)
         how = ("Click a point to inspect it; scroll to zoom, drag to pan; Lasso (or Shift+drag) selects a group; "
                "Probe decodes the spot under its handle; Atlas decodes a grid over the view.")
         figure = functools.partial(_figure, ctx, _marked())  # made only when an export asks
@@ -181,6 +182,52 @@ def render_map(ctx: Context) -> Callable[[], go.Figure]:
 
 
 SHEET_SAMPLE = 10_000  # a training map's sheet: a sixth of its images, at most this many (4 MB)
+
+
+def _open_explain() -> None:
+    st.session_state[state.VIEW] = "Explain"  # the Explain view starts from the pick
+
+
+def _explain_row(ctx: Context, index: int) -> None:
+    """'Explain this image', and its cached scores: where the model handles it, among the test images."""
+    c1, c2 = st.columns([1, 2], vertical_alignment="center")
+    c1.button("Explain this image", on_click=_open_explain, width="stretch",
+              help="The Explain view, started from this image: its q(z|x), draws and ELBO, live")
+    try:
+        cached = resources.scores(ctx.path)
+    except ExplorerError:
+        return
+    if cached is None:
+        return
+    scores, k = cached
+    nelbo = scores["nelbo"]
+    worse = int((nelbo > nelbo[index]).sum())
+    c2.caption(f"−ELBO {nelbo[index]:.1f} nats (reconstruction {scores['recon'][index]:.1f} + KL "
+               f"{scores['kl'][index]:.1f}); IWAE gap {scores['gap'][index]:.2f}. "
+               f"{worse:,} of {len(nelbo):,} test images score worse ({k} draws each).")
+
+
+def _colour_by(ctx: Context) -> tuple[str, str, np.ndarray] | None:
+    """The map's colours: by class, or by a per-image score where the model's are cached (the test split's)."""
+    try:
+        cached = resources.scores(ctx.path) if ctx.split == "test" else None
+    except ExplorerError as err:
+        st.caption(f"Colouring by score is not offered: {err}")
+        return None
+    if cached is None:
+        return None
+    scores, k = cached
+    options = ["class", *[name for name in state.SCORE_LABELS if name in scores]]
+    if st.session_state.get(state.MAP_COLOUR_BY) not in options:
+        st.session_state[state.MAP_COLOUR_BY] = "class"
+    name = st.radio("Colour points by", options, format_func=state.SCORE_LABELS.get, key=state.MAP_COLOUR_BY,
+                    horizontal=True, help=f"Per test image, from {k} draws of q(z|x) each (python -m explorer score), "
+                    "in nats: −ELBO = recon. (−E_q log p(x|z)) + KL (to the prior); −log p(x) is the IWAE bound; gap "
+                    "is the ELBO's distance from it, at least KL(q(z|x) ‖ p(z|x)). The images the model handles "
+                    "worst are the darkest: click one, then Explain it.")
+    if name == "class":
+        return None
+    return name, state.SCORE_LABELS[name], scores[name][ctx.shown]
 
 
 def _sheet(ctx: Context) -> tuple[np.ndarray, np.ndarray] | None:
@@ -366,6 +413,8 @@ def render_inspector(ctx: Context) -> None:
               help=why_not)
     b3.button("Edit with sliders", on_click=session.edit_with_sliders, args=(mu, ctx.ranges, ctx.point_name(index)),
               type="primary", width="stretch")
+    if not training:
+        _explain_row(ctx, index)
 
     order = ctx.dim_order
     st.dataframe({"dimension": [f"z{i + 1}" + ("" if ctx.informative[i] else " (collapsed)") for i in order],

@@ -217,6 +217,18 @@ def train_codes(path: str) -> TrainCodes | None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
+def _scores(path: str, scores_mtime: float, test_points: int) -> tuple[dict[str, np.ndarray], int] | None:
+    return ckpt.load_scores(Path(path), test_points)
+
+
+def scores(path: str) -> tuple[dict[str, np.ndarray], int] | None:
+    """Per test image -ELBO, its terms and the IWAE bound, cached beside the checkpoint (python -m explorer
+    score), with the draws they took; None when there are none. Raises CheckpointError for a damaged file."""
+    file = Path(path) / ckpt.SCORES_FILE
+    return _scores(path, _mtime(file) if file.exists() else 0.0, len(embedding(path).mu))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _whole_embedding(path: str, version_: tuple[float, float], codes_mtime: float) -> Embedding:
     test, codes = embedding(path), train_codes(path)
     mu = np.concatenate([test.mu, codes.mu])

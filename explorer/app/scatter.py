@@ -32,6 +32,7 @@ VENDOR_DIR = JS_DIR / "vendor"
 VENDORED = json.loads((VENDOR_DIR / "VENDORED.json").read_text())  # file -> package, version, licence, sha256
 MAGIC = b"LEMAP\x00\x01\x00"
 IMAGES_MAGIC = b"LEIMG\x00\x01\x00"
+VALUES_MAGIC = b"LEVAL\x00\x01\x00"
 TILE_GRID = 32  # the training split's images reach the page by the cells of this grid over the map, on demand
 THUMB_SIDE = 32  # at most this many pixels a side in the map's image sheet (Fashion-MNIST's 28 stay as they are)
 SHEET_COLUMNS = 100
@@ -216,6 +217,35 @@ def read_images_blob(blob: bytes) -> tuple[dict, np.ndarray, np.ndarray]:
     return header, positions, np.stack(tiles)
 
 
+def values_blob(values_id: str, label: str, values: np.ndarray) -> bytes:
+    """One number per point of the map (a per-image score), in the map's order, for colouring the points.
+
+    Layout: magic (8 bytes), header length (uint32), header JSON padded to 4 bytes ({values_id, label, n,
+    lo, hi}), then the values scaled to [0, 1] between lo and hi (float32, n; clipped), where lo and hi
+    are the 1st and 99th percentiles: a few outliers do not wash out the colours of the rest; then the
+    values themselves (float32, n), for the hover card.
+    """
+    values = np.asarray(values, np.float64)
+    finite = values[np.isfinite(values)]
+    lo, hi = (float(np.percentile(finite, q)) for q in (1, 99)) if len(finite) else (0.0, 1.0)
+    scaled = np.clip((values - lo) / max(hi - lo, 1e-12), 0, 1)
+    header = {"values_id": values_id, "label": label, "n": int(len(values)), "lo": lo, "hi": hi}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-(len(VALUES_MAGIC) + 4 + len(text)) % 4)
+    return b"".join([VALUES_MAGIC, struct.pack("<I", len(text)), text,
+                     np.nan_to_num(scaled, nan=0.0).astype("<f4").tobytes(), values.astype("<f4").tobytes()])
+
+
+def read_values_blob(blob: bytes) -> tuple[dict, np.ndarray, np.ndarray]:
+    """(header, values in [0, 1], the values themselves): ``values_blob`` inverted, for tests."""
+    if blob[:8] != VALUES_MAGIC:
+        raise ValueError("not a Latent Explorer values blob")
+    (length,) = struct.unpack("<I", blob[8:12])
+    header = json.loads(blob[12 : 12 + length])
+    n = header["n"]
+    return header, np.frombuffer(blob, "<f4", n, 12 + length), np.frombuffer(blob, "<f4", n, 12 + length + 4 * n)
+
+
 def tile_cells(xy: np.ndarray) -> np.ndarray:
     """(N,) cell of each point in the map's TILE_GRID x TILE_GRID grid over the page's [-1, 1] square
     (row-major from the bottom left; -1 for a point off the map), as map_layers.js computes it."""
@@ -261,6 +291,11 @@ def _cached_tile(tiles_id: str, cells: tuple[int, ...], _xy: np.ndarray, _skip: 
     return tile_blob(tiles_id, cells, _xy, _skip, _images)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)  # 40 kB each for 10,000 points
+def _cached_values(values_id: str, label: str, _values: np.ndarray) -> bytes:
+    return values_blob(values_id, label, _values)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)  # _proj is not hashed: the map id names the projection
 def _cached_blob(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...],
                  axis_titles: tuple[str, str], file_stem: str, _proj: projection.Projection | None) -> bytes:
@@ -275,7 +310,7 @@ def render(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, cl
            decoder: str | None = None, images: Callable[[], tuple[np.ndarray, np.ndarray] | None] | None = None,
            images_id: str | None = None, tiles: Callable[[np.ndarray], np.ndarray | None] | None = None,
            on_probe: Callable[[], None] | None = None, palette: tuple[str, ...] = plots.CLASS_COLOURS,
-           training_from: int | None = None) -> None:
+           training_from: int | None = None, values: tuple[str, str, np.ndarray] | None = None) -> None:
     """The map of points ``ids`` at ``xy``; ``marked`` (a test-set id) is ringed, ``selection`` highlighted.
 
     With ``proj`` (the map's projection) and ``decoder`` (the page's name for the in-page decoder), the map
@@ -284,17 +319,23 @@ def render(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, cl
     where there are none). It goes to the page after the map (its first paint does not wait for it), once
     per ``images_id``, whatever the projection. ``tiles`` (positions -> their images) serves the rest on
     demand: zoomed in, the page asks for the grid cells whose images it lacks, and gets them once each.
+    ``values`` (name, label, one number per point): the points are coloured by it, not by class.
     """
     blob = _cached_blob(map_id_, xy, ids, labels, class_names, axis_titles, file_stem, proj)
     # One loader per map: a new map (another model, projection or subset) is a new element. Under one fixed
     # key, the page kept the first model's points when the model changed (its new bytes never ran).
     _loader(key=f"{key}_points_{map_id_}", data=blob, height="content")
+    values_id = None
+    if values is not None:  # before the view: the view waits for them in the page
+        values_id = f"{map_id_}-{values[0]}"
+        _loader(key=f"{key}_values_{values_id}", data=_cached_values(values_id, values[1], values[2]),
+                height="content")
     has_images = images is not None and images_id is not None
     tiles_id = f"{map_id_}-tiles" if has_images and tiles is not None else None
     _view(key=key, data={"map_id": map_id_, "marked": marked, "selection": [int(i) for i in selection],
                          "height": height, "big": big, "id_label": id_label, "decoder": decoder,
                          "images_id": images_id if has_images else None, "tiles_id": tiles_id,
-                         "tile_grid": TILE_GRID, "training_from": training_from,
+                         "tile_grid": TILE_GRID, "training_from": training_from, "values_id": values_id,
                          # The class colours travel per rerun (a few bytes), so a new palette needs no new points.
                          "colours": [plots.class_colour(c["label"], palette) for c in _classes(blob)]},
           on_selected_change=on_select, on_probe_change=on_probe or _ignore, on_tiles_change=_ignore,

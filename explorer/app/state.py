@@ -55,6 +55,9 @@ MAP_POINTS = "map_points"  # remembered: how many test points the map shows (set
 MAP_SPLIT = "map_split"  # remembered: which split the map shows (SPLITS), "test" when a model opens
 MAP_TEST_POINTS = "map_test_points"  # the open model's test-split size: map ids from it on are training points
 MAP_TRAIN_POINTS = "map_train_points"  # how many training codes the open model has cached (0: none)
+MAP_COLOUR_BY = "map_colour_by"  # "class", or a per-image score (SCORE_LABELS) the WebGL map is coloured by
+SCORE_LABELS = {"class": "class", "nelbo": "−ELBO", "recon": "recon.", "kl": "KL", "nll_iwae": "−log p(x)",
+                "gap": "gap"}
 SPLITS = {"test": "test split", "train": "training split", "all": "both splits"}
 TSNE_PERPLEXITY = "tsne_perplexity"  # remembered: the t-SNE map's perplexity
 

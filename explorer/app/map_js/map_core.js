@@ -7,11 +7,29 @@
 
 const MAP_MAGIC = "LEMAP\u0000\u0001\u0000";
 const IMAGES_MAGIC = "LEIMG\u0000\u0001\u0000";
+const VALUES_MAGIC = "LEVAL\u0000\u0001\u0000";
 
 function mapRegistry() {
   globalThis.__latentExplorerMap ??= { maps: {}, waiting: {}, images: {}, loads: 0, bytes: 0, views: 0, draws: 0,
                                        imageLoads: 0, imageBytes: 0, onImages: new Set() };
   return globalThis.__latentExplorerMap;
+}
+
+// One number per point (a per-image score, scatter.py: values_blob): header, then float32 in [0, 1], then
+// the numbers themselves.
+function readValues(bytes) {
+  if (blobMagic(bytes) !== VALUES_MAGIC) throw new Error("not a Latent Explorer values blob");
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + length)));
+  const body = bytes.slice(12 + length, 12 + length + 8 * header.n).buffer;
+  return { header, values: new Float32Array(body, 0, header.n), raw: new Float32Array(body, 4 * header.n, header.n) };
+}
+
+function whenValues(id) {
+  const reg = mapRegistry();
+  reg.values ??= {};
+  if (reg.values[id]) return Promise.resolve(reg.values[id]);
+  return new Promise((resolve) => ((reg.valuesWaiting ??= {})[id] ??= []).push(resolve));
 }
 
 function whenMap(id) {

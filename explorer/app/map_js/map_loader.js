@@ -39,9 +39,27 @@ function loadImages(data, parentElement) {
   });
 }
 
+function loadValues(data, parentElement) {
+  const reg = mapRegistry();
+  const entry = readValues(data);
+  const id = entry.header.values_id;
+  note(parentElement).dataset.valuesId = id;
+  reg.values ??= {};
+  if (reg.values[id]) return;
+  const kept = Object.keys(reg.values).slice(-(KEEP_MAPS - 1));
+  reg.values = Object.fromEntries([...kept.map((k) => [k, reg.values[k]]), [id, entry]]);
+  for (const resolve of (reg.valuesWaiting ?? {})[id] ?? []) resolve(entry);
+  if (reg.valuesWaiting) delete reg.valuesWaiting[id];
+}
+
 export default function ({ data, parentElement }) {
-  if (blobMagic(data) === IMAGES_MAGIC) {
+  const magic = blobMagic(data);
+  if (magic === IMAGES_MAGIC) {
     loadImages(data, parentElement);
+    return;
+  }
+  if (magic === VALUES_MAGIC) {
+    loadValues(data, parentElement);
     return;
   }
   const reg = mapRegistry();

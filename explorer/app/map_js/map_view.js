@@ -167,13 +167,50 @@ function applyColours(v) {
   const key = colours(v).join();
   if (key === v.colourKey) return;
   v.colourKey = key;
-  v.plot.set({ pointColor: colours(v), pointColorActive: colours(v) });
+  if (!v.values) v.plot.set({ pointColor: colours(v), pointColorActive: colours(v) });
   drawLegend(v);
+}
+
+// Coloured by a per-image score (data.values_id: the loader's values): light where the model does well,
+// dark where it does worst, so the images it handles worst stand out on the white map (viridis, reversed).
+const SCORE_COLOURS = ["#fde725", "#d2e21b", "#a5db36", "#7ad151", "#54c568", "#35b779", "#22a884", "#1f988b",
+                       "#23888e", "#2a788e", "#31688e", "#39568c", "#414487", "#472f7d", "#481a6c", "#440154"];
+
+function applyValues(v) {
+  const id = v.data.values_id || null;
+  if (id === (v.valuesId ?? null)) return;
+  v.valuesId = id;
+  if (!id) {
+    v.values = null;
+    v.plot.set({ colorBy: "valueA", pointColor: colours(v), pointColorActive: colours(v) });
+    drawLegend(v);
+    v.root.dataset.colourBy = "class";
+    return;
+  }
+  whenValues(id).then(async (entry) => {
+    if (v.valuesId !== id || !v.plot) return;
+    await v.plot.draw({ x: v.map.x, y: v.map.y, valueA: v.map.labels, valueB: entry.values },
+                      { zDataType: "categorical", wDataType: "continuous", preventFilterReset: true });
+    v.values = entry;
+    v.plot.set({ colorBy: "valueB", pointColor: SCORE_COLOURS, pointColorActive: SCORE_COLOURS });
+    drawLegend(v);
+    applyState(v);  // the selection, again, on the redrawn points
+    v.root.dataset.colourBy = entry.header.label;
+  });
 }
 
 function drawLegend(v) {
   const { classes } = v.map.header;
-  v.legend.replaceChildren(node("div", "le-map-legend-title", "class"));
+  v.legend.replaceChildren();
+  if (v.values) {
+    const { label, lo, hi } = v.values.header;
+    const bar = node("div", "le-map-colour-bar");
+    bar.style.background = `linear-gradient(to right, ${SCORE_COLOURS.join(", ")})`;
+    const ends = node("div", "le-map-colour-ends");
+    ends.append(node("span", "", lo.toFixed(1)), node("span", "", `${hi.toFixed(1)} (worst)`));
+    v.legend.append(node("div", "le-map-legend-title", `${label}, nats`), bar, ends);
+  }
+  v.legend.append(node("div", "le-map-legend-title", v.values ? "class (click to hide)" : "class"));
   classes.forEach((c, k) => {
     const row = node("button", "le-map-legend-row");
     row.type = "button";
@@ -275,8 +312,10 @@ function showCard(v, p) {
   const id = map.ids[p], from = v.data.training_from;  // ids from training_from on are training images
   const name = from !== null && from !== undefined && id >= from ? `training image #${id - from}` : `${v.data.id_label} #${id}`;
   line.append(swatch, node("span", "", `${name} · ${cls.name}`));
+  const score = v.values ? `${v.values.header.label} ${v.values.raw[p].toFixed(1)} nats` : null;
   const picture = hoverPicture(v, p);
-  v.card.replaceChildren(...(picture ? [picture, line] : [line]));
+  const lines = score ? [line, node("div", "le-map-card-line", score)] : [line];
+  v.card.replaceChildren(...(picture ? [picture, ...lines] : lines));
   v.card.hidden = false;
   // Beside the point, turned inward near the right and bottom edges so it stays on the map.
   const [x, y] = v.plot.getScreenPosition(p);
@@ -332,6 +371,9 @@ export default function ({ data, parentElement, setStateValue }) {
       v.mapId = data.map_id;
       v.root.dataset.mapId = data.map_id;
       v.root.dataset.points = String(map.header.n);
+      v.values = null;  // the new map's points are drawn coloured by class; its values follow
+      v.valuesId = null;
+      v.plot.set({ colorBy: "valueA" });
       await drawPoints(v);
       fitAll(v);
       if (v.atlas.on) setAtlas(v, true);  // the new map's plane: repainted, relabelled
@@ -342,6 +384,7 @@ export default function ({ data, parentElement, setStateValue }) {
     }
     applyColours(v);
     applyState(v);
+    applyValues(v);
   });
   // Called when the component unmounts, and possibly before a rerun with new data: destroy the WebGL
   // context only if the element really left the page (a browser allows only a few contexts at a time).
