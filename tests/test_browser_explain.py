@@ -199,3 +199,42 @@ def test_coloured_by_minus_elbo_the_worst_image_is_dark_and_the_best_light_on_sc
         assert light[0] > 180 and light[1] > 180 and light[2] < 140  # its light yellow end
         assert page.evaluate("() => globalThis.__latentExplorerMap.loads") == loads  # the points were not sent again
         assert "(worst)" in page.locator(".le-map-legend").inner_text()
+
+
+DROP_JS = """(el, [b64, name]) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], name, { type: "image/png" }));
+    el.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+}"""
+
+
+def test_an_image_file_dropped_on_the_pad_is_encoded_and_a_light_photo_is_inverted_for_a_dark_model():
+    import base64
+
+    model = load(DIGITS).model
+    digit = load_dataset("digits", download=False, test_only=True).test.images[5, 0]  # light ink on black
+
+    def png(pixels: np.ndarray) -> str:
+        big = Image.fromarray((pixels * 255).round().astype(np.uint8)).resize((80, 80), Image.Resampling.NEAREST)
+        buffer = io.BytesIO()
+        big.save(buffer, format="PNG")
+        return base64.b64encode(buffer.getvalue()).decode()
+
+    with app_server() as url, browser_page(f"{url}/?model=digits&view=Explain&pick={PICK}", 1600, 1000) as page:
+        page.locator(VIEW).wait_for(timeout=60_000)
+        wait_encodes(page, 0)
+        wait_idle(page)
+        runs = wire(page).runs
+        for pixels, name in ((digit, "digit.png"), (1 - digit, "photo.png")):  # as drawn, then dark ink on white
+            page.locator(".le-x-pad").evaluate(DROP_JS, [png(pixels), name])
+            page.wait_for_function("([el, name]) => el.leExplain.state && el.leExplain.state.dropped === name",
+                                   arg=[page.locator(VIEW).element_handle(), name], timeout=10_000)
+            page.wait_for_timeout(300)
+            state = explained(page)
+            x = np.asarray(state["x"]).reshape(8, 8)
+            assert np.corrcoef(x.ravel(), digit.ravel())[0, 1] > 0.95  # the dropped digit, the right way round
+            with torch.no_grad():
+                mu, _ = model.encode(torch.tensor(x, dtype=torch.float32).reshape(1, 1, 8, 8))
+            np.testing.assert_allclose(state["mu"], mu[0].numpy(), atol=1e-4)
+        assert wire(page).runs == runs  # dropped, encoded and drawn in the page

@@ -122,6 +122,7 @@ function createExplain(parentElement) {
   v.play = button("Play", "Resample eps again and again", () => setPlaying(v, !v.playing));
   tools.append(v.clear, v.start, v.resample, v.play);
   const drawing = el("div", { class: "le-col" }, el("div", { class: "le-head", text: "x: draw here" }), pad);
+  pad.title = "Draw with the mouse or a pen, or drop an image file here";
   const left = el("div", { class: "le-col" }, drawing, tools);  // the tools stay lit in every step
 
   v.input = el("canvas", { class: "le-image le-x-input" });
@@ -209,6 +210,37 @@ function drawable(v) {
     g.stroke();
   };
   const request = onceAFrameExplain(() => update(v));
+  // An image file dropped on the pad is drawn there, fitted, as a starting point to draw over. For a model
+  // of light ink on dark (MNIST-like), a light photo is inverted, as the upload view prepares one.
+  v.pad.addEventListener("dragover", (e) => e.preventDefault());
+  v.pad.addEventListener("drop", async (e) => {
+    e.preventDefault();
+    const file = e.dataTransfer && e.dataTransfer.files[0];
+    if (!file) return;
+    let picture;
+    try {
+      picture = await createImageBitmap(file);
+    } catch {
+      v.stripNote.textContent = `${file.name} is not an image this browser can read: drop a PNG or a JPEG.`;
+      return;
+    }
+    blank(v);
+    const k = Math.min(v.pad.width / picture.width, v.pad.height / picture.height);
+    const w = picture.width * k, h = picture.height * k;
+    g.drawImage(picture, (v.pad.width - w) / 2, (v.pad.height - h) / 2, w, h);
+    const pixels = g.getImageData(0, 0, v.pad.width, v.pad.height);
+    let sum = 0;
+    for (let q = 0; q < pixels.data.length; q += 4) sum += pixels.data[q] + pixels.data[q + 1] + pixels.data[q + 2];
+    if (v.data.dark && sum / (pixels.data.length * 0.75 * 255) > 0.5) {
+      for (let q = 0; q < pixels.data.length; q += 4) {
+        for (let c = 0; c < 3; c++) pixels.data[q + c] = 255 - pixels.data[q + c];
+      }
+      g.putImageData(pixels, 0, 0);
+    }
+    v.startName = null;
+    v.dropped = file.name;
+    request();
+  });
   v.pad.addEventListener("pointerdown", (e) => {
     last = at(e);
     v.pad.setPointerCapture(e.pointerId);
@@ -353,10 +385,32 @@ function mapFrame(v) {
   return v.frame;
 }
 
+// The prior N(0, I) on the PCA plane: the plane's rows are orthonormal, so it projects to N(-W mean, I),
+// drawn as dashed circles at 1 and 2 standard deviations. Codes far outside it, or prior mass where no
+// code lies, are the prior's holes.
+function drawPrior(v, g, f) {
+  const { components, mean } = v.data.pca;
+  const [cx, cy] = f.toScreen(project({ components, mean }, mean.map(() => 0)));
+  g.save();
+  g.setLineDash([5, 4]);
+  g.strokeStyle = "#777";
+  g.lineWidth = 1.5;
+  for (const k of [1, 2]) {
+    g.beginPath();
+    g.arc(cx, cy, k / f.span, 0, 2 * Math.PI);
+    g.stroke();
+  }
+  g.restore();
+  g.fillStyle = "#555";
+  g.font = "12px sans-serif";
+  g.fillText("prior N(0, I)", cx + 2 / f.span * 0.72 + 4, cy - 2 / f.span * 0.72);
+}
+
 function drawMap(v, ellipse, cloud) {
   const g = v.map.getContext("2d"), f = mapFrame(v);
   g.fillStyle = "#fff";
   g.fillRect(0, 0, MAP_W, MAP_H);
+  drawPrior(v, g, f);
   drawQ(v, g, f, ellipse, cloud, 2.5);
   // A close-up where q(z|x) is small beside the data (a confident encoder): magnified about mu.
   const insetSpan = (2.5 * 2 * Math.max(ellipse.axes[0], 1e-9)) / INSET;
@@ -466,7 +520,7 @@ function update(v) {
   const ellipse = ellipseOf(v.data.pca, mu, logvar);
   drawMap(v, ellipse, cloud);
   v.mapNote.textContent = "Exact: PCA is linear, so q(z|x) projects to the Gaussian drawn here (1 and 2 standard " +
-    `deviations); the dots are the ${S} draws below, the ring is μ.` +
+    `deviations); the dots are the ${S} draws below, the ring is μ; dashed: the prior N(0, I), 1 and 2 σ.` +
     (v.inset ? " The corner magnifies it: the encoder is sure of this image, q(z|x) is small beside the data." : "");
   v.stripNote.textContent = `ε seed ${v.seed}. Each image is the decoder's mean for one draw; hover for its -log p(x|z).`;
   const row = (cls, label, value, note) => el("div", { class: `le-x-term ${cls}` }, el("span", { text: label }),
@@ -477,7 +531,7 @@ function update(v) {
     row("le-x-nelbo", "−ELBO = reconstruction + KL =", recon + klSum, "an upper bound on −log p(x)"));
   drawDims(v, mu, sigma, kl);
   v.state = { mu: Array.from(mu), logvar: Array.from(logvar), zs, recons, recon, kl: klSum, klPerDim: kl, seed: v.seed,
-              ellipse, cloud, x: Array.from(x), start: v.startName, inset: v.inset };
+              ellipse, cloud, x: Array.from(x), start: v.startName, inset: v.inset, dropped: v.dropped ?? null };
   v.root.dataset.encodes = String(v.encodes);
   v.root.dataset.seed = String(v.seed);
   if (v.inputAt !== undefined && v.inputAt !== null) {
