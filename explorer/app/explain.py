@@ -57,7 +57,7 @@ def _iwae(ctx: Context, slot) -> dict | None:
     """The page's request for this image's IWAE bound, answered once (with a progress bar in ``slot``)."""
     ss = st.session_state
     held = ss.get(IWAE_RESULT)
-    asked = scatter._report(VIEW_KEY, "iwae", "x")
+    asked = scatter.component_report(VIEW_KEY, "iwae", "x")
     if asked is None or (held is not None and held["seq"] == asked.get("seq")):
         return held
     shape = ctx.checkpoint.model_config.image_shape

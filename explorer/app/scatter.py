@@ -3,7 +3,9 @@
 Two components (inline JS and CSS from explorer/app/map_js/, no build step, nothing from a CDN):
 - the points loader gets the map as bytes (``points_blob``): coordinates, test-set ids and classes. It is
   keyed per map (model version, projection, subset), so the points reach the page once per map, not on
-  every rerun (Streamlit does not resend unchanged component data), and a new map is a new element;
+  every rerun (Streamlit does not resend unchanged component data), and a new map is a new element.
+  The same loader carries, after the view, the points' images (``images_blob``: one sheet, then tiles
+  of a training map on demand) and, when the map is coloured by a score, its values (``values_blob``);
 - the view gets small JSON per rerun (the pick, the selection, the height) and takes the points from the
   page. A click or a lasso comes back as the state "selected" ({ids, how, seq}): one rerun per gesture.
 
@@ -357,7 +359,7 @@ def _tile_batches(key: str, tiles_id: str) -> list[tuple[int, ...]]:
     batches = st.session_state.get(store)
     if not isinstance(batches, dict) or batches.get("tiles_id") != tiles_id:
         batches = st.session_state[store] = {"tiles_id": tiles_id, "seen": None, "batches": []}
-    asked = _report(key, "tiles", "cells")
+    asked = component_report(key, "tiles", "cells")
     if asked is not None and asked.get("tiles_id") == tiles_id and asked.get("seq") != batches["seen"]:
         batches["seen"] = asked.get("seq")
         done = {c for b in batches["batches"] for c in b}
@@ -377,8 +379,9 @@ def _ignore() -> None:
     """on_probe_change with nothing to do: the state is read on the rerun (``probed``)."""
 
 
-def _report(key: str, state: str, listed: str) -> dict | None:
-    """The component state ``state`` of the map under ``key``, if it is a dict whose ``listed`` is a list."""
+def component_report(key: str, state: str, listed: str) -> dict | None:
+    """The component state ``state`` of the component under ``key`` (the map, or another view that reports
+    the same way), if it is a dict whose ``listed`` is a list."""
     value = st.session_state.get(key)
     try:
         report = value[state]
@@ -389,9 +392,9 @@ def _report(key: str, state: str, listed: str) -> dict | None:
 
 def probed(key: str) -> dict | None:
     """The probe's last released spot on the map under ``key``: {"z", "xy", "exact", "seq"}, or None."""
-    return _report(key, "probe", "z")
+    return component_report(key, "probe", "z")
 
 
 def reported(key: str) -> dict | None:
     """What the map under ``key`` last reported: {"ids": [...], "how": "click" | "lasso", "seq": n}, or None."""
-    return _report(key, "selected", "ids")
+    return component_report(key, "selected", "ids")
