@@ -480,17 +480,24 @@ def save_train_codes(folder: Path, codes: TrainCodes) -> None:
     atomic_write(Path(folder) / TRAIN_CODES_FILE, write)
 
 
-def load_train_codes(folder: Path, test_points: int) -> TrainCodes | None:
-    """Read ``embedding-train.npz`` (None when there is none), checked against the test split's size."""
-    path = Path(folder) / TRAIN_CODES_FILE
+def _cached_arrays(path: Path, command: str) -> dict[str, np.ndarray] | None:
+    """The arrays of an optional .npz a command caches beside the checkpoint; None when there is none."""
     if not path.exists():
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
+            return {name: data[name] for name in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         raise CheckpointError(f"{path} is not a readable .npz file ({err}); delete it, or compute it again with "
-                              f"python -m explorer embed-train {Path(folder)}.") from err
+                              f"python -m explorer {command} {path.parent}.") from err
+
+
+def load_train_codes(folder: Path, test_points: int) -> TrainCodes | None:
+    """Read ``embedding-train.npz`` (None when there is none), checked against the test split's size."""
+    path = Path(folder) / TRAIN_CODES_FILE
+    arrays = _cached_arrays(path, "embed-train")
+    if arrays is None:
+        return None
     missing = [name for name in ("mu", "logvar", "labels") if name not in arrays]
     if missing:
         raise CheckpointError(f"{path} lacks {', '.join(missing)}; delete it and compute it again "
@@ -522,14 +529,9 @@ def save_scores(folder: Path, scores: dict[str, np.ndarray], k: int) -> None:
 def load_scores(folder: Path, test_points: int) -> tuple[dict[str, np.ndarray], int] | None:
     """(scores by name, k) from ``scores.npz``, None when there is none; checked against the test split's size."""
     path = Path(folder) / SCORES_FILE
-    if not path.exists():
+    arrays = _cached_arrays(path, "score")
+    if arrays is None:
         return None
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise CheckpointError(f"{path} is not a readable .npz file ({err}); delete it, or compute it again with "
-                              f"python -m explorer score {Path(folder)}.") from err
     k = int(arrays.pop("k", 0))
     bad = [name for name, values in arrays.items() if values.shape != (test_points,)]
     if bad or not arrays:
