@@ -4,7 +4,8 @@
 
 For each model, at 1600x900 (a laptop) and 1280x720 (a projector): the view opened on a test image, then
 after one pen stroke across it: the page as it opens (explain-<model>.png, explain-<model>-720.png) and
-the whole view, its terms and bars included (explain-<model>-view.png, at 1600x900).
+the whole view, its terms and bars included (explain-<model>-view.png, at 1600x900); then, at 1280x720,
+each of the four steps of the talk mode (explain-<model>-step<N>.png).
 """
 
 from __future__ import annotations
@@ -52,6 +53,15 @@ def main() -> None:
                     shot = Image.open(io.BytesIO(page.screenshot(full_page=True)))
                     shot.convert("RGB").quantize(colors=256).save(path, optimize=True)
                     print(path)
+                    if suffix:  # the talk mode's four steps, at the projector's size
+                        page.get_by_role("button", name="Steps").click()
+                        for step in range(1, 5):
+                            page.wait_for_timeout(900)  # the fade and the scroll to the step
+                            shot = Image.open(io.BytesIO(page.screenshot()))
+                            shot.convert("RGB").quantize(colors=256).save(
+                                args.out / f"explain-{model}-step{step}.png", optimize=True)
+                            page.keyboard.press("ArrowRight")
+                        page.keyboard.press("Escape")
                     if not suffix:  # a viewport tall enough for the whole view, then back
                         page.set_viewport_size({"width": width, "height": 2000})
                         page.wait_for_timeout(500)
