@@ -110,6 +110,22 @@ def plane_of(proj: projection.Projection, shown: np.ndarray) -> tuple[dict, np.n
     return {"kind": "local", "exact": False, "k": projection.PLACEMENT_NEIGHBOURS}, proj.mu[shown]
 
 
+def _framed(magic: bytes, header: dict, *body: bytes) -> bytes:
+    """A blob as the page reads it (map_core.js: readFramed): magic (8 bytes), header length (uint32), the
+    JSON header padded with spaces so that ``body`` starts 4-byte aligned, then ``body``."""
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-(len(magic) + 4 + len(text)) % 4)
+    return b"".join([magic, struct.pack("<I", len(text)), text, *body])
+
+
+def _unframed(blob: bytes, magic: bytes, what: str) -> tuple[dict, int]:
+    """(header, where the body starts) of a ``_framed`` blob; ValueError when it is not a ``what`` blob."""
+    if blob[:8] != magic:
+        raise ValueError(f"not a Latent Explorer {what} blob")
+    (length,) = struct.unpack("<I", blob[8:12])
+    return json.loads(blob[12 : 12 + length]), 12 + length
+
+
 def points_blob(map_id: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...],
                 axis_titles: tuple[str, str], file_stem: str, plane: dict | None = None,
                 codes: np.ndarray | None = None) -> bytes:
@@ -130,24 +146,19 @@ def points_blob(map_id: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray
               "file_stem": file_stem, "frame": {"centre": centre.tolist(), "scale": scale},
               "plane": plane or {"kind": "none", "exact": False},
               "code_dim": 0 if codes is None else int(codes.shape[1])}
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-(len(MAGIC) + 4 + len(text)) % 4)
     ndc = normalise(xy)
     category = np.searchsorted(values, labels).astype("<u2")
     columns = [ndc[:, 0].astype("<f4").tobytes(), ndc[:, 1].astype("<f4").tobytes(), ids.astype("<i4").tobytes(),
                category.tobytes() + b"\0\0" * (len(ids) % 2)]  # padded: the codes start 4-byte aligned
     if codes is not None:
         columns.append(np.ascontiguousarray(codes, "<f4").tobytes())
-    return b"".join([MAGIC, struct.pack("<I", len(text)), text, *columns])
+    return _framed(MAGIC, header, *columns)
 
 
 def read_points_blob(blob: bytes) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """(header, (N, 2) coordinates in [-1, 1], ids, class indices, codes or None): ``points_blob`` inverted."""
-    if blob[:8] != MAGIC:
-        raise ValueError("not a Latent Explorer map blob")
-    (length,) = struct.unpack("<I", blob[8:12])
-    header = json.loads(blob[12 : 12 + length])
-    n, body = header["n"], blob[12 + length :]
+    header, start = _unframed(blob, MAGIC, "map")
+    n, body = header["n"], blob[start:]
     x, y = (np.frombuffer(body, "<f4", n, k * 4 * n) for k in (0, 1))
     ids = np.frombuffer(body, "<i4", n, 8 * n)
     category = np.frombuffer(body, "<u2", n, 12 * n)
@@ -190,18 +201,13 @@ def images_blob(images_id: str, images: np.ndarray, positions: np.ndarray | None
         cols = min(SHEET_COLUMNS, len(pixels))
         header.update(width=int(w), height=int(h), cols=cols)
         png = pictures.png_bytes(pictures.mosaic(pixels, cols, gap=0))
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-(len(IMAGES_MAGIC) + 4 + len(text)) % 4)
-    return b"".join([IMAGES_MAGIC, struct.pack("<I", len(text)), text, positions.astype("<i4").tobytes(), png])
+    return _framed(IMAGES_MAGIC, header, positions.astype("<i4").tobytes(), png)
 
 
 def _images_header(blob: bytes) -> tuple[dict, np.ndarray, int]:
-    if blob[:8] != IMAGES_MAGIC:
-        raise ValueError("not a Latent Explorer images blob")
-    (length,) = struct.unpack("<I", blob[8:12])
-    header = json.loads(blob[12 : 12 + length])
-    positions = np.frombuffer(blob, "<i4", header["n"], 12 + length)
-    return header, positions, 12 + length + 4 * header["n"]
+    header, start = _unframed(blob, IMAGES_MAGIC, "images")
+    positions = np.frombuffer(blob, "<i4", header["n"], start)
+    return header, positions, start + 4 * header["n"]
 
 
 def read_images_blob(blob: bytes) -> tuple[dict, np.ndarray, np.ndarray]:
@@ -232,20 +238,15 @@ def values_blob(values_id: str, label: str, values: np.ndarray) -> bytes:
     lo, hi = (float(np.percentile(finite, q)) for q in (1, 99)) if len(finite) else (0.0, 1.0)
     scaled = np.clip((values - lo) / max(hi - lo, 1e-12), 0, 1)
     header = {"values_id": values_id, "label": label, "n": int(len(values)), "lo": lo, "hi": hi}
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-(len(VALUES_MAGIC) + 4 + len(text)) % 4)
-    return b"".join([VALUES_MAGIC, struct.pack("<I", len(text)), text,
-                     np.nan_to_num(scaled, nan=0.0).astype("<f4").tobytes(), values.astype("<f4").tobytes()])
+    return _framed(VALUES_MAGIC, header, np.nan_to_num(scaled, nan=0.0).astype("<f4").tobytes(),
+                   values.astype("<f4").tobytes())
 
 
 def read_values_blob(blob: bytes) -> tuple[dict, np.ndarray, np.ndarray]:
     """(header, values in [0, 1], the values themselves): ``values_blob`` inverted, for tests."""
-    if blob[:8] != VALUES_MAGIC:
-        raise ValueError("not a Latent Explorer values blob")
-    (length,) = struct.unpack("<I", blob[8:12])
-    header = json.loads(blob[12 : 12 + length])
+    header, start = _unframed(blob, VALUES_MAGIC, "values")
     n = header["n"]
-    return header, np.frombuffer(blob, "<f4", n, 12 + length), np.frombuffer(blob, "<f4", n, 12 + length + 4 * n)
+    return header, np.frombuffer(blob, "<f4", n, start), np.frombuffer(blob, "<f4", n, start + 4 * n)
 
 
 def tile_cells(xy: np.ndarray) -> np.ndarray:
@@ -371,8 +372,7 @@ def _tile_batches(key: str, tiles_id: str) -> list[tuple[int, ...]]:
 
 
 def _classes(blob: bytes) -> list[dict]:
-    (length,) = struct.unpack("<I", blob[8:12])
-    return json.loads(blob[12 : 12 + length])["classes"]
+    return _unframed(blob, MAGIC, "map")[0]["classes"]
 
 
 def _ignore() -> None:

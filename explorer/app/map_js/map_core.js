@@ -18,10 +18,8 @@ function mapRegistry() {
 // One number per point (a per-image score, scatter.py: values_blob): header, then float32 in [0, 1], then
 // the numbers themselves.
 function readValues(bytes) {
-  if (blobMagic(bytes) !== VALUES_MAGIC) throw new Error("not a Latent Explorer values blob");
-  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + length)));
-  const body = bytes.slice(12 + length, 12 + length + 8 * header.n).buffer;
+  const { header, start } = readFramed(bytes, VALUES_MAGIC, "values");
+  const body = bytes.slice(start, start + 8 * header.n).buffer;
   return { header, values: new Float32Array(body, 0, header.n), raw: new Float32Array(body, 4 * header.n, header.n) };
 }
 
@@ -42,17 +40,22 @@ function blobMagic(bytes) {
   return String.fromCharCode(...bytes.subarray(0, 8));
 }
 
+// The framing every blob of the map shares (scatter.py: _framed): magic (8 bytes), header length
+// (uint32), the JSON header padded to 4 bytes, then the body. -> {header, start} (where the body starts).
+function readFramed(bytes, magic, what) {
+  if (blobMagic(bytes) !== magic) throw new Error(`not a Latent Explorer ${what} blob`);
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
+  return { header: JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + length))), start: 12 + length };
+}
+
 // Images of a map's points (explorer/app/scatter.py: images_blob), one part of an images id: magic, header
 // length (uint32), the JSON header padded to 4 bytes ({images_id, part, cells, n, width, height, cols}), the
 // positions (int32, n: indices into the map's ids), then one PNG sheet (absent when n is 0): image k, of
 // the point at positions[k], is at column k % cols, row k // cols.
 function readImages(bytes) {
-  if (blobMagic(bytes) !== IMAGES_MAGIC) throw new Error("not a Latent Explorer images blob");
-  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + length)));
-  const start = 12 + length + 4 * header.n;
-  const positions = new Int32Array(bytes.slice(12 + length, start).buffer);
-  return { header, positions, png: bytes.slice(start) };
+  const { header, start } = readFramed(bytes, IMAGES_MAGIC, "images");
+  const png = start + 4 * header.n;
+  return { header, positions: new Int32Array(bytes.slice(start, png).buffer), png: bytes.slice(png) };
 }
 
 // Where the image of point p of a map is, from the images ids ``ids`` (its sheet, then its tiles), or null:
@@ -75,13 +78,10 @@ function imageAt(ids, p) {
 // class indices (uint16, n, padded to 4 bytes; the header's classes, the last one "unlabelled" when there
 // is one) and, when the header's code_dim is not 0, the points' latent codes (float32, n x code_dim).
 function readMap(bytes) {
-  if (blobMagic(bytes) !== MAP_MAGIC) throw new Error("not a Latent Explorer map blob");
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getUint32(8, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength)));
+  const { header, start } = readFramed(bytes, MAP_MAGIC, "map");
   const n = header.n;
   // Copy into an aligned buffer: the Uint8Array may start at any offset of the message.
-  const body = bytes.slice(12 + headerLength).buffer;
+  const body = bytes.slice(start).buffer;
   return {
     header,
     x: new Float32Array(body, 0, n),
