@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -66,6 +66,16 @@ def elbo_stats(
     }
 
 
+def _draws(model: VAE, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, n: int,
+           generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """n draws z ~ q(z|x) for each image of x (B, C, H, W): log p(x|z) and the log importance weights, (n, B) each."""
+    batch = x.shape[0]
+    z = mu + torch.exp(0.5 * logvar) * torch.randn((n, *mu.shape), device=x.device, generator=generator)  # (n, B, D)
+    x_rep = x.unsqueeze(0).expand(n, *x.shape).reshape(n * batch, *x.shape[1:])
+    log_px_z = model.log_likelihood(x_rep, model.decode_params(z.reshape(n * batch, -1))).view(n, batch)
+    return log_px_z, log_importance_weights(log_px_z, z, mu, logvar)
+
+
 def iwae_bound(
     model: VAE, x: torch.Tensor, k: int, *, chunk_size: int = 256, generator: torch.Generator | None = None
 ) -> torch.Tensor:
@@ -79,17 +89,12 @@ def iwae_bound(
         raise ValueError(f"k must be at least 1, got {k}")
     mu, logvar = model.encode(x)  # (B, D) each
     mu, logvar = mu.float(), logvar.float()
-    std = torch.exp(0.5 * logvar)
-    batch = x.shape[0]
-    running = torch.full((batch,), -math.inf, device=x.device)  # logsumexp so far, (B,)
+    running = torch.full((x.shape[0],), -math.inf, device=x.device)  # logsumexp so far, (B,)
     done = 0
     while done < k:
         n = min(chunk_size, k - done)
-        eps = torch.randn((n, *mu.shape), device=x.device, generator=generator)  # (n, B, D)
-        z = mu + std * eps  # (n, B, D)
-        x_rep = x.unsqueeze(0).expand(n, *x.shape).reshape(n * batch, *x.shape[1:])
-        log_px_z = model.log_likelihood(x_rep, model.decode_params(z.reshape(n * batch, -1))).view(n, batch)
-        running = torch.logaddexp(running, torch.logsumexp(log_importance_weights(log_px_z, z, mu, logvar), dim=0))
+        _, log_w = _draws(model, x, mu, logvar, n, generator)
+        running = torch.logaddexp(running, torch.logsumexp(log_w, dim=0))
         done += n
     return running - math.log(k)
 
@@ -107,15 +112,13 @@ def image_bounds(model: VAE, x: torch.Tensor, k: int, *, chunk_size: int = 100, 
         raise ValueError(f"k must be at least 1, got {k}")
     generator = torch.Generator(device=x.device).manual_seed(seed)
     mu, logvar = (t.float() for t in model.encode(x))
-    std = torch.exp(0.5 * logvar)
-    weights = []
-    while sum(len(w) for w in weights) < k:
-        n = min(chunk_size, k - sum(len(w) for w in weights))
-        z = mu + std * torch.randn((n, *mu.shape), device=x.device, generator=generator)  # (n, 1, D)
-        log_px_z = model.log_likelihood(x.expand(n, *x.shape[1:]), model.decode_params(z.reshape(n, -1)))
-        weights.append(log_importance_weights(log_px_z.view(n, 1), z, mu, logvar)[:, 0].double())
+    weights, done = [], 0
+    while done < k:
+        n = min(chunk_size, k - done)
+        weights.append(_draws(model, x, mu, logvar, n, generator)[1][:, 0].double())
+        done += n
         if progress is not None:
-            progress(sum(len(w) for w in weights))
+            progress(done)
     log_w = torch.cat(weights)
     return float(log_w.mean()), float(torch.logsumexp(log_w, dim=0) - math.log(k))
 
@@ -140,12 +143,8 @@ def per_image_scores(model: VAE, images: torch.Tensor | np.ndarray, k: int, *, b
     out = {name: [] for name in SCORE_NAMES}
     for start in tqdm(range(0, len(images), batch_size), desc=f"scores k={k}", disable=not progress, leave=False):
         x = images[start : start + batch_size].to(device)
-        b = x.shape[0]
         mu, logvar = (t.float() for t in model.encode(x))
-        z = mu + torch.exp(0.5 * logvar) * torch.randn((k, *mu.shape), device=device, generator=generator)
-        x_rep = x.unsqueeze(0).expand(k, *x.shape).reshape(k * b, *x.shape[1:])
-        log_px_z = model.log_likelihood(x_rep, model.decode_params(z.reshape(k * b, -1))).view(k, b).double()
-        log_w = log_importance_weights(log_px_z, z, mu, logvar).double()
+        log_px_z, log_w = (t.double() for t in _draws(model, x, mu, logvar, k, generator))
         recon = -log_px_z.mean(dim=0)
         kl = kl_to_standard_normal(mu, logvar).sum(dim=1).double()
         iwae = torch.logsumexp(log_w, dim=0) - math.log(k)
