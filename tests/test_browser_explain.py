@@ -238,3 +238,69 @@ def test_an_image_file_dropped_on_the_pad_is_encoded_and_a_light_photo_is_invert
                 mu, _ = model.encode(torch.tensor(x, dtype=torch.float32).reshape(1, 1, 8, 8))
             np.testing.assert_allclose(state["mu"], mu[0].numpy(), atol=1e-4)
         assert wire(page).runs == runs  # dropped, encoded and drawn in the page
+
+
+CODES_RGB = np.array([0xD9, 0x82, 0x2B])
+
+
+def test_on_pca_the_codes_regions_face_the_priors_and_on_tsne_the_ellipse_is_placed_and_marked_approximate():
+    from explorer.checkpoint import load_embedding
+    from explorer.prior import aggregate_on_plane
+    from explorer.projection import PCA, TSNE
+
+    emb = load_embedding(DIGITS)
+    pca = PCA.of(emb)
+    holes = aggregate_on_plane(emb.mu, emb.logvar, pca.components, pca.mean)
+    with app_server() as url, browser_page(f"{url}/?model=digits&view=Explain&pick={PICK}", 1600, 1000) as page:
+        page.locator(VIEW).wait_for(timeout=60_000)
+        wait_encodes(page, 0)
+        wait_idle(page)
+        orange = (np.abs(map_pixels(page) - CODES_RGB).sum(axis=2) < 60).sum()
+        assert orange > 200  # the codes' contours are drawn, in their own colour
+        note = page.locator(".le-x-map + .le-caption").inner_text()
+        assert f"{round(100 * holes.prior_outside)}% of the prior's mass" in note  # the server's figure
+        assert "q(z|x) on the PCA map" == page.locator(".le-x-map").locator("xpath=preceding-sibling::*[1]").inner_text()
+
+        page.get_by_test_id("stTabs").get_by_text("t-SNE (not metric)").click()
+        page.wait_for_function("(el) => el.leExplain.state && el.leExplain.state.map === 'tsne'",
+                               arg=page.locator(VIEW).element_handle(), timeout=60_000)
+        wait_idle(page)
+        state = explained(page)
+        assert "approximate" in page.locator(".le-x-map").locator("xpath=preceding-sibling::*[1]").inner_text()
+        assert "Approximate" in page.locator(".le-x-map + .le-caption").inner_text()
+        assert not state["ellipse"]["exact"] and state["regions"] is None
+        assert (np.abs(map_pixels(page) - CODES_RGB).sum(axis=2) < 60).sum() < 20  # no density of a linear plane here
+        # Placed as the server's t-SNE places a new code, among the points the page was sent.
+        sent = page.locator(VIEW).evaluate("(el) => el.leExplain.data.points")
+        mu_sent = np.asarray(sent["mu"]).reshape(len(sent["x"]), -1)
+        tsne = TSNE(mu=mu_sent, coords=np.stack([sent["x"], sent["y"]], axis=1))
+        np.testing.assert_allclose(state["ellipse"]["centre"], tsne.place(np.asarray([state["mu"]]))[0], atol=1e-3)
+        np.testing.assert_allclose(state["cloud"], tsne.place(np.asarray(state["zs"])), atol=1e-3)
+
+
+def test_a_slow_model_decodes_a_few_draws_while_the_pen_moves_and_all_of_them_when_it_lifts():
+    with app_server() as url, browser_page(f"{url}/?model=fashion-mnist-d16&view=Explain&pick=7", 1600, 1000) as page:
+        page.locator(VIEW).wait_for(timeout=60_000)
+        wait_encodes(page, 0)
+        wait_idle(page)
+        full = explained(page)
+        assert full["draws"] == 16
+        pad = page.locator(".le-x-pad").bounding_box()
+        page.mouse.move(pad["x"] + 0.2 * pad["width"], pad["y"] + 0.2 * pad["height"])
+        page.mouse.down()
+        seen = []
+        for k in range(1, 16):
+            page.mouse.move(pad["x"] + (0.2 + 0.04 * k) * pad["width"], pad["y"] + (0.2 + 0.04 * k) * pad["height"])
+            page.wait_for_timeout(40)
+            seen.append(explained(page)["draws"])
+        stale = page.locator(".le-x-sample.le-stale").count()
+        page.mouse.up()
+        page.wait_for_function("(el) => el.leExplain.state.draws === 16", arg=page.locator(VIEW).element_handle())
+        if full["fullMs"] > 1000 / 30:  # slower than a frame: the stroke decodes 4 draws and dims the others
+            assert min(seen) == 4 and stale == 12
+        else:
+            assert set(seen) == {16}
+        assert page.locator(".le-x-sample.le-stale").count() == 0  # the pen lifted: every draw is drawn again
+        done = explained(page)
+        assert len(done["zs"]) == 16 and len(done["recons"]) == 16
+        assert abs(done["recon"] - float(np.mean(done["recons"]))) < 1e-6

@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import projection
+from explorer import prior, projection
 from explorer.app import live, plots, presentation, resources, scatter, state
 from explorer.app.context import Context
+from explorer.projection import Projection
 
 SAMPLES = 16  # draws of eps in the cloud, and in the reconstruction term's estimate
 MAP_POINTS = 2000  # test points drawn faintly on the map, for where q(z|x) sits among the data
@@ -46,11 +47,36 @@ def start_image(ctx: Context) -> dict | None:
             "pixels": np.round(ctx.images[index].astype(np.float64).ravel(), 4).tolist()}
 
 
-def _points(ctx: Context) -> dict:
-    pca = ctx.embedding.pca
-    keep = np.random.default_rng(0).permutation(len(pca))[:MAP_POINTS]
-    return {"x": pca[keep, 0].round(4).tolist(), "y": pca[keep, 1].round(4).tolist(),
-            "label": np.searchsorted(np.unique(ctx.embedding.labels), ctx.embedding.labels[keep]).tolist()}
+def _maps(ctx: Context) -> list[str]:
+    """The maps the view offers without fitting anything: PCA, the cached t-SNE, and the main map's fitted one."""
+    keys = [projection.PCA.key] + ([projection.TSNE.key] if ctx.embedding.tsne is not None else [])
+    if ctx.split == "test" and projection.KINDS[ctx.projection].fitted and ctx.projection not in keys:
+        keys.append(ctx.projection)
+    return keys
+
+
+def _points(ctx: Context, proj: Projection) -> dict:
+    """A sample of the test points on the map; on a fitted one with their codes, to place new codes among."""
+    coords = proj.coords if proj.fitted else proj.place(ctx.embedding.mu)
+    on_map = np.flatnonzero(np.isfinite(coords).all(axis=1))  # a fitted map of a subset leaves the rest NaN
+    keep = on_map[np.random.default_rng(0).permutation(len(on_map))[:MAP_POINTS]]
+    points = {"x": coords[keep, 0].round(4).tolist(), "y": coords[keep, 1].round(4).tolist(),
+              "label": np.searchsorted(np.unique(ctx.embedding.labels), ctx.embedding.labels[keep]).tolist()}
+    if not proj.exact:
+        points["mu"] = ctx.embedding.mu[keep].astype(np.float64).round(5).ravel().tolist()
+    return points
+
+
+@st.cache_data(max_entries=8, show_spinner="Mapping the codes' density against the prior...")
+def _aggregate(path: str, version: tuple[float, float]) -> dict:
+    """The aggregate posterior on the PCA plane (explorer.prior.aggregate_on_plane), as the page draws it."""
+    emb = resources.embedding(path)
+    pca = projection.PCA.of(emb)
+    agg = prior.aggregate_on_plane(emb.mu, emb.logvar, pca.components, pca.mean)
+    return {"x0": float(agg.x[0]), "x1": float(agg.x[-1]), "y0": float(agg.y[0]), "y1": float(agg.y[-1]),
+            "grid": len(agg.x), "density": [float(f"{v:.4g}") for v in agg.density.ravel()],
+            "levels": [agg.levels[m] for m in prior.HDR_MASSES], "masses": list(prior.HDR_MASSES),
+            "prior_outside": agg.prior_outside}
 
 
 def _iwae(ctx: Context, slot) -> dict | None:
@@ -98,15 +124,25 @@ def render(ctx: Context) -> None:
         return
     _encoder_loader(key=f"explain_encoder_{encoder.model_id}", data=encoder.blob, height="content")
     pca = projection.make(projection.PCA.key, ctx.embedding)
+    keys = _maps(ctx)
+    if st.session_state.get(state.EXPLAIN_MAP) not in keys:
+        st.session_state[state.EXPLAIN_MAP] = projection.PCA.key  # the map it was on is no longer offered
+    key = st.radio("Map", keys, horizontal=True, **state.widget(state.EXPLAIN_MAP),
+                   format_func=lambda k: projection.KINDS[k].label + (" (exact)" if k == projection.PCA.key else ""),
+                   help="q(z|x) is exact on PCA (a linear map) and approximate on t-SNE or UMAP, which cannot place "
+                        "a new code; the prior's holes show on PCA only.") if len(keys) > 1 else keys[0]
+    proj = pca if key == projection.PCA.key else ctx.with_map(key, "test").map
     labels = np.unique(ctx.embedding.labels)
     iwae = _iwae(ctx, st.empty())
     _view(key=VIEW_KEY, height="content", on_iwae_change=_ignore, data={
         "iwae_k": IWAE_K, "iwae": iwae,
         "model_id": decoder.model_id, "samples": SAMPLES, "start": start_image(ctx), "dark": ctx.dark_background,
         "pca": {"components": pca.components.astype(float).tolist(), "mean": pca.mean.astype(float).tolist()},
-        "points": _points(ctx), "colours": [plots.class_colour(int(c), state.palette()) for c in labels],
+        "map": {"key": key, "name": projection.KINDS[key].name, "exact": bool(proj.exact)},
+        "aggregate": _aggregate(ctx.path, resources.version(ctx.path)) if proj.exact else None,
+        "points": _points(ctx, proj), "colours": [plots.class_colour(int(c), state.palette()) for c in labels],
         "big": presentation.is_on()})
     st.caption(f"Everything above is computed in this page by the model's own encoder and decoder (parity with "
-               f"torch within 1e-4), on the PCA map of the test split's {len(ctx.embedding.mu):,} codes "
+               f"torch within 1e-4), on the {projection.KINDS[key].name} map of the test split's {len(ctx.embedding.mu):,} codes "
                f"({MAP_POINTS:,} of them drawn). The reconstruction term is a Monte Carlo estimate from {SAMPLES} "
                "draws; the KL term is exact.")

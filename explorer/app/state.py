@@ -60,6 +60,7 @@ SCORE_LABELS = {"class": "class", "nelbo": "−ELBO", "recon": "recon.", "kl": "
                 "gap": "gap"}
 SPLITS = {"test": "test split", "train": "training split", "all": "both splits"}
 TSNE_PERPLEXITY = "tsne_perplexity"  # remembered: the t-SNE map's perplexity
+EXPLAIN_MAP = "explain_map"  # remembered: the Explain view's map, PCA (exact) or a fitted one (approximate)
 
 VIEWS = ("Map", "Sliders", "Interpolate", "My image", "Attributes", "Samples", "Decoded plane", "Explain", "Model card")
 MAP_VIEW, SLIDERS_VIEW, INTERPOLATE_VIEW = VIEWS[:3]
@@ -135,7 +136,7 @@ DEFAULTS: dict[str, Any] = {
     "attr_a_labels": [0], "attr_b_labels": [1], "attr_a_ids": None, "attr_b_ids": None, "attr_amount": 0.0,
     "attr_start": "a_mean",
     MAP_POINTS: None, TSNE_PERPLEXITY: DEFAULT_PERPLEXITY, MAP_SPLIT: "test",
-    "slider_engine": "live", "map_probe": False,
+    "slider_engine": "live", "map_probe": False, EXPLAIN_MAP: "pca",
 }
 INTERP_MAX_STEPS = 32  # frames of an interpolation
 ATTR_AMOUNT_RANGE = (-1.5, 2.5)  # multiples of an attribute direction: 0 is the start, 1 adds all of B - A

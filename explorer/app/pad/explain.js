@@ -13,8 +13,20 @@
 // x ~ p(x|z). "Estimate -log p(x)" sends the image to the server once (the state "iwae": {x, seq}), which
 // answers with the ELBO and the IWAE bound from the same k draws (data.iwae: {seq, k, elbo, iwae, seconds}).
 //
-// data (JSON): {model_id, samples, start: {name, index, pixels} | null, pca: {components, mean}, points: {x,
-// y, label}, colours, dark, big, iwae_k, iwae}.
+// The map is PCA (exact) or a fitted one (t-SNE, UMAP: approximate). On a fitted map a code is placed as
+// the server places one (projection.Fitted.place): at the mean position of its nearest codes among the
+// points sent; the ellipse there is the covariance of PLACE_DRAWS placed draws, drawn dashed and marked
+// approximate. On PCA the map also shows the prior's holes (explorer/prior.py: aggregate_on_plane): the
+// aggregate posterior's 50% and 90% regions as contours (marching squares over the server's grid), beside
+// the prior's regions of the same mass (circles: the prior projects to N(c, I)).
+//
+// While a stroke is drawn on a model whose full update is slower than a frame, only STROKE_DRAWS of the
+// draws are decoded (the rest of the strip dims) and all of them when the pen lifts.
+//
+// data (JSON): {model_id, samples, start: {name, index, pixels} | null, pca: {components, mean},
+// map: {key, name, exact}, points: {x, y, label, mu (flat, fitted maps only)}, aggregate: {x0, x1, y0, y1,
+// grid, density (flat, row-major from y0), levels, masses, prior_outside} | null, colours, dark, big,
+// iwae_k, iwae}.
 
 const EXPLAIN_VIEWS = new WeakMap();
 const PAD_SIDE = 224;  // CSS pixels of the drawing pad
@@ -22,6 +34,12 @@ const PEN = 0.085;  // stroke width as a share of the pad's side: about two pixe
 const IMAGE_SIDE = 112, SAMPLE_SIDE = 48, MAP_W = 340, MAP_H = 284;
 const INSET = 124;  // CSS pixels of the close-up of q(z|x) in the map's top-right corner
 const PLAY_MS = 900;
+const PLACE_DRAWS = 64;  // draws placed (not decoded) for the ellipse on a fitted map
+const PLACE_NEIGHBOURS = 5;  // as projection.PLACEMENT_NEIGHBOURS
+const STROKE_DRAWS = 4;  // draws decoded during a stroke when a full update is slower than FRAME_MS
+const FRAME_MS = 1000 / 30;
+const DIM_BAR = 72;
+const CODES_RGB = "#D9822B";  // the aggregate posterior's contours
 
 function encoderRegistry() {
   const reg = registry();
@@ -140,7 +158,7 @@ function createExplain(parentElement) {
   v.map = el("canvas", { class: "le-x-map", width: MAP_W, height: MAP_H });
   v.mapNote = el("div", { class: "le-caption" });
   const right = steps(el("div", { class: "le-col" },
-                         el("div", { class: "le-head", text: "q(z|x) on the PCA map" }), v.map, v.mapNote), 1, 2);
+                         (v.mapHead = el("div", { class: "le-head", text: "q(z|x) on the map" })), v.map, v.mapNote), 1, 2);
 
   v.strip = el("div", { class: "le-x-strip" });
   v.stripNote = el("div", { class: "le-caption" });
@@ -243,6 +261,7 @@ function drawable(v) {
   });
   v.pad.addEventListener("pointerdown", (e) => {
     last = at(e);
+    v.drawing = true;
     v.pad.setPointerCapture(e.pointerId);
     line(last, last);
     v.startName = null;  // drawn on: no longer the test image itself
@@ -257,7 +276,11 @@ function drawable(v) {
     last = p;
     request();
   });
-  const up = () => { last = null; };
+  const up = () => {
+    if (last && v.drawing && v.partial) request();  // the pen lifts: every draw again
+    last = null;
+    v.drawing = false;
+  };
   v.pad.addEventListener("pointerup", up);
   v.pad.addEventListener("pointercancel", up);
 }
@@ -359,7 +382,15 @@ function project(pca, z) {
   return pca.components.map((row) => row.reduce((s, c, i) => s + c * (z[i] - pca.mean[i]), 0));
 }
 
-// The 1-sigma ellipse of the projected Gaussian: W diag(sigma^2) W^T, as (centre, half-axes, angle).
+// The 1-sigma ellipse of a 2-D Gaussian with covariance [[a, b], [b, d]]: (centre, half-axes, angle).
+function ellipseFromCov(centre, a, b, d, exact) {
+  const mean = (a + d) / 2, diff = Math.sqrt(((a - d) / 2) ** 2 + b * b);
+  const l1 = mean + diff, l2 = Math.max(mean - diff, 0);
+  const angle = Math.abs(b) < 1e-15 && a >= d ? 0 : Math.atan2(l1 - a, b);
+  return { centre, axes: [Math.sqrt(l1), Math.sqrt(l2)], angle, cov: [[a, b], [b, d]], exact };
+}
+
+// Exact on PCA: the projected Gaussian W diag(sigma^2) W^T.
 function ellipseOf(pca, mu, logvar) {
   const [w1, w2] = pca.components;
   let a = 0, b = 0, d = 0;
@@ -369,10 +400,40 @@ function ellipseOf(pca, mu, logvar) {
     b += w1[i] * w2[i] * s2;
     d += w2[i] * w2[i] * s2;
   }
-  const mean = (a + d) / 2, diff = Math.sqrt(((a - d) / 2) ** 2 + b * b);
-  const l1 = mean + diff, l2 = Math.max(mean - diff, 0);
-  const angle = Math.abs(b) < 1e-15 && a >= d ? 0 : Math.atan2(l1 - a, b);
-  return { centre: project(pca, mu), axes: [Math.sqrt(l1), Math.sqrt(l2)], angle, cov: [[a, b], [b, d]] };
+  return ellipseFromCov(project(pca, mu), a, b, d, true);
+}
+
+// Approximate on a fitted map: the covariance of the placed draws, about where mu is placed.
+function placedEllipse(centre, placed) {
+  const n = placed.length, m = [0, 1].map((k) => placed.reduce((s, p) => s + p[k], 0) / n);
+  let a = 0, b = 0, d = 0;
+  for (const [px, py] of placed) {
+    a += (px - m[0]) ** 2 / (n - 1);
+    b += ((px - m[0]) * (py - m[1])) / (n - 1);
+    d += (py - m[1]) ** 2 / (n - 1);
+  }
+  return ellipseFromCov(centre, a, b, d, false);
+}
+
+// Where a code sits on the map: its projection on PCA; on a fitted map the mean position of its nearest
+// codes among the points sent (as the server's Fitted.place does among all of them).
+function place(v, z) {
+  if (v.data.map.exact) return project(v.data.pca, z);
+  const { x, y, mu } = v.data.points, n = x.length, d = z.length;
+  const best = [], far = [];
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let k = 0; k < d; k++) s += (mu[i * d + k] - z[k]) ** 2;
+    if (best.length < PLACE_NEIGHBOURS) {
+      best.push(i);
+      far.push(s);
+    } else {
+      let worst = 0;
+      for (let j = 1; j < best.length; j++) if (far[j] > far[worst]) worst = j;
+      if (s < far[worst]) { best[worst] = i; far[worst] = s; }
+    }
+  }
+  return [best.reduce((s, i) => s + x[i], 0) / best.length, best.reduce((s, i) => s + y[i], 0) / best.length];
 }
 
 function mapFrame(v) {
@@ -386,32 +447,93 @@ function mapFrame(v) {
 }
 
 // The prior N(0, I) on the PCA plane: the plane's rows are orthonormal, so it projects to N(-W mean, I),
-// drawn as dashed circles at 1 and 2 standard deviations. Codes far outside it, or prior mass where no
-// code lies, are the prior's holes.
+// drawn as dashed circles holding the same masses as the codes' contours (the radius r with
+// 1 - exp(-r^2 / 2) = mass). Codes far outside it, or prior mass where no code lies, are the prior's holes.
 function drawPrior(v, g, f) {
   const { components, mean } = v.data.pca;
   const [cx, cy] = f.toScreen(project({ components, mean }, mean.map(() => 0)));
+  const masses = v.data.aggregate ? v.data.aggregate.masses : [0.5, 0.9];
   g.save();
   g.setLineDash([5, 4]);
   g.strokeStyle = "#777";
   g.lineWidth = 1.5;
-  for (const k of [1, 2]) {
+  for (const m of masses) {
     g.beginPath();
-    g.arc(cx, cy, k / f.span, 0, 2 * Math.PI);
+    g.arc(cx, cy, Math.sqrt(-2 * Math.log1p(-m)) / f.span, 0, 2 * Math.PI);
     g.stroke();
   }
   g.restore();
-  g.fillStyle = "#555";
+}
+
+// Line segments where a grid's values cross ``level`` (marching squares; a saddle cell is split by the
+// order of its edges, which a drawn line cannot tell apart). -> [[x0, y0, x1, y1], ...] in the grid's units.
+function contourSegments(values, n, x0, x1, y0, y1, level) {
+  const dx = (x1 - x0) / (n - 1), dy = (y1 - y0) / (n - 1), out = [];
+  const at = (r, c) => values[r * n + c];
+  for (let r = 0; r + 1 < n; r++) {
+    for (let c = 0; c + 1 < n; c++) {
+      // The cell's corners counter-clockwise from the bottom left, and its edges between them.
+      const corners = [[r, c], [r, c + 1], [r + 1, c + 1], [r + 1, c]];
+      const crossings = [];
+      for (let e = 0; e < 4; e++) {
+        const [ra, ca] = corners[e], [rb, cb] = corners[(e + 1) % 4];
+        const va = at(ra, ca), vb = at(rb, cb);
+        if ((va >= level) === (vb >= level)) continue;
+        const t = (level - va) / (vb - va);
+        crossings.push([x0 + (ca + t * (cb - ca)) * dx, y0 + (ra + t * (rb - ra)) * dy]);
+      }
+      for (let k = 0; k + 1 < crossings.length; k += 2) out.push([...crossings[k], ...crossings[k + 1]]);
+    }
+  }
+  return out;
+}
+
+// The aggregate posterior's regions on the PCA map (solid) and a legend for them and the prior's (dashed).
+function drawCodes(v, g, f) {
+  const agg = v.data.aggregate;
+  if (!agg) return;
+  v.contours ??= agg.levels.map((level) => contourSegments(agg.density, agg.grid, agg.x0, agg.x1, agg.y0, agg.y1, level));
+  g.save();
+  g.strokeStyle = CODES_RGB;
+  v.contours.forEach((segments, k) => {
+    g.lineWidth = k === 0 ? 2.5 : 1.5;
+    g.beginPath();
+    for (const [ax, ay, bx, by] of segments) {
+      const [sx, sy] = f.toScreen([ax, ay]), [tx, ty] = f.toScreen([bx, by]);
+      g.moveTo(sx, sy);
+      g.lineTo(tx, ty);
+    }
+    g.stroke();
+  });
+  g.restore();
+  const masses = agg.masses.map((m) => `${Math.round(100 * m)}%`).join(" and ");
+  g.save();
   g.font = "12px sans-serif";
-  g.fillText("prior N(0, I)", cx + 2 / f.span * 0.72 + 4, cy - 2 / f.span * 0.72);
+  g.fillStyle = "rgba(255, 255, 255, 0.85)";
+  g.fillRect(4, MAP_H - 40, 196, 36);
+  for (const [row, label, colour, dash] of [[0, "codes: q(z), the aggregate posterior", CODES_RGB, []],
+                                            [1, "prior N(0, I)", "#777", [5, 4]]]) {
+    const y = MAP_H - 30 + 16 * row;
+    g.setLineDash(dash);
+    g.strokeStyle = colour;
+    g.lineWidth = 2;
+    g.beginPath();
+    g.moveTo(8, y);
+    g.lineTo(28, y);
+    g.stroke();
+    g.fillStyle = "#333";
+    g.fillText(label, 32, y + 4);
+  }
+  g.restore();
+  v.regions = masses;
 }
 
 function drawMap(v, ellipse, cloud) {
   const g = v.map.getContext("2d"), f = mapFrame(v);
   g.fillStyle = "#fff";
   g.fillRect(0, 0, MAP_W, MAP_H);
-  drawPrior(v, g, f);
-  drawQ(v, g, f, ellipse, cloud, 2.5);
+  if (v.data.map.exact) drawPrior(v, g, f);
+  drawQ(v, g, f, ellipse, cloud, 2.5, () => { if (v.data.map.exact) drawCodes(v, g, f); });
   // A close-up where q(z|x) is small beside the data (a confident encoder): magnified about mu.
   const insetSpan = (2.5 * 2 * Math.max(ellipse.axes[0], 1e-9)) / INSET;
   v.inset = null;
@@ -437,7 +559,8 @@ function drawMap(v, ellipse, cloud) {
   }
 }
 
-function drawQ(v, g, f, ellipse, cloud, dot) {
+// The points, then ``under`` (what sits between them and q), then q(z|x), the draws and the ring at mu.
+function drawQ(v, g, f, ellipse, cloud, dot, under = () => {}) {
   const { x, y, label } = v.data.points;
   g.globalAlpha = 0.35;
   for (let i = 0; i < x.length; i++) {
@@ -446,7 +569,10 @@ function drawQ(v, g, f, ellipse, cloud, dot) {
     g.fillRect(sx - dot / 2, sy - dot / 2, dot, dot);
   }
   g.globalAlpha = 1;
+  under();
   const [cx, cy] = f.toScreen(ellipse.centre);
+  g.save();
+  if (!ellipse.exact) g.setLineDash([6, 4]);  // approximate: the placed draws' spread
   for (const [k, alpha] of [[2, 0.12], [1, 0.25]]) {
     g.beginPath();
     // The screen's y points down: the angle flips.
@@ -458,6 +584,7 @@ function drawQ(v, g, f, ellipse, cloud, dot) {
     g.lineWidth = 2;
     g.stroke();
   }
+  g.restore();
   g.fillStyle = "#111";
   for (const point of cloud) {
     const [sx, sy] = f.toScreen(point);
@@ -496,42 +623,49 @@ function update(v) {
   const noise = normals(v.seed * 7919 + 1, c * hw), u = uniforms(v.seed * 104729 + 3, c * hw);
   const drawn = meanMu.map((m, q) => (gaussian ? Math.min(1, Math.max(0, m + sigmaMu[q] * noise[q])) : u[q] < m ? 1 : 0));
   paintPixels(v.sample, drawn, shape);
-  // The cloud: S draws of z = mu + sigma * eps, each decoded and scored.
-  const S = v.data.samples, eps = normals(v.seed, S * d);
+  // The cloud: S draws of z = mu + sigma * eps, each decoded and scored (K of them during a slow stroke).
+  const S = v.data.samples, eps = normals(v.seed, Math.max(S, PLACE_DRAWS) * d);
+  const K = v.drawing && v.slow ? Math.min(STROKE_DRAWS, S) : S, t0 = performance.now();
   const zs = [], cloud = [], recons = [];
   let reconSum = 0;
-  v.strip.replaceChildren();
-  for (let s = 0; s < S; s++) {
+  stripCanvases(v, S, shape);
+  for (let s = 0; s < K; s++) {
     const z = Array.from(mu, (m, i) => m + sigma[i] * eps[s * d + i]);
     const raw = v.decoder.decodeRaw(z);
     const nll = -logLikelihood(v.encoder.likelihood, x, raw);
     reconSum += nll;
     recons.push(nll);
     zs.push(z);
-    cloud.push(project(v.data.pca, z));
-    const canvas = el("canvas", { class: "le-image le-x-sample", width: w, height: h });
-    canvas.style.width = `${SAMPLE_SIDE}px`;
-    canvas.style.height = `${Math.round((SAMPLE_SIDE * h) / w)}px`;
+    cloud.push(place(v, z));
+    const canvas = v.strip.children[s];
     canvas.title = `-log p(x|z) = ${nll.toFixed(1)} nats`;
+    canvas.classList.remove("le-stale");
     paintPixels(canvas, meanImage(raw, c, hw), shape);
-    v.strip.append(canvas);
   }
-  const kl = klPerDim(mu, logvar), klSum = kl.reduce((a, b) => a + b, 0), recon = reconSum / S;
-  const ellipse = ellipseOf(v.data.pca, mu, logvar);
+  for (let s = K; s < S; s++) v.strip.children[s].classList.add("le-stale");  // the pen lifts: drawn again
+  v.partial = K < S;
+  const kl = klPerDim(mu, logvar), klSum = kl.reduce((a, b) => a + b, 0), recon = reconSum / K;
+  const ellipse = v.data.map.exact ? ellipseOf(v.data.pca, mu, logvar)
+    : placedEllipse(place(v, mu), Array.from({ length: PLACE_DRAWS },
+                                             (_, s) => (s < K ? cloud[s] : place(v, Array.from(mu, (m, i) => m + sigma[i] * eps[s * d + i])))));
   drawMap(v, ellipse, cloud);
-  v.mapNote.textContent = "Exact: PCA is linear, so q(z|x) projects to the Gaussian drawn here (1 and 2 standard " +
-    `deviations); the dots are the ${S} draws below, the ring is μ; dashed: the prior N(0, I), 1 and 2 σ.` +
-    (v.inset ? " The corner magnifies it: the encoder is sure of this image, q(z|x) is small beside the data." : "");
-  v.stripNote.textContent = `ε seed ${v.seed}. Each image is the decoder's mean for one draw; hover for its -log p(x|z).`;
+  v.mapNote.textContent = mapNote(v, ellipse, K);
+  v.stripNote.textContent = `ε seed ${v.seed}. Each image is the decoder's mean for one draw; hover for its -log p(x|z).` +
+    (K < S ? ` Drawing: ${K} of the ${S} draws while the pen moves, all of them when it lifts.` : "");
   const row = (cls, label, value, note) => el("div", { class: `le-x-term ${cls}` }, el("span", { text: label }),
                                               el("b", { text: `${value.toFixed(1)} nats` }), el("span", { class: "le-caption", text: note }));
   v.terms.replaceChildren(
-    row("le-x-recon", "Reconstruction  −E_q[log p(x|z)] ≈", recon, `the mean over the ${S} draws above`),
+    row("le-x-recon", "Reconstruction  −E_q[log p(x|z)] ≈", recon, `the mean over the ${K} draws above`),
     row("le-x-kl", "KL(q(z|x) ‖ N(0, I)) =", klSum, "closed form: ½ Σ (μ² + σ² − 1 − log σ²)"),
     row("le-x-nelbo", "−ELBO = reconstruction + KL =", recon + klSum, "an upper bound on −log p(x)"));
   drawDims(v, mu, sigma, kl);
+  if (K === S) {
+    v.fullMs = performance.now() - t0;
+    v.slow = v.fullMs > FRAME_MS;  // then a stroke decodes fewer draws
+  }
   v.state = { mu: Array.from(mu), logvar: Array.from(logvar), zs, recons, recon, kl: klSum, klPerDim: kl, seed: v.seed,
-              ellipse, cloud, x: Array.from(x), start: v.startName, inset: v.inset, dropped: v.dropped ?? null };
+              ellipse, cloud, x: Array.from(x), start: v.startName, inset: v.inset, dropped: v.dropped ?? null,
+              draws: K, fullMs: v.fullMs, map: v.data.map.key, regions: v.data.map.exact ? v.regions ?? null : null };
   v.root.dataset.encodes = String(v.encodes);
   v.root.dataset.seed = String(v.seed);
   if (v.inputAt !== undefined && v.inputAt !== null) {
@@ -542,11 +676,38 @@ function update(v) {
   }
 }
 
+function mapNote(v, ellipse, K) {
+  const agg = v.data.aggregate, dots = `the dots are ${K === v.data.samples ? "the" : K + " of the"} ${v.data.samples} draws below, the ring is μ.`;
+  if (!ellipse.exact) {
+    return `Approximate: ${v.data.map.name} is not linear, so q(z|x) has no exact shape on it. Each code is placed ` +
+      `at the mean position of its ${PLACE_NEIGHBOURS} nearest of the ${v.data.points.x.length.toLocaleString()} codes drawn; ` +
+      `the dashed ellipse is the spread of ${PLACE_DRAWS} placed draws; ${dots} The prior has no place on this map: choose PCA.`;
+  }
+  const holes = agg ? ` Solid: the regions holding ${v.regions} of the codes' density (the aggregate posterior, exact on ` +
+    `this plane); dashed: the prior's regions of the same mass. ${Math.round(100 * agg.prior_outside)}% of the prior's ` +
+    "mass here lies outside the codes' 90% region: a prior sample drawn there decodes from where no image's code lies." : "";
+  return `Exact: PCA is linear, so q(z|x) projects to the Gaussian drawn here (1 and 2 standard deviations); ${dots}` + holes +
+    (v.inset ? " The corner magnifies q: the encoder is sure of this image, q(z|x) is small beside the data." : "");
+}
+
+// The strip's canvases, made once per model and reused: a stroke repaints them in place.
+function stripCanvases(v, S, [c, h, w]) {
+  if (v.strip.children.length === S && v.strip.dataset.shape === `${c},${h},${w}`) return;
+  v.strip.dataset.shape = `${c},${h},${w}`;
+  v.strip.replaceChildren(...Array.from({ length: S }, () => {
+    const canvas = el("canvas", { class: "le-image le-x-sample", width: w, height: h });
+    canvas.style.width = `${SAMPLE_SIDE}px`;
+    canvas.style.height = `${Math.round((SAMPLE_SIDE * h) / w)}px`;
+    return canvas;
+  }));
+}
+
+// One row per dimension, in as many columns as the width holds (pad.css): the longest bar is DIM_BAR pixels.
 function drawDims(v, mu, sigma, kl) {
   const top = Math.max(...kl, 1e-9);
   v.dims.replaceChildren(...Array.from(mu, (m, i) => {
     const bar = el("span", { class: "le-x-bar" });
-    bar.style.width = `${Math.round((120 * kl[i]) / top)}px`;
+    bar.style.width = `${Math.round((DIM_BAR * kl[i]) / top)}px`;
     return el("div", { class: "le-x-dim" }, el("span", { class: "le-x-dim-name", text: `z${i + 1}` }),
               el("span", { text: `μ ${m.toFixed(2)}  σ ${sigma[i].toFixed(2)}` }), bar,
               el("span", { text: kl[i].toFixed(2) }));
@@ -563,13 +724,15 @@ export default function ({ data, parentElement, setStateValue }) {
   v.setStateValue = setStateValue;
   v.iwaeButton.textContent = `Estimate −log p(x) on the server (IWAE, k = ${data.iwae_k})`;
   const fresh = !v.data || v.data.model_id !== data.model_id;
+  const newMap = fresh || v.data.map.key !== data.map.key;
   const newStart = !v.data || JSON.stringify(v.data.start && v.data.start.name) !== JSON.stringify(data.start && data.start.name);
   v.data = data;
   v.root.classList.toggle("le-big", Boolean(data.big));
+  v.mapHead.textContent = `q(z|x) on the ${data.map.name} map${data.map.exact ? "" : " (approximate)"}`;
   v.start.textContent = data.start ? `Start from #${data.start.index}` : "Start from the pick";
   v.start.title = data.start ? `Start again from ${data.start.name}, to draw over` : "No test images on this machine";
   v.start.disabled = !data.start;
-  if (fresh) v.frame = null;
+  if (newMap) v.frame = v.contours = null;
   Promise.all([whenEncoder(data.model_id), whenDecoder(data.model_id)]).then(([encoder, decoder]) => {
     if (v.data !== data) return;
     v.encoder = encoder;
