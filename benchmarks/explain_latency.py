@@ -5,8 +5,9 @@
 
 In a real browser (headless Chromium, 1600 x 1000), on the Explain view of each model: ``--moves`` pointer
 moves across the drawing pad, 16 ms apart (a 60 Hz pen); for each update the page times the oldest input
-not yet drawn to the animation frame that shows its encoding, ellipse, 16 decoded draws and terms
-(explain.js: latencies). Reported: median and p90 ms, updates per stroke move. The reference, in the same
+not yet drawn to the animation frame that shows its encoding, ellipse, decoded draws and terms
+(explain.js: latencies; all 16 draws, or 4 during the stroke on a model whose full update is slower than a
+frame, as the view does). Reported: median and p90 ms, updates per stroke move. The reference, in the same
 run: the server round trip of the view's one server action on the same page (the IWAE button: click to
 the result shown, k = 500), which is what any update through the server would at least cost.
 In this process: explorer.evaluate.image_bounds at k = 500 on 20 test images of each model (seconds per
