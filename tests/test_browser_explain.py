@@ -138,6 +138,16 @@ def test_drawing_moves_q_on_the_map_in_the_page_and_the_terms_are_torchs():
         assert abs(shown["iwae-nll"] + iwae) <= 0.05 + 1e-6 and abs(shown["iwae-nelbo"] + elbo) <= 0.05 + 1e-6
         assert shown["iwae-nll"] <= shown["iwae-nelbo"] and abs(shown["gap"] - (iwae - elbo)) <= 0.05 + 1e-6
 
+        # The user chooses k: the server estimates with that many draws, and the page says which.
+        page.locator(".le-x-iwae-k").select_option("10")
+        page.get_by_role("button", name=re.compile("Estimate −log p")).click()
+        page.wait_for_function("(el) => el.dataset.iwae && el.dataset.iwae.endsWith('-2')",
+                               arg=page.locator(VIEW).element_handle(), timeout=60_000)
+        assert "IWAE_10" in page.locator(".le-x-iwae-nll").inner_text()
+        elbo10, iwae10 = image_bounds(model, x, 10)
+        nll10 = float(re.match(r"(-?[\d.]+) nats", page.locator(".le-x-iwae-nll b").inner_text()).group(1))
+        assert abs(nll10 + iwae10) <= 0.05 + 1e-6
+
 
 def darkest(page, selector: str) -> int:
     """The darkest pixel of an element as a person sees it (0 black text, 255 nothing drawn)."""

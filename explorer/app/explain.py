@@ -18,7 +18,8 @@ from explorer.projection import Projection
 
 SAMPLES = 16  # draws of eps in the cloud, and in the reconstruction term's estimate
 MAP_POINTS = 2000  # test points drawn faintly on the map, for where q(z|x) sits among the data
-IWAE_K = 500  # draws for the server's estimate of -log p(x), as the model card's IWAE column
+IWAE_K = 500  # draws for the server's estimate of -log p(x) unless the user chooses: the model card's IWAE column
+IWAE_KS = (10, 100, 500, 1000, 5000)  # the choices: 10 shows a loose bound, 5,000 (about 10x the time) a tight one
 VIEW_KEY = "explain_view"
 IWAE_RESULT = "explain_iwae"  # the last estimate: {seq, k, elbo, iwae, seconds}
 
@@ -96,12 +97,13 @@ def _iwae(ctx: Context, slot) -> dict | None:
 
     from explorer.evaluate import image_bounds  # here: it imports the data loaders
 
-    bar = slot.progress(0.0, text=f"IWAE bound of your image: {IWAE_K} draws of q(z|x)...")
+    k = asked.get("k") if asked.get("k") in IWAE_KS else IWAE_K
+    bar = slot.progress(0.0, text=f"IWAE bound of your image: {k:,} draws of q(z|x)...")
     t0 = time.perf_counter()
     image = torch.as_tensor(np.clip(x, 0, 1).reshape(1, *shape), dtype=torch.float32)
-    elbo, iwae = image_bounds(ctx.model, image, IWAE_K, progress=lambda done: bar.progress(done / IWAE_K))
+    elbo, iwae = image_bounds(ctx.model, image, k, progress=lambda done: bar.progress(done / k))
     slot.empty()
-    ss[IWAE_RESULT] = {"seq": asked.get("seq"), "k": IWAE_K, "elbo": elbo, "iwae": iwae,
+    ss[IWAE_RESULT] = {"seq": asked.get("seq"), "k": k, "elbo": elbo, "iwae": iwae,
                        "seconds": time.perf_counter() - t0}
     return ss[IWAE_RESULT]
 
@@ -135,7 +137,7 @@ def render(ctx: Context) -> None:
     labels = np.unique(ctx.embedding.labels)
     iwae = _iwae(ctx, st.empty())
     _view(key=VIEW_KEY, height="content", on_iwae_change=_ignore, data={
-        "iwae_k": IWAE_K, "iwae": iwae,
+        "iwae_k": IWAE_K, "iwae_ks": list(IWAE_KS), "iwae": iwae,
         "model_id": decoder.model_id, "samples": SAMPLES, "start": start_image(ctx), "dark": ctx.dark_background,
         "pca": {"components": pca.components.astype(float).tolist(), "mean": pca.mean.astype(float).tolist()},
         "map": {"key": key, "name": projection.KINDS[key].name, "exact": bool(proj.exact)},

@@ -10,7 +10,8 @@
 // cloud); "Play" resamples on a timer. The encoder arrives as bytes through the loader (explain_loader.js).
 //
 // The decoder's distribution at z = mu: its mean, its per-pixel sigma (a Gaussian decoder) and one sample
-// x ~ p(x|z). "Estimate -log p(x)" sends the image to the server once (the state "iwae": {x, seq}), which
+// x ~ p(x|z). "Estimate -log p(x)" sends the image and the chosen k to the server once (the state "iwae":
+// {x, seq, k}), which
 // answers with the ELBO and the IWAE bound from the same k draws (data.iwae: {seq, k, elbo, iwae, seconds}).
 //
 // The map is PCA (exact) or a fitted one (t-SNE, UMAP: approximate). On a fitted map a code is placed as
@@ -23,7 +24,7 @@
 // While a stroke is drawn on a model whose full update is slower than a frame, only STROKE_DRAWS of the
 // draws are decoded (the rest of the strip dims) and all of them when the pen lifts.
 //
-// data (JSON): {model_id, samples, start: {name, index, pixels} | null, pca: {components, mean},
+// data (JSON): {model_id, samples, start: {name, index, pixels} | null, pca: {components, mean}, iwae_ks,
 // map: {key, name, exact}, points: {x, y, label, mu (flat, fitted maps only)}, aggregate: {x0, x1, y0, y1,
 // grid, density (flat, row-major from y0), levels, masses, prior_outside} | null, colours, dark, big,
 // iwae_k, iwae}.
@@ -166,6 +167,8 @@ function createExplain(parentElement) {
   v.iwaeButton = button("Estimate −log p(x) on the server", "The importance-weighted bound (IWAE) from many draws " +
                         "of q(z|x): how far the ELBO is from the log-likelihood", () => askIwae(v));
   v.iwaeOut = el("div", { class: "le-x-iwae" });
+  v.iwaeK = el("select", { class: "le-x-iwae-k", title: "k: how many draws of q(z|x) the bound averages; more, tighter" });
+  const iwaeRow = el("div", { class: "le-x-iwae-row" }, v.iwaeButton, el("label", { text: "k =" }), v.iwaeK);
   v.dims = el("div", { class: "le-x-dims" });
   v.stepsButton = button("Steps", "One step of the VAE at a time, for a talk: → or Space next, ← back, Esc leaves",
                          () => setStep(v, v.step ? 0 : 1));
@@ -178,7 +181,7 @@ function createExplain(parentElement) {
                     el("div", { class: "le-col le-grow" },
                        steps(el("div", { class: "le-col" }, el("div", { class: "le-head", text: "z = μ + σ ⊙ ε, decoded" }),
                                 v.strip, v.stripNote), 2, 3),
-                       steps(el("div", { class: "le-col" }, v.terms, v.iwaeButton, v.iwaeOut), 4)),
+                       steps(el("div", { class: "le-col" }, v.terms, iwaeRow, v.iwaeOut), 4)),
                     steps(el("div", { class: "le-col le-grow" }, el("div", { class: "le-head", text: "Per dimension: μ, σ and KL" }),
                              v.dims), 1, 4));
   root.append(v.banner);
@@ -314,8 +317,9 @@ function askIwae(v) {
   v.iwaeSeq = `${v.born}-${(v.iwaeCount = (v.iwaeCount ?? 0) + 1)}`;
   v.iwaeX = v.state.x;
   v.iwaeButton.disabled = true;
-  v.iwaeOut.textContent = `Estimating with ${v.data.iwae_k} draws on the server...`;
-  v.setStateValue("iwae", { x: v.state.x, seq: v.iwaeSeq });
+  const k = Number(v.iwaeK.value);
+  v.iwaeOut.textContent = `Estimating with ${k.toLocaleString()} draws on the server...`;
+  v.setStateValue("iwae", { x: v.state.x, seq: v.iwaeSeq, k });
 }
 
 function showIwae(v) {
@@ -722,7 +726,11 @@ export default function ({ data, parentElement, setStateValue }) {
     EXPLAIN_VIEWS.set(parentElement, v);
   }
   v.setStateValue = setStateValue;
-  v.iwaeButton.textContent = `Estimate −log p(x) on the server (IWAE, k = ${data.iwae_k})`;
+  v.iwaeButton.textContent = "Estimate −log p(x) on the server (IWAE)";
+  if (!v.iwaeK.options.length) {
+    v.iwaeK.replaceChildren(...data.iwae_ks.map((k) => el("option", { value: String(k), text: k.toLocaleString() })));
+    v.iwaeK.value = String(data.iwae_k);
+  }
   const fresh = !v.data || v.data.model_id !== data.model_id;
   const newMap = fresh || v.data.map.key !== data.map.key;
   const newStart = !v.data || JSON.stringify(v.data.start && v.data.start.name) !== JSON.stringify(data.start && data.start.name);
