@@ -113,9 +113,12 @@ def _ignore() -> None:
 
 
 def render(ctx: Context) -> None:
-    st.markdown("Draw, or start from the picked test image: the model's own encoder and decoder run in this page and "
-                "show each step of the VAE as you draw.")
-    with st.expander("The story this view tells"):
+    stage = presentation.is_on()  # on the stage the view starts at the top: no intro, the choices in one row
+    if not stage:
+        st.markdown("Draw, or start from the picked test image: the model's own encoder and decoder run in this page "
+                    "and show each step of the VAE as you draw.")
+    story, choice = st.columns([1, 1], vertical_alignment="center") if stage else (st.container(), st.container())
+    with story.expander("The story this view tells"):
         st.markdown(STORY)
     decoder = resources.weights(ctx.path)  # the page has it: main mounts its loader after the views
     encoder = resources.encoder_weights(ctx.path)
@@ -124,15 +127,17 @@ def render(ctx: Context) -> None:
                 f"{'decoder' if decoder.blob is None else 'encoder'} cannot run there "
                 f"({decoder.unsupported or encoder.unsupported}).")
         return
-    _encoder_loader(key=f"explain_encoder_{encoder.model_id}", data=encoder.blob, height="content")
+    with st.sidebar:  # beside the decoder's loader: its note stays off the view
+        _encoder_loader(key=f"explain_encoder_{encoder.model_id}", data=encoder.blob, height="content")
     pca = projection.make(projection.PCA.key, ctx.embedding)
     keys = _maps(ctx)
     if st.session_state.get(state.EXPLAIN_MAP) not in keys:
         st.session_state[state.EXPLAIN_MAP] = projection.PCA.key  # the map it was on is no longer offered
-    key = st.radio("Map", keys, horizontal=True, **state.widget(state.EXPLAIN_MAP),
-                   format_func=lambda k: projection.KINDS[k].label + (" (exact)" if k == projection.PCA.key else ""),
-                   help="q(z|x) is exact on PCA (a linear map) and approximate on t-SNE or UMAP, which cannot place "
-                        "a new code; the prior's holes show on PCA only.") if len(keys) > 1 else keys[0]
+    key = choice.radio("Map", keys, horizontal=True, **state.widget(state.EXPLAIN_MAP),
+                       label_visibility="collapsed" if stage else "visible",
+                       format_func=lambda k: projection.KINDS[k].label + (" (exact)" if k == projection.PCA.key else ""),
+                       help="q(z|x) is exact on PCA (a linear map) and approximate on t-SNE or UMAP, which cannot "
+                            "place a new code; the prior's holes show on PCA only.") if len(keys) > 1 else keys[0]
     proj = pca if key == projection.PCA.key else ctx.with_map(key, "test").map
     labels = np.unique(ctx.embedding.labels)
     iwae = _iwae(ctx, st.empty())

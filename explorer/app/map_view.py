@@ -24,6 +24,7 @@ NEIGHBOURS = 8
 NEIGHBOUR_SIDE = 96  # pixels per neighbour thumbnail
 INSPECTOR_SIDE = 220  # pixels for the original and the reconstruction
 PROBE_MAP_SIDE = 560  # CSS pixels of the probe's map; its image sits beside it
+STAGE_MAP_HEIGHT = 900  # on the stage the map fills the window height below the controls, up to this (1080p)
 
 
 def _selection_ids(event) -> tuple[int, ...]:
@@ -92,12 +93,13 @@ def render(ctx: Context) -> None:
         if _probe_toggle(ctx):
             render_probe(ctx)
             return
-    toggle_slot = st.empty()  # the toggle stays on top, but is drawn after the map: it needs the model
+    stage = presentation.is_on()  # on the stage the toggle heads the inspector: the map starts higher
+    toggle_slot = None if stage else st.empty()  # on top, but drawn after the map: it needs the model
     left, right = st.columns([11, 9], gap="large")
     with left:
         figure = render_map(ctx)  # first, so a new page paints its map while torch is still being imported
-    with toggle_slot.container():
-        _probe_toggle(ctx)
+    with right if stage else toggle_slot.container():
+        _probe_toggle(ctx, short=stage)
     with left:
         with st.expander("Export the map", expanded=False):
             render_exports(ctx, figure)
@@ -147,6 +149,7 @@ def render_map(ctx: Context) -> Callable[[], go.Figure]:
                        ctx.map.axis_titles(), _map_file_stem(ctx), marked=ss[state.PICK],
                        selection=selection if len(selection) > 1 else [], on_select=_take_webgl_selection,
                        key=state.MAP_WEBGL, big=presentation.is_on(), proj=ctx.map,
+                       height=STAGE_MAP_HEIGHT if presentation.is_on() else scatter.MAP_HEIGHT,
                        decoder=resources.decoder_id(ctx.path), images=functools.partial(_sheet, ctx),
                        images_id=_images_id(ctx), tiles=None if ctx.split == "test" else functools.partial(_tile, ctx),
                        palette=state.palette(),
@@ -221,7 +224,7 @@ def _colour_by(ctx: Context) -> tuple[str, str, np.ndarray] | None:
     if st.session_state.get(state.MAP_COLOUR_BY) not in options:
         st.session_state[state.MAP_COLOUR_BY] = "class"
     name = st.radio("Colour points by", options, format_func=state.SCORE_LABELS.get, key=state.MAP_COLOUR_BY,
-                    horizontal=True, help=f"Per test image, from {k} draws of q(z|x) each (python -m explorer score), "
+                    horizontal=True, label_visibility="collapsed" if presentation.is_on() else "visible", help=f"Per test image, from {k} draws of q(z|x) each (python -m explorer score), "
                     "in nats: −ELBO = recon. (−E_q log p(x|z)) + KL (to the prior); −log p(x) is the IWAE bound; gap "
                     "is the ELBO's distance from it, at least KL(q(z|x) ‖ p(z|x)). The images the model handles "
                     "worst are the darkest: click one, then Explain it.")
@@ -278,7 +281,7 @@ def _map_id(ctx: Context) -> str:
                           ctx.perplexity)
 
 
-def _probe_toggle(ctx: Context) -> bool:
+def _probe_toggle(ctx: Context, short: bool = False) -> bool:
     """The live-probe switch; offered where the map can be inverted (PCA, a 2-D latent plane) and the page decodes."""
     weights = ctx.weights
     why_not = ("" if ctx.map.invertible else f"The large probe view is offered on the PCA map only: "
@@ -286,7 +289,7 @@ def _probe_toggle(ctx: Context) -> bool:
                "Probe works here, approximately.")
     if weights.blob is None:
         why_not = f"The live probe needs the in-page decoder, which cannot run this model ({weights.unsupported})."
-    on = st.toggle("Probe in a large view: the map and the image at the marker, side by side",
+    on = st.toggle("Large probe view" if short else "Probe in a large view: the map and the image at the marker, side by side",
                    disabled=bool(why_not), help=why_not or None, **state.widget("map_probe"))
     if weights.blob is None:
         st.caption(why_not)

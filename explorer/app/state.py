@@ -43,6 +43,7 @@ PROBE = "probe"  # + "_" + the projection: the map probe: the spot it reported o
 MAP_WEBGL = "map_webgl"  # the WebGL map (explorer/app/scatter.py): the click or lasso it reported last
 # Keys of widgets that are always drawn (no copy needed).
 PRESENT = "present"  # the presentation-mode toggle: kept for the whole session, across models
+PRESENTED = "presented"  # presentation mode was on in this session: the sidebar opens again when it goes off
 TOUR_AUTOPLAY = "tour_autoplay"  # the tour's autoplay toggle
 VIEW = "view"  # the open tab
 MAP_EVENT = "map_event"  # the plotly chart's selection state
