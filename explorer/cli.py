@@ -1,4 +1,4 @@
-"""Command line: ``python -m explorer {train,evaluate,embed-train,score,info}``.
+"""Command line: ``python -m explorer {train,evaluate,embed-train,score,info,export-html}``.
 
 The flags of ``train`` are generated from the fields of ``ModelConfig`` and ``TrainConfig``, one flag
 per field, so the CLI cannot drift from the configs.
@@ -204,6 +204,24 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_html(args: argparse.Namespace) -> int:
+    from explorer import standalone
+
+    tour = None
+    if args.tour:
+        try:
+            tour = json.loads(Path(args.tour).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise standalone.StandaloneError(f"cannot read the tour {args.tour}: {err}. Give a JSON list of stops, "
+                                             'each {"z": [...], "caption": "...", "seconds": 2}') from err
+    out = Path(args.out or f"{Path(args.checkpoint).resolve().name}.html")
+    size = standalone.write(args.checkpoint, out, projection=args.projection, tour=tour, thumbnails=args.thumbnails)
+    note = "" if size <= standalone.EMAIL_BUDGET_BYTES else (
+        f" (over the {standalone.EMAIL_BUDGET_BYTES / 2**20:.0f} MB email budget: try --thumbnails with fewer)")
+    print(f"{out} {size:,} bytes ({size / 2**20:.1f} MB){note}")
+    return 0
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -288,6 +306,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="extra folder to look for a named dataset's files in (fashion-mnist, mnist)")
     p.add_argument("--dataset", help="where the model's own dataset file or folder is now, if it has moved")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("export-html", help="the explorer as one offline HTML file (map, decoder, sliders, tour)",
+                       allow_abbrev=False)
+    _add_quiet(p, default=argparse.SUPPRESS)
+    p.add_argument("checkpoint", help="checkpoint folder, e.g. trained/fashion-mnist-d16")
+    p.add_argument("-o", "--out", help="the HTML file to write (default: <checkpoint name>.html)")
+    p.add_argument("--projection", choices=("pca", "tsne", "latent"),
+                   help="the map (default: the latent plane of a 2-D model, else PCA)")
+    p.add_argument("--tour", help='a JSON file: a list of stops {"z": [...], "caption": "...", "seconds": 2}')
+    p.add_argument("--thumbnails", type=int, default=None, help="test images kept as hover thumbnails "
+                   "(default 4000: keeps every shipped model under 10 MB)")
+    p.set_defaults(func=cmd_export_html)
 
     p = sub.add_parser("info", help="a short summary of a checkpoint", allow_abbrev=False)
     _add_quiet(p, default=argparse.SUPPRESS)

@@ -209,10 +209,13 @@ def render(data: dict[str, Any]) -> str:
 
 
 def build(checkpoint_path: str | Path, *, projection: str | None = None, tour: Any = None,
-          thumbnails: int = THUMBNAILS_MAX, title: str | None = None) -> str:
+          thumbnails: int | None = None, title: str | None = None) -> str:
     """The standalone HTML page of a checkpoint. ``projection``: "pca", "tsne" or "latent" (default: the
     latent plane of a 2-D model, else PCA). Raises StandaloneError (a CheckpointError) with what to do."""
-    return render(page_data(checkpoint_path, projection_key=projection, tour=tour, thumbnails=thumbnails, title=title))
+    if thumbnails is not None and (isinstance(thumbnails, bool) or not isinstance(thumbnails, int) or thumbnails < 0):
+        raise StandaloneError(f"thumbnails must be a whole number of images (0 or more), got {thumbnails!r}")
+    return render(page_data(checkpoint_path, projection_key=projection, tour=tour,
+                            thumbnails=THUMBNAILS_MAX if thumbnails is None else thumbnails, title=title))
 
 
 def write(checkpoint_path: str | Path, out: str | Path, **options: Any) -> int:
