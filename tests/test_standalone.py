@@ -119,3 +119,13 @@ def test_the_cli_says_what_is_wrong_with_a_tour_file(tmp_path, capsys):
     tour.write_text("{not json")
     assert cli.main(["-q", "export-html", str(DIGITS), "-o", str(tmp_path / "x.html"), "--tour", str(tour)]) == 2
     assert "cannot read the tour" in capsys.readouterr().err
+
+
+def test_the_app_offers_the_offline_explorer_as_one_download(media):
+    from tests.app_support import open_app
+
+    at = open_app(DIGITS)
+    [button] = [b for b in at.get("download_button") if b.proto.label == "Explorer (offline HTML)"]
+    html, name, mime = media.download(button)
+    assert name == "digits-explorer.html" and mime == "text/html"
+    assert embedded(html.decode())["model"] == "digits"

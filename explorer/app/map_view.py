@@ -341,6 +341,31 @@ def render_exports(ctx: Context, figure: Callable[[], go.Figure]) -> None:
                "points) or picked. HTML: the map with zoom and hover, opens offline. "
                + ("" if missing is None else f"No PNG button: {missing}. ")
                + f"The {_in_page_png()} saves exactly what you see as a PNG.")
+    _standalone_button(ctx)
+
+
+@st.cache_data(show_spinner="Building the offline explorer...", max_entries=4)
+def _standalone_html(path: str, version: tuple[float, float], projection_key: str | None) -> bytes:
+    from explorer import standalone  # torch and PIL work: only when the file is asked for
+
+    return standalone.build(path, projection=projection_key).encode("utf-8")
+
+
+def _standalone_button(ctx: Context) -> None:
+    """One offline HTML file of the explorer (standalone.build), built on click and cached per model and map."""
+    from explorer import standalone
+
+    why_not = resources.weights(ctx.path).unsupported
+    if why_not is None and not resources.load_checkpoint(ctx.path).embedding_path.is_file():
+        why_not = "the checkpoint has no cached embedding.npz (run `python -m explorer evaluate` on it)"
+    if why_not is not None:
+        st.caption(f"No offline explorer for this model: {why_not}.")
+        return
+    key = ctx.projection if ctx.projection in standalone.PROJECTIONS else None  # others: the default plane
+    st.download_button("Explorer (offline HTML)", lambda: _standalone_html(ctx.path, resources.version(ctx.path), key),
+                       on_click="ignore", width="stretch", mime="text/html",
+                       file_name=exports.file_name(Path(ctx.path).name, "explorer", ext="html"),
+                       help="One file: the map, the decoder, sliders, probe, interpolation. Opens offline, no server.")
 
 
 def _in_page_png() -> str:
