@@ -51,8 +51,8 @@ function interpolationPanel(host, data, app) {
   setA.addEventListener("click", () => app.setEnd("a", app.currentEnd()));
   setB.addEventListener("click", () => app.setEnd("b", app.currentEnd()));
   host.append(el("div", { class: "le-head" }, "Interpolate ", mode),
-              el("div", { class: "le-ends" }, setA, picture.a, el("span", { class: "le-arrow", text: "→" }),
-                 picture.b, setB),
+              el("div", { class: "le-buttons" }, setA, setB),
+              el("div", { class: "le-ends" }, picture.a, el("span", { class: "le-arrow", text: "→" }), picture.b),
               el("div", { class: "le-row le-scrub-row" }, el("label", { text: "t" }), t, tOut));
   return {
     ends,

@@ -129,7 +129,7 @@ function createMap(host, data, points, app) {
   function showTooltip(i, px, py) {
     tooltip.hidden = false;
     app.paintThumbnail(i, tooltipImage);
-    tooltipText.textContent = `#${i} · ${data.classes[points.label[i]].name}` + (app.hasThumbnail(i) ? "" : " (decoded: no thumbnail kept)");
+    tooltipText.textContent = `#${i} · ${data.classes[points.label[i]].name}` + (app.hasThumbnail(i) ? "" : " (its reconstruction)");
     const left = px + 18 + TOOLTIP_SIDE + 24 > side ? px - TOOLTIP_SIDE - 30 : px + 18;
     tooltip.style.left = `${left}px`;
     tooltip.style.top = `${Math.max(0, Math.min(side - TOOLTIP_SIDE - 40, py - TOOLTIP_SIDE / 2))}px`;
