@@ -105,13 +105,13 @@ def thumbnail_sheet(images: np.ndarray, keep: np.ndarray) -> dict[str, Any]:
 def _map_of(key: str, emb: Embedding, latent_dim: int) -> tuple[projection.Projection, dict[str, Any]]:
     if key not in PROJECTIONS:
         raise StandaloneError(f"unknown projection {key!r}: choose one of {', '.join(PROJECTIONS)}")
-    if key == "latent" and latent_dim != 2:
-        raise StandaloneError(f"the latent plane is the map of a 2-D model only; this one has {latent_dim} dimensions. "
-                              "Use --projection pca or tsne.")
-    if key == "tsne" and emb.tsne is None:
-        raise StandaloneError("this checkpoint has no cached t-SNE map: run `python -m explorer evaluate` or use "
-                              "--projection pca")
-    proj = projection.make(key, emb)
+    offered = [k for k in projection.available(latent_dim) if k in PROJECTIONS]
+    if key not in offered:
+        raise StandaloneError(f"the {key} map is not offered for a {latent_dim}-D model: choose one of {', '.join(offered)}")
+    try:
+        proj = projection.make(key, emb)
+    except ValueError as err:  # a fitted map that was never computed for this checkpoint
+        raise StandaloneError(f"{err} `python -m explorer evaluate` caches t-SNE; or use --projection pca") from err
     if isinstance(proj, projection.PCA):
         plane = {"kind": "pca", "components": proj.components.astype(float).tolist(), "mean": proj.mean.astype(float).tolist()}
     elif proj.invertible:

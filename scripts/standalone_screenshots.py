@@ -1,6 +1,6 @@
 """Screenshots of the offline explorer at 1280x720 for the README and talks: docs/screenshots/standalone-<model>.png.
 
-    python scripts/standalone_screenshots.py [--models digits fashion-mnist-d16]
+    python -m scripts.standalone_screenshots [--models digits fashion-mnist-d16]
 
 Each file is built by explorer.standalone, opened from file:// in headless Chromium, a point picked, A and B
 set, the scrubber moved half-way (so the path shows on the map) and the mouse left hovering over a point.
@@ -9,16 +9,13 @@ set, the scrubber moved half-way (so the path shows on the map) and the mouse le
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
+from explorer import standalone
+from harness.browser import CHROMIUM, CHROMIUM_FLAGS
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from explorer import standalone  # noqa: E402
-from harness.browser import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
-
 OUT = ROOT / "docs" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 720}
 PICKS = (0.30, 0.72)  # the A and B points: the ones nearest these fractions of the map, along its diagonal

@@ -102,7 +102,7 @@ def test_a_decoder_the_page_cannot_run_says_why(monkeypatch):
 
 
 def test_the_latent_plane_is_refused_for_a_model_that_is_not_2d():
-    with pytest.raises(standalone.StandaloneError, match="2-D model only"):
+    with pytest.raises(standalone.StandaloneError, match="not offered for a 8-D model: choose one of pca, tsne"):
         standalone.build(DIGITS, projection="latent")
 
 
