@@ -26,7 +26,7 @@ class Firefox:
     def __init__(self, url: str) -> None:
         from websockets.sync.client import connect  # here: only the Firefox test needs it
 
-        self._ws = connect(url, max_size=None)
+        self._ws = connect(url, max_size=None, proxy=None, legacy=True)  # a plain connection, closed by close()
         self._next = 0
         self.events: list[dict] = []
         self.call("session.new", {"capabilities": {}})
