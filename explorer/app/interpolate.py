@@ -127,8 +127,9 @@ def render(ctx: Context) -> None:
             if approximate else "Exact: the path is projected like the data."))
 
 
-def _ignore() -> None:
-    """on_z_change of the scrubber: the released spot is read back in render()."""
+def _take_scrub() -> None:
+    """on_z_change of the scrubber: its drag, for a recording tour; the released spot is read back in render()."""
+    live.take_gesture(state.INTERP_SCRUB)
 
 
 def _scrubber(ctx: Context, path: np.ndarray) -> np.ndarray | None:
@@ -139,6 +140,7 @@ def _scrubber(ctx: Context, path: np.ndarray) -> np.ndarray | None:
         return None
     ss = st.session_state
     (za, _), (zb, _) = session.endpoint(ctx, "a"), session.endpoint(ctx, "b")
-    live.path_scrubber(ctx, weights, za, zb, ss["interp_mode"], len(path), on_release=_ignore, key=state.INTERP_SCRUB)
+    live.path_scrubber(ctx, weights, za, zb, ss["interp_mode"], len(path), key=state.INTERP_SCRUB,
+                       on_release=_take_scrub)
     report = live.reported(state.INTERP_SCRUB)
     return None if report is None else np.asarray(report["z"], np.float32)

@@ -18,7 +18,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import projection
-from explorer.app import plots, resources, scatter, state
+from explorer.app import plots, resources, scatter, state, tour
 from explorer.app.context import Context
 
 PAD_DIR = Path(__file__).resolve().parent / "pad"
@@ -61,9 +61,16 @@ def _extent(xy: np.ndarray, stds: float = 3.0) -> list[float]:
             float(centre[1] - stds * spread[1]), float(centre[1] + stds * spread[1])]
 
 
+def _replay(source: str) -> dict | None:
+    """The recorded drag this view plays back now (a tour's step: explorer/app/tour.py), or None."""
+    replay = st.session_state.get(state.REPLAY)
+    return replay if replay and replay.get("source") == source else None
+
+
 def _common(ctx: Context, mode: str, weights_: resources.Weights) -> dict:
+    source = {"path": "path"}.get(mode, mode)
     return {"mode": mode, "model": weights_.model_id, "image_shape": list(ctx.checkpoint.model_config.image_shape),
-            "side": LIVE_SIDE, "colours": list(state.palette())}
+            "side": LIVE_SIDE, "colours": list(state.palette()), "replay": _replay(source)}
 
 
 def sliders(ctx: Context, weights_: resources.Weights, z: np.ndarray, reset_z: np.ndarray, labels: list[str],
@@ -108,10 +115,19 @@ def path_scrubber(ctx: Context, weights_: resources.Weights, a: np.ndarray, b: n
 
 
 def reported(key: str) -> dict | None:
-    """What the live view under ``key`` last reported on release: {"z": [...], "source": ..., ...}, or None."""
+    """What the live view under ``key`` last reported on release: {"z": [...], "source": ..., "gesture": ...}."""
     value = st.session_state.get(key)
     try:
         report = value["z"]  # the component's state named "z"
     except (KeyError, TypeError):
         return None
     return report if isinstance(report, dict) and "z" in report else None
+
+
+def take_gesture(key: str) -> None:
+    """on_z_change of a live view: a recording tour records its drag now (the view reruns as a fragment,
+    not the whole page, so the page's own end-of-run recording would not see it until later)."""
+    report = reported(key)
+    if report is not None and isinstance(report.get("gesture"), list):
+        st.session_state[state.GESTURE] = {"source": report.get("source"), "samples": report["gesture"]}
+        tour.record_step(len(report["z"]))

@@ -137,6 +137,7 @@ def _sync_map_mark() -> None:
 def main() -> None:
     st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide")
     st.sidebar.title("Latent Explorer")
+    tour.switch_model_if_due()  # a playing tour's next step on another model: before the picker is drawn
     path = choose_model()
     if path is None:
         st.markdown("## Latent Explorer\nChoose a model in the sidebar.")
@@ -152,6 +153,7 @@ def main() -> None:
     projections = projection.available(latent_dim)
     n_train = st.session_state[state.MAP_TRAIN_POINTS] = training_points(path)
     ignored = share.restore(latent_dim, len(embedding.mu), projections)
+    tour.apply_due(latent_dim, len(embedding.mu), projections)  # a playing tour's steps, before any view's widget
     if ignored:
         st.sidebar.warning("Ignored in the link (not valid for this model): " + "; ".join(ignored))
     split = choose_split(len(embedding.mu), n_train)
@@ -169,6 +171,7 @@ def main() -> None:
         perplexity = TSNE_PERPLEXITY  # the cached t-SNE's
     presentation.sidebar_toggle()
     tour.tour_controls(latent_dim, len(embedding.mu), projections)
+    tour.stage_line()
     ctx = Context.open(path, chosen, points, perplexity, split)  # the caches above answer again: nothing re-loads
     st.session_state[state.MAP_TEST_POINTS] = ctx.test_points
     st.sidebar.caption(f"{checkpoint.dataset} · latent dim {ctx.latent_dim} · {len(embedding.mu):,} test images")
@@ -186,4 +189,5 @@ def main() -> None:
         live.mount_loader(path)
     except ExplorerError as err:  # weights that do not load: said here, as a model that cannot be opened
         st.error(f"Cannot open this model: {err}")
+    tour.record_step(latent_dim)
     share.publish(latent_dim)

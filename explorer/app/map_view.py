@@ -296,15 +296,17 @@ def _probe_toggle(ctx: Context, short: bool = False) -> bool:
     return bool(on) and not why_not
 
 
-def _take_probe() -> None:
-    """on_z_change of the probe: nothing to do now; the button below reads the released spot."""
+def _take_probe(key: str) -> None:
+    """on_z_change of the probe: its drag, for a recording tour; the button below reads the released spot."""
+    live.take_gesture(key)
 
 
 def render_probe(ctx: Context) -> None:
     key = f"{state.PROBE}_{ctx.projection}"
     pick = st.session_state[state.PICK]
     start = ctx.coords[pick] if pick is not None else ctx.coords.mean(axis=0)
-    live.probe(ctx, ctx.weights, start, on_release=_take_probe, key=key, map_side=PROBE_MAP_SIDE)
+    live.probe(ctx, ctx.weights, start, on_release=functools.partial(_take_probe, key), key=key,
+               map_side=PROBE_MAP_SIDE)
     report = live.reported(key)
     if report is not None:
         st.button("Edit this spot with sliders", on_click=session.edit_with_sliders,

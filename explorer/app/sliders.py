@@ -69,6 +69,7 @@ def take_live_z() -> None:
         return
     for i, value in enumerate(report["z"]):
         state.set_value(state.dim_key(i), float(value))
+    live.take_gesture(state.LIVE_SLIDERS)  # after z: the recorded step holds the released z
 
 
 @st.fragment

@@ -35,6 +35,12 @@ RANDOM_DRAWS = "random_draws"  # how many prior draws the sliders' Random button
 TOUR = "tour"  # saved views of this session: query-parameter dicts, in order
 TOUR_AT = "tour_at"  # index of the view the tour showed last
 TOUR_LAST = "tour_last"  # time.monotonic() of the last stop, so a page rerun does not advance the tour
+RECORDED = "recorded_tour"  # the recorded (or loaded) tour: explorer.app.recording.Tour, or None
+RECORDING_SINCE = "recording_since"  # time.monotonic() when the recording started, or None: not recording
+PLAYBACK = "tour_playback"  # a playing recording: {"start": monotonic, "done": steps applied, "applied": [s, ...]}
+PLAYED = "tour_played"  # the last playback's drift against the recorded times (recording.drift), or None
+GESTURE = "gesture"  # the drag a live view reported in this run ({"source", "samples"}), for the recording, or None
+REPLAY = "replay"  # the recorded drag a live view plays back now: {"id", "source", "samples"}, or None
 # Keys of components (their state: what the page last reported).
 DECODER_WEIGHTS = "decoder_weights"  # the in-page decoder's loader, mounted once per page
 LIVE_SLIDERS = "live_sliders"  # the live sliders pad: the z it reported on release

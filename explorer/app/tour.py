@@ -7,10 +7,11 @@ would. Views saved on another model are skipped.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import streamlit as st
 
-from explorer.app import presentation, share, state
+from explorer.app import exports, presentation, recording, resources, share, state
 
 TOUR_SECONDS = 10  # per stop while autoplaying
 MAX_STOPS = 20
@@ -63,5 +64,185 @@ def tour_controls(latent_dim: int, n_points: int, projections: tuple[str, ...]) 
         st.toggle(f"Autoplay, {TOUR_SECONDS} s a view", key=state.TOUR_AUTOPLAY, on_change=_start_autoplay,
                   disabled=not st.session_state.get(state.TOUR))
         st.button("Clear the tour", on_click=_clear_tour, key="tour_clear", type="tertiary")
+        recording_controls()
     if st.session_state.get(state.TOUR_AUTOPLAY):  # only then: a timed fragment reruns every session it is drawn in
         _autoplay(*args)
+
+
+# Recorded tours (explorer/app/recording.py): every change of the view while Record is on, with its time;
+# played back in presentation mode, edited in a dialog, saved and loaded as JSON.
+PLAY_TICK_S = 0.1  # how often a playing recording looks for its next step: at most this late, plus a rerun
+
+
+def _now() -> float:
+    """The recording's clock (one place, so a test can run it)."""
+    return time.monotonic()
+
+
+def _model_name() -> str:
+    return Path(st.session_state[state.MODEL]).name
+
+
+def _toggle_recording() -> None:
+    ss = st.session_state
+    if ss.get(state.RECORDING_SINCE) is None:
+        ss[state.RECORDING_SINCE] = _now()
+        ss[state.RECORDED] = recording.Tour(_model_name())
+    else:
+        ss[state.RECORDING_SINCE] = None
+
+
+def record_step(latent_dim: int) -> None:
+    """At the end of each run while recording: the view, if it changed, with the seconds since Record."""
+    ss = st.session_state
+    since = ss.get(state.RECORDING_SINCE)
+    gesture = ss.pop(state.GESTURE, None)  # the drag a live view reported in this run, if any
+    if since is not None and ss.get(state.RECORDED) is not None:
+        params = share.to_params(share.current_values(latent_dim))
+        ss[state.RECORDED] = recording.record(ss[state.RECORDED], params, _now() - since, gesture)
+
+
+def _play() -> None:
+    ss = st.session_state
+    ss[state.RECORDING_SINCE] = ss[state.REPLAY] = None
+    ss[state.PLAYBACK] = {"start": _now(), "done": 0, "applied": []}
+    ss[state.PRESENT] = True  # a tour plays on the stage
+    ss[state.PLAYED] = None
+
+
+def _stop_playing() -> None:
+    st.session_state[state.PLAYBACK] = None
+
+
+def _next_due() -> recording.Step | None:
+    ss = st.session_state
+    playing, tour = ss.get(state.PLAYBACK), ss.get(state.RECORDED)
+    if not playing or tour is None:
+        return None
+    due = recording.due(tour, _now() - playing["start"], playing["done"])
+    return tour.steps[due[0]] if due else None
+
+
+def switch_model_if_due() -> None:
+    """Before the model picker is drawn: a due step on another model opens that model (its view follows)."""
+    step = _next_due()
+    if step is None or "model" not in step.params or step.params["model"] == Path(st.session_state.get(state.MODEL, "")).name:
+        return
+    named = [str(p) for p in resources.available_models() if p.name == step.params["model"]]
+    if named:
+        st.session_state[state.MODEL_CHOICE] = named[0]
+
+
+def apply_due(latent_dim: int, n_points: int, projections: tuple[str, ...]) -> None:
+    """Before the views' widgets are drawn: every step whose time has come, in order, each once."""
+    ss = st.session_state
+    if ss.get(state.REPLAY) is not None:  # sent to its view in the run that set it; a view made later skips it
+        ss[state.REPLAY] = ss[state.REPLAY] if ss.pop("replay_fresh", False) else None
+    playing, tour = ss.get(state.PLAYBACK), ss.get(state.RECORDED)
+    if not playing or tour is None:
+        return
+    elapsed = _now() - playing["start"]
+    for k in recording.due(tour, elapsed, playing["done"]):
+        step = tour.steps[k]
+        if step.params.get("model", _model_name()) != _model_name():
+            break  # the next run opens that model first (switch_model_if_due), then applies this step
+        share.apply(step.params, latent_dim, n_points, projections, f"the tour's step {k + 1}")
+        if step.gesture:  # the live view plays the drag back in the page, at its recorded pace
+            ss[state.REPLAY] = {"id": f"{playing['start']:.3f}-{k}", **step.gesture}
+            ss["replay_fresh"] = True
+            if step.gesture["source"] == "probe":
+                state.set_value("map_probe", True)  # the large probe view, where the drag was made
+        playing["done"], playing["applied"] = k + 1, [*playing["applied"], elapsed]
+    if playing["done"] == len(tour.steps):
+        ss[state.PLAYED] = recording.drift(tour, playing["applied"])
+        ss[state.PLAYBACK] = None
+
+
+@st.fragment(run_every=PLAY_TICK_S)
+def _playback_clock() -> None:
+    """While a recording plays: a whole-page run when its next step is due (apply_due applies it)."""
+    if _next_due() is not None:
+        st.rerun(scope="app")
+
+
+def _load_tour() -> None:
+    ss = st.session_state
+    upload = ss.get("tour_file")
+    if upload is None:
+        return
+    try:
+        ss[state.RECORDED] = recording.Tour.from_json(upload.getvalue())
+        ss["tour_file_error"] = None
+    except recording.TourFileError as err:
+        ss["tour_file_error"] = f"{upload.name}: {err}"
+
+
+@st.dialog("Edit the tour", width="large")
+def _edit_dialog() -> None:
+    import pandas as pd
+
+    tour: recording.Tour = st.session_state[state.RECORDED]
+    rows = pd.DataFrame({"step": range(1, len(tour.steps) + 1), "at (s)": [round(s.at, 2) for s in tour.steps],
+                         "caption": [s.caption for s in tour.steps],
+                         "what": [recording.changes(tour.steps[k - 1].params if k else None, s.params)
+                                  for k, s in enumerate(tour.steps)]})
+    st.caption("Change a time to re-time a step or move it (steps play in the order of their times); select rows "
+               "and delete them; a caption is shown on the stage at its step.")
+    edited = st.data_editor(rows, num_rows="delete", hide_index=True, width="stretch", key="tour_editor",
+                            column_config={"step": st.column_config.NumberColumn(disabled=True),
+                                           "at (s)": st.column_config.NumberColumn(min_value=0.0, step=0.1),
+                                           "what": st.column_config.TextColumn(disabled=True)})
+    if st.button("Apply", type="primary"):
+        st.session_state[state.RECORDED] = tour.edited(
+            [{"step": r["step"], "at": r["at (s)"], "caption": r["caption"]} for r in edited.to_dict("records")])
+        st.rerun()
+
+
+def recording_controls() -> None:
+    """Sidebar, in the tour's expander: Record, Play, Edit, Save and Load."""
+    ss = st.session_state
+    tour: recording.Tour | None = ss.get(state.RECORDED)
+    recording_now = ss.get(state.RECORDING_SINCE) is not None
+    st.markdown("**Recorded tour**")
+    st.button("Stop recording" if recording_now else "Record", on_click=_toggle_recording, key="tour_record",
+              width="stretch", type="primary" if recording_now else "secondary",
+              help="Every change of the view is recorded with its time: tabs, models, picks, the sliders' z, the "
+                   "probe's spot, the interpolation (each drag as it is released).")
+    if recording_now:
+        st.caption(f"Recording: {len(tour.steps) if tour else 0} steps, "
+                   f"{_now() - ss[state.RECORDING_SINCE]:.0f} s.")
+    playing = ss.get(state.PLAYBACK)
+    if tour is not None and tour.steps and not recording_now:
+        if playing:
+            st.button("Stop the playback", on_click=_stop_playing, key="tour_stop", width="stretch")
+            st.caption(f"Playing: step {playing['done']} of {len(tour.steps)}.")
+        else:
+            st.button(f"Play it ({len(tour.steps)} steps, {tour.seconds:.0f} s)", on_click=_play, key="tour_play",
+                      width="stretch", help="On the stage (presentation mode), each step at its recorded time.")
+        c1, c2 = st.columns(2)
+        if c1.button("Edit", key="tour_edit", width="stretch"):
+            _edit_dialog()
+        c2.download_button("Save", tour.to_json(), file_name=exports.file_name(tour.model, "tour", ext="json"),
+                           mime="application/json", key="tour_save_file", width="stretch", on_click="ignore")
+    played = ss.get(state.PLAYED)
+    if played and not playing:
+        st.caption(f"Last playback: {played['steps']} steps, {1000 * played['median']:.0f} ms late at the median, "
+                   f"{1000 * played['max']:.0f} ms at worst.")
+    st.file_uploader("Load a tour", type=["json"], key="tour_file", on_change=_load_tour)
+    if ss.get("tour_file_error"):
+        st.error(ss["tour_file_error"])
+    if playing:
+        _playback_clock()
+
+
+def stage_line() -> None:
+    """On the page while a recording plays: where it is, the step's caption, and the way to stop it."""
+    ss = st.session_state
+    playing, tour = ss.get(state.PLAYBACK), ss.get(state.RECORDED)
+    if not playing or tour is None:
+        return
+    done = playing["done"]
+    caption = tour.steps[done - 1].caption if done else ""
+    c1, c2 = st.columns([5, 1], vertical_alignment="center")
+    c1.markdown(f"**Tour, step {done} of {len(tour.steps)}**" + (f" · {caption}" if caption else ""))
+    c2.button("Stop", on_click=_stop_playing, key="tour_stop_stage", width="stretch")

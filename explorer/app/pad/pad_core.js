@@ -83,6 +83,55 @@ function painter(getDecoder, getZ, canvas) {
   };
 }
 
+// A gesture's trail, for recorded tours (explorer/app/recording.py): the control's value (``value()``, an
+// array of numbers) sampled as it is painted, at most TRAIL_HZ a second and TRAIL_MAX samples, each
+// [ms since the gesture began, ...value]. ``take()`` adds the final value and starts a new trail.
+const TRAIL_HZ = 30, TRAIL_MAX = 1800;  // a minute of a drag at 30 samples a second
+
+function trail(value) {
+  let samples = [], t0 = null, lastAt = -Infinity;
+  const add = (force) => {
+    const now = performance.now();
+    t0 ??= now;
+    if ((!force && now - lastAt < 1000 / TRAIL_HZ) || samples.length >= TRAIL_MAX) return;
+    lastAt = now;
+    samples.push([Math.round(now - t0), ...value().map((v) => Math.round(v * 1e4) / 1e4)]);
+  };
+  return {
+    add: () => add(false),
+    take() {
+      add(true);
+      const out = samples;
+      samples = [];
+      t0 = null;
+      lastAt = -Infinity;
+      return out;
+    },
+  };
+}
+
+// Replays a recorded gesture ({id, samples} as trail() made them) through ``apply(value)``, at its recorded
+// pace, once per id; the element's dataset.replayed names the last replay finished (for tests).
+function replayer(element, apply) {
+  let lastId = null;
+  return (replay) => {
+    if (!replay || replay.id === lastId || !replay.samples || !replay.samples.length) return;
+    lastId = replay.id;
+    const samples = replay.samples, t0 = performance.now();
+    let k = 0;
+    registry().replays = (registry().replays ?? 0) + 1;
+    const frame = () => {
+      if (lastId !== replay.id) return;  // a newer replay took over
+      const now = performance.now() - t0;
+      while (k < samples.length - 1 && samples[k + 1][0] <= now) k++;
+      apply(samples[k].slice(1));
+      if (k < samples.length - 1) requestAnimationFrame(frame);
+      else element.dataset.replayed = replay.id;
+    };
+    requestAnimationFrame(frame);
+  };
+}
+
 // Report a value to Python (one server rerun): on release only, and no more often than REPORT_GAP_MS.
 function reporter(setStateValue, name) {
   let last = 0, timer = null, latest = null;

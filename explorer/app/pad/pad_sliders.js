@@ -9,10 +9,11 @@ function slidersView(root, data, env) {
   const canvas = imageCanvas(data.image_shape, data.side);
   const paint = painter(() => decoder, () => z, canvas);
   const report = reporter((name, value) => env.setStateValue(name, value), "z");
+  const gesture = trail(() => Array.from(z));
   let lastReported = Array.from(z);
   const release = () => {
     lastReported = Array.from(z);
-    report({ z: lastReported, source: "sliders" });
+    report({ z: lastReported, source: "sliders", gesture: gesture.take() });
   };
 
   // Sliders, most informative first; collapsed ones hidden until asked for.
@@ -26,6 +27,7 @@ function slidersView(root, data, env) {
       out.textContent = fmt(z[d.index]);
       drawPad();
       paint();
+      gesture.add();
     });
     input.addEventListener("change", release);  // pointer release, or a key press
     const row = el("div", { class: d.active ? "le-row" : "le-row le-collapsed" },
@@ -116,6 +118,7 @@ function slidersView(root, data, env) {
     syncSliders();
     drawPad();
     paint();
+    gesture.add();
   }, release, (w, h) => {
     const [x0, x1, y0, y1] = padExtent();
     const [x, y] = padPoint();
@@ -139,6 +142,14 @@ function slidersView(root, data, env) {
     list,
   );
   onPlane();
+  const replay = replayer(root, (values) => {  // a recorded drag, played back: z moves as it did
+    values.forEach((v, i) => (z[i] = v));
+    lastReported = Array.from(z);
+    syncSliders();
+    drawPad();
+    paint();
+  });
+  replay(data.replay);
 
   return {
     setDecoder(d) {
@@ -157,6 +168,7 @@ function slidersView(root, data, env) {
         drawPad();
         paint();
       }
+      replay(next.replay);
     },
   };
 }

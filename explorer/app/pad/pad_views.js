@@ -10,6 +10,7 @@ function probeView(root, data, env) {
   const canvas = imageCanvas(data.image_shape, data.side);
   const paint = painter(() => decoder, toLatent, canvas);
   const report = reporter((name, value) => env.setStateValue(name, value), "z");
+  const gesture = trail(() => Array.from(xy));
   const dpr = window.devicePixelRatio || 1;
   const size = data.map_side;
   const map = el("canvas", { class: "le-map", width: size * dpr, height: size * dpr,
@@ -31,7 +32,8 @@ function probeView(root, data, env) {
     xy = Float64Array.from([x0 + clamp(px / w, 0, 1) * (x1 - x0), y1 - clamp(py / h, 0, 1) * (y1 - y0)]);
     drawMap();
     paint();
-  }, () => report({ z: toLatent(), xy: Array.from(xy), source: "probe" }),
+    gesture.add();
+  }, () => report({ z: toLatent(), xy: Array.from(xy), source: "probe", gesture: gesture.take() }),
   (w, h) => [((xy[0] - x0) / (x1 - x0)) * w, ((y1 - xy[1]) / (y1 - y0)) * h]);
   const legend = el("div", { class: "le-legend" }, ...data.class_names.map((name, i) =>
     el("span", {}, el("i", { style: `background:${data.colours[i]}` }), name)));
@@ -40,6 +42,12 @@ function probeView(root, data, env) {
   root.append(el("div", { class: "le-col" }, map, axes, legend),
               el("div", { class: "le-col" }, canvas, readout, status));
   drawMap();
+  const replay = replayer(root, (values) => {  // a recorded drag of the probe, played back
+    xy = Float64Array.from(values);
+    drawMap();
+    paint();
+  });
+  replay(data.replay);
   return {
     setDecoder(d) {
       decoder = d;
@@ -47,7 +55,7 @@ function probeView(root, data, env) {
         + "the image is decoded in this page at that spot.";
       paint();
     },
-    update(next) {},  // the probe keeps its place until the view is reopened
+    update(next) { replay(next.replay); },  // the probe keeps its place until the view is reopened
   };
 }
 
@@ -59,6 +67,7 @@ function pathView(root, data, env) {
   const canvas = imageCanvas(data.image_shape, data.side);
   const paint = painter(() => decoder, z, canvas);
   const report = reporter((name, value) => env.setStateValue(name, value), "z");
+  const gesture = trail(() => [t]);
   const scrub = el("input", { type: "range", min: 0, max: 1, step: 0.001, "aria-label": "position along the path" });
   scrub.value = t;
   const readout = el("div", { class: "le-caption" });
@@ -67,14 +76,21 @@ function pathView(root, data, env) {
     readout.textContent = `t = ${t.toFixed(3)} · ${data.interpolation === "spherical" ? "slerp" : "linear"} · ` +
       `between frames ${Math.floor(frame) + 1} and ${Math.min(data.steps, Math.floor(frame) + 2)} of ${data.steps}`;
   };
-  scrub.addEventListener("input", () => { t = Number(scrub.value); show(); paint(); });
-  scrub.addEventListener("change", () => report({ z: z(), t, source: "path" }));
+  scrub.addEventListener("input", () => { t = Number(scrub.value); show(); paint(); gesture.add(); });
+  scrub.addEventListener("change", () => report({ z: z(), t, source: "path", gesture: gesture.take() }));
   const ends = el("div", { class: "le-ends" }, el("span", { text: "A" }), scrub, el("span", { text: "B" }));
   const status = el("div", { class: "le-caption le-status", text: "Loading the decoder into the page..." });
   root.append(el("div", { class: "le-col" }, canvas),
               el("div", { class: "le-col le-grow" }, el("div", { class: "le-head", text: "Scrub along the path" }),
                  ends, readout, status));
   show();
+  const replay = replayer(root, ([value]) => {  // a recorded scrub, played back
+    t = value;
+    scrub.value = t;
+    show();
+    paint();
+  });
+  replay(data.replay);
   return {
     setDecoder(d) {
       decoder = d;
@@ -87,6 +103,7 @@ function pathView(root, data, env) {
       data = next;
       show();
       if (moved) paint();
+      replay(next.replay);
     },
   };
 }

@@ -1,0 +1,178 @@
+"""A recorded tour: what the presenter did, as the views it passed through and when, in a JSON file.
+
+No streamlit here. A step is the view as the URL holds it (explorer/app/share.py: ``to_params``) and the
+seconds since the recording started: a new tab, another model, a pick on the map, the sliders' z (as each
+drag is released), the probe's spot, the interpolation's ends and frame. Playback applies the steps in
+order, each once, when the clock passes its time (``due``), so it ends on the recorded final state however
+late the timer fires; what a late timer costs is the drift (``drift``). An edit is a new tour: steps
+reordered by their times, deleted, re-timed, captioned (``edited``).
+
+The file (this module writes and reads it):
+    {"format": "latent-explorer-tour", "version": 1, "model": "<folder name>",
+     "steps": [{"at": 0.0, "params": {...}, "caption": ""}, ...]}
+It is too big for the URL: a saved tour is a file to download and load.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+FORMAT = "latent-explorer-tour"
+VERSION = 1
+UNRECORDED = ("present",)  # turning presentation mode on to play a tour is not part of the tour
+MAX_STEPS = 2000  # a recording stops growing here (an hour of a step every two seconds)
+MAX_FILE_BYTES = 5_000_000
+
+
+class TourFileError(ValueError):
+    """A tour file that cannot be read; the message says what is wrong and what to do."""
+
+
+GESTURE_SOURCES = ("sliders", "probe", "path")  # the in-page views whose drags are recorded (explorer/app/live.py)
+
+
+@dataclass(frozen=True)
+class Step:
+    at: float  # seconds from the start of the recording: when the view was this (a drag: when it was released)
+    params: dict[str, str]  # the view then, as URL parameters (share.to_params)
+    caption: str = ""
+    gesture: dict | None = None  # a drag that led here: {"source": a GESTURE_SOURCES, "samples": [[ms, *value], ...]}
+
+    @property
+    def start(self) -> float:
+        """When the step begins playing: a drag starts its own length before it was released."""
+        return max(0.0, self.at - (self.gesture["samples"][-1][0] / 1000 if self.gesture else 0.0))
+
+
+@dataclass(frozen=True)
+class Tour:
+    model: str  # the checkpoint folder's name the recording started on
+    steps: tuple[Step, ...] = field(default=())
+
+    @property
+    def seconds(self) -> float:
+        return self.steps[-1].at if self.steps else 0.0
+
+    def to_json(self) -> str:
+        return json.dumps({"format": FORMAT, "version": VERSION, "model": self.model,
+                           "steps": [{"at": round(s.at, 3), "params": s.params, "caption": s.caption,
+                                      **({"gesture": s.gesture} if s.gesture else {})} for s in self.steps]}, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Tour:
+        if len(text) > MAX_FILE_BYTES:
+            raise TourFileError(f"this file is {len(text):,} bytes; a tour file is at most {MAX_FILE_BYTES:,}")
+        try:
+            data = json.loads(text)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise TourFileError(f"not a JSON file ({err}); load a tour saved by Latent Explorer") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise TourFileError(f"not a Latent Explorer tour (no \"format\": \"{FORMAT}\"); save one with "
+                                "Record, then Save the tour")
+        if data.get("version") != VERSION:
+            raise TourFileError(f"a tour of version {data.get('version')!r}; this app reads version {VERSION}")
+        steps = data.get("steps")
+        if not isinstance(steps, list) or not isinstance(data.get("model"), str):
+            raise TourFileError("the file has no \"model\" name or no list of \"steps\"")
+        read = []
+        for k, step in enumerate(steps[:MAX_STEPS]):
+            at, params = (step.get("at"), step.get("params")) if isinstance(step, dict) else (None, None)
+            if not isinstance(at, (int, float)) or not math.isfinite(at) or at < 0:
+                raise TourFileError(f"step {k + 1}: \"at\" must be a time in seconds (0 or more), got {at!r}")
+            if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
+                raise TourFileError(f"step {k + 1}: \"params\" must be the view's parameters, names to strings")
+            read.append(Step(float(at), dict(params), str(step.get("caption", "")), _gesture(step.get("gesture"), k)))
+        return cls(data["model"], tuple(sorted(read, key=lambda s: s.at)))
+
+    def edited(self, rows: Sequence[Mapping]) -> Tour:
+        """The tour after an edit: ``rows`` are the steps kept, each {"step": its number (1-based) in this
+        tour, "at": new seconds, "caption": new caption}; they play in the order of their times."""
+        kept = []
+        for row in rows:
+            k = int(row["step"]) - 1
+            if not 0 <= k < len(self.steps):
+                raise ValueError(f"no step {k + 1} in a tour of {len(self.steps)}")
+            at = float(row.get("at", self.steps[k].at))
+            if not math.isfinite(at) or at < 0:
+                raise ValueError(f"step {k + 1}: a time is 0 seconds or more, got {row.get('at')!r}")
+            kept.append(Step(at, self.steps[k].params, str(row.get("caption") or ""), self.steps[k].gesture))
+        return Tour(self.model, tuple(sorted(kept, key=lambda s: s.at)))
+
+
+def _gesture(value, k: int) -> dict | None:
+    if value is None:
+        return None
+    samples = value.get("samples") if isinstance(value, dict) else None
+    if (not isinstance(value, dict) or value.get("source") not in GESTURE_SOURCES or not isinstance(samples, list)
+            or not samples or not all(isinstance(p, list) and len(p) >= 2 and all(isinstance(v, (int, float)) for v in p)
+                                      for p in samples)):
+        raise TourFileError(f"step {k + 1}: \"gesture\" must be {{\"source\": one of {', '.join(GESTURE_SOURCES)}, "
+                            "\"samples\": [[ms, value...], ...]}")
+    return {"source": value["source"], "samples": samples}
+
+
+def recordable(params: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in params.items() if k not in UNRECORDED}
+
+
+def record(tour: Tour, params: Mapping[str, str], at: float, gesture: dict | None = None) -> Tour:
+    """The tour with the view ``params`` appended at ``at`` seconds, if it differs from the last step's or a drag
+    (``gesture``: a GESTURE_SOURCES view's trail, two samples at least) led to it."""
+    params = recordable(params)
+    if gesture is not None and len(gesture.get("samples") or ()) < 2:
+        gesture = None  # a click or a key press: the view alone says it
+    if (tour.steps and tour.steps[-1].params == params and gesture is None) or len(tour.steps) >= MAX_STEPS:
+        return tour
+    return Tour(tour.model, (*tour.steps, Step(max(at, tour.seconds), params, gesture=gesture)))
+
+
+def due(tour: Tour, elapsed: float, done: int) -> list[int]:
+    """The steps to apply now, in order: those after the ``done`` first whose start has passed, up to the first
+    that has not (a drag recorded to start before the step ahead of it waits for that one: the order holds)."""
+    ready = []
+    for k in range(done, len(tour.steps)):
+        if tour.steps[k].start > elapsed:
+            break
+        ready.append(k)
+    return ready
+
+
+def drift(tour: Tour, applied_at: Sequence[float]) -> dict[str, float]:
+    """How late the steps began against their recorded starts, in seconds (median and worst)."""
+    lateness = sorted(max(0.0, t - s.start) for s, t in zip(tour.steps, applied_at))
+    if not lateness:
+        return {"median": 0.0, "max": 0.0, "steps": 0}
+    return {"median": lateness[len(lateness) // 2], "max": lateness[-1], "steps": len(lateness)}
+
+
+def changes(before: Mapping[str, str] | None, after: Mapping[str, str]) -> str:
+    """What a step changed, in words: 'view Sliders, pick 7' (the first step: 'start')."""
+    if before is None:
+        return "start: " + ", ".join(f"{k} {after[k]}" for k in ("model", "view") if k in after)
+    names = {"proj": "map", "interp": "interpolation", "z": "sliders' z"}
+    said = [names[k] if k == "z" else f"{names.get(k, k)} {v}" for k, v in after.items() if before.get(k) != v]
+    gone = [f"no {names.get(k, k)}" for k in before if k not in after]
+    return ", ".join(said + gone) or "no change"
+
+
+MIN_MOVE_S = 0.1  # a video or offline-file stop takes at least this long to reach
+
+
+def stops(tour: Tour) -> list[dict]:
+    """The tour as moves of the sliders' z (the format of the offline file and the video: explorer/standalone.py):
+    one stop per step that changed z, reached over the time since the previous stop, captioned by the step's
+    caption (else what it changed); a step without z (a tab change) keeps the previous z."""
+    out: list[dict] = []
+    last_at, last_z, before = 0.0, None, None
+    for step in tour.steps:
+        z = [float(v) for v in step.params["z"].split(",")] if step.params.get("z") else last_z
+        caption = step.caption or changes(before, step.params)
+        before = step.params
+        if z is None or (z == last_z and not step.caption):
+            continue
+        out.append({"z": z, "caption": caption, "seconds": max(step.at - last_at, MIN_MOVE_S) if out else MIN_MOVE_S})
+        last_at, last_z = step.at, z
+    return out

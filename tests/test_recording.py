@@ -1,0 +1,101 @@
+"""Recorded tours: what the presenter did, with its timing, played back to the same final state.
+
+The file format and the playback schedule are pure (explorer/app/recording.py); the app records every change
+of the view while Record is on, and plays it back on the stage, each step once and in order, whenever its
+time has come (the clock is the test's here, so the schedule is exact).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from explorer.app import recording, tour
+from explorer.app.recording import Step, Tour, TourFileError
+from tests.app_support import DIGITS, click_map, open_app
+
+
+def test_a_recording_keeps_each_change_once_with_its_time_and_plays_in_order():
+    t = Tour("digits")
+    t = recording.record(t, {"model": "digits", "view": "Map"}, 0.0)
+    t = recording.record(t, {"model": "digits", "view": "Map", "present": "1"}, 0.5)  # presenting is not a step
+    t = recording.record(t, {"model": "digits", "view": "Map", "pick": "7"}, 1.2)
+    t = recording.record(t, {"model": "digits", "view": "Sliders", "pick": "7"}, 3.0)
+    assert [s.at for s in t.steps] == [0.0, 1.2, 3.0]
+    assert recording.due(t, 0.0, 0) == [0] and recording.due(t, 2.0, 1) == [1]
+    assert recording.due(t, 10.0, 1) == [1, 2]  # a late clock applies every missed step, in order
+    assert recording.drift(t, [0.1, 1.5, 3.0]) == {"median": pytest.approx(0.1), "max": pytest.approx(0.3), "steps": 3}
+    assert recording.changes(t.steps[1].params, t.steps[2].params) == "view Sliders"
+
+
+def test_a_saved_tour_reads_back_and_a_bad_file_says_what_is_wrong():
+    t = Tour("digits", (Step(0.0, {"view": "Map"}), Step(2.5, {"view": "Sliders", "z": "0.5,-1"}, "now the sliders")))
+    assert Tour.from_json(t.to_json()) == t
+    for text, said in [("not json", "not a JSON file"), ('{"steps": []}', "not a Latent Explorer tour"),
+                       (json.dumps({"format": recording.FORMAT, "version": 9, "model": "m", "steps": []}), "version 9"),
+                       (json.dumps({"format": recording.FORMAT, "version": 1, "model": "m",
+                                    "steps": [{"at": -1, "params": {}}]}), "step 1: \"at\"")]:
+        with pytest.raises(TourFileError, match=said):
+            Tour.from_json(text)
+
+
+def test_an_edit_reorders_by_time_deletes_and_captions():
+    t = Tour("digits", tuple(Step(float(k), {"pick": str(k)}) for k in range(4)))
+    edited = t.edited([{"step": 4, "at": 0.5, "caption": "first"}, {"step": 1, "at": 0.0}, {"step": 3, "at": 2.0}])
+    assert [s.params["pick"] for s in edited.steps] == ["0", "3", "2"]  # step 2 deleted, step 4 moved up
+    assert [s.caption for s in edited.steps] == ["", "first", ""]
+    with pytest.raises(ValueError, match="no step 9"):
+        t.edited([{"step": 9, "at": 0}])
+
+
+def test_stops_for_the_video_follow_the_sliders_z_and_hold_through_tab_changes():
+    t = Tour("digits", (Step(0.0, {"view": "Map", "z": "0,0"}), Step(1.0, {"view": "Sliders", "z": "0,0"}),
+                        Step(3.0, {"view": "Sliders", "z": "1,0"}, "move z1")))
+    assert recording.stops(t) == [{"z": [0.0, 0.0], "caption": "start: view Map", "seconds": recording.MIN_MOVE_S},
+                                  {"z": [1.0, 0.0], "caption": "move z1", "seconds": 3.0}]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_a_recorded_session_plays_back_to_the_same_final_state(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(tour, "_now", clock)
+    at = open_app(DIGITS, "Map")
+    at.button(key="tour_record").click().run()
+    clock.t += 1.0
+    click_map(at, 5)  # a pick on the map
+    clock.t += 2.0
+    at.session_state["view"] = "Sliders"
+    at.run()
+    clock.t += 1.5
+    at.session_state["view"] = "Map"
+    at.run()
+    click_map(at, 42)
+    at.button(key="tour_record").click().run()  # stop
+    recorded: Tour = at.session_state["recorded_tour"]
+    assert [s.params.get("pick") for s in recorded.steps][-1] == "42"
+    assert [s.params["view"] for s in recorded.steps] == ["Map", "Map", "Sliders", "Map", "Map"]
+    final = recorded.steps[-1].params
+
+    click_map(at, 3)  # the presenter wanders off before playing
+    at.button(key="tour_play").click().run()
+    assert at.session_state["present"]  # on the stage
+    seen = []
+    for _ in range(12):
+        clock.t += 0.5
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        seen.append(at.session_state["pick"])
+    assert at.session_state["tour_playback"] is None  # finished
+    assert at.session_state["pick"] == 42 and at.session_state["view"] == "Map"
+    assert at.query_params["pick"] == final["pick"] and at.query_params["view"] == final["view"]
+    assert seen.index(5) < seen.index(42)  # in the recorded order
+    played = at.session_state["tour_played"]
+    assert played["steps"] == len(recorded.steps) and played["max"] <= 0.5 + 1e-9  # late by at most one tick here
