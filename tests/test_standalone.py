@@ -129,3 +129,17 @@ def test_the_app_offers_the_offline_explorer_as_one_download(media):
     html, name, mime = media.download(button)
     assert name == "digits-explorer.html" and mime == "text/html"
     assert embedded(html.decode())["model"] == "digits"
+
+
+def test_a_recorded_tour_travels_in_the_offline_file_as_its_moves_of_z(media):
+    from explorer.app import recording
+    from tests.app_support import open_app
+
+    tour = recording.Tour("digits", (recording.Step(0.0, {"view": "Sliders", "z": ",".join(["0"] * 8)}),
+                                     recording.Step(2.0, {"view": "Sliders", "z": ",".join(["1"] + ["0"] * 7)}, "z1 up")))
+    at = open_app(DIGITS, recorded_tour=tour)
+    [button] = [b for b in at.get("download_button") if b.proto.label == "Explorer (offline HTML), with the tour"]
+    html, _, _ = media.download(button)
+    stops = embedded(html.decode())["tour"]
+    assert [s["z"][0] for s in stops] == [0.0, 1.0] and stops[1]["caption"] == "z1 up"
+    assert stops[1]["seconds"] == 2.0  # the move takes as long as it did when recorded

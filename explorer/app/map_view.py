@@ -12,8 +12,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explorer import projection
-from explorer.app import (compute, exports, images, live, plots, presentation, resources, scatter, session, state,
-                          thumbnails)
+from explorer.app import (compute, exports, images, live, plots, presentation, recording, resources, scatter, session,
+                          state, thumbnails)
 from explorer.app.context import Context
 from explorer.errors import ExplorerError
 from explorer.latent import nearest_neighbours
@@ -347,10 +347,19 @@ def render_exports(ctx: Context, figure: Callable[[], go.Figure]) -> None:
 
 
 @st.cache_data(show_spinner="Building the offline explorer...", max_entries=4)
-def _standalone_html(path: str, version: tuple[float, float], projection_key: str | None) -> bytes:
+def _standalone_html(path: str, version: tuple[float, float], projection_key: str | None, tour_json: str | None) -> bytes:
     from explorer import standalone  # torch and PIL work: only when the file is asked for
 
-    return standalone.build(path, projection=projection_key).encode("utf-8")
+    tour = recording.stops(recording.Tour.from_json(tour_json)) if tour_json else None
+    return standalone.build(path, projection=projection_key, tour=tour).encode("utf-8")
+
+
+def _recorded_stops_json(ctx: Context) -> str | None:
+    """The session's recorded tour, if it was made on this model and moves z (the offline file plays its z)."""
+    tour = st.session_state.get(state.RECORDED)
+    if tour is None or tour.model != Path(ctx.path).name or not recording.stops(tour):
+        return None
+    return tour.to_json()
 
 
 def _standalone_button(ctx: Context) -> None:
@@ -364,10 +373,14 @@ def _standalone_button(ctx: Context) -> None:
         st.caption(f"No offline explorer for this model: {why_not}.")
         return
     key = ctx.projection if ctx.projection in standalone.PROJECTIONS else None  # others: the default plane
-    st.download_button("Explorer (offline HTML)", lambda: _standalone_html(ctx.path, resources.version(ctx.path), key),
-                       on_click="ignore", width="stretch", mime="text/html",
+    tour_json = _recorded_stops_json(ctx)
+    st.download_button("Explorer (offline HTML)" + (", with the tour" if tour_json else ""), width="stretch",
+                       data=lambda: _standalone_html(ctx.path, resources.version(ctx.path), key, tour_json),
+                       on_click="ignore", mime="text/html",
                        file_name=exports.file_name(Path(ctx.path).name, "explorer", ext="html"),
-                       help="One file: the map, the decoder, sliders, probe, interpolation. Opens offline, no server.")
+                       help="One file: the map, the decoder, sliders, probe, interpolation" +
+                            (" and the recorded tour (its moves of z)" if tour_json else "") +
+                            ". Opens offline, no server.")
 
 
 def _in_page_png() -> str:
