@@ -57,7 +57,9 @@ def _autoplay(latent_dim: int, n_points: int, projections: tuple[str, ...]) -> N
 def tour_controls(latent_dim: int, n_points: int, projections: tuple[str, ...]) -> None:
     """Sidebar: save the current view, step through the saved ones (T), or let them play by themselves."""
     args = (latent_dim, n_points, projections)
-    with st.sidebar.expander(f"Tour: {len(st.session_state.get(state.TOUR, []))} saved view(s)", expanded=presentation.is_on()):
+    saved, recorded = len(st.session_state.get(state.TOUR, [])), st.session_state.get(state.RECORDED)
+    label = f"Tour: {saved} saved view(s)" + (f", a recording of {len(recorded.steps)} steps" if recorded else "")
+    with st.sidebar.expander(label, key="tour_expander"):  # the key: it stays open as its label changes
         st.button("Save this view", on_click=_save_view, args=(latent_dim,), key="tour_save", width="stretch")
         st.button("Next view", on_click=next_stop, args=args, key="tour_next", width="stretch",
                   shortcut=presentation.SHORTCUTS["tour"], disabled=not st.session_state.get(state.TOUR))
