@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ import torch
 from PIL import Image
 
 from explorer import checkpoint as ckpt
-from explorer import latent, projection
+from explorer import latent, projection, tours
 from explorer.app import plots
 from explorer.app.weights_blob import UnsupportedDecoder, pack
 from explorer.embedding import Embedding
@@ -42,7 +41,7 @@ EMAIL_BUDGET_BYTES = 10 * 1024 * 1024  # many mail servers refuse attachments ov
 THUMBNAILS_MAX = 4000  # test images kept as thumbnails: Fashion-MNIST's 10,000 would add 5.4 MB of base64 PNG
 SHEET_COLUMNS = 100  # thumbnails per row of the sprite sheet
 MAX_SLIDERS = 16  # sliders shown (most informative first); a larger latent space says which it leaves out
-TOUR_SECONDS = 2.0  # a stop without "seconds" takes this long to reach
+TOUR_SECONDS = tours.TOUR_SECONDS  # a stop without "seconds" takes this long to reach
 PROJECTIONS = ("pca", "tsne", "latent")
 
 
@@ -51,23 +50,11 @@ class StandaloneError(CheckpointError):
 
 
 def validate_tour(tour: Any, latent_dim: int) -> list[dict[str, Any]]:
-    """The tour as the page reads it (see the module docstring), or ValueError saying which stop is wrong."""
-    if tour is None:
-        return []
-    if not isinstance(tour, list):
-        raise StandaloneError("a tour is a JSON list of stops, each {\"z\": [...], \"caption\": \"...\", \"seconds\": 2}")
-    stops = []
-    for k, stop in enumerate(tour):
-        z = stop.get("z") if isinstance(stop, dict) else None
-        if not isinstance(z, list) or len(z) != latent_dim or not all(isinstance(v, (int, float)) for v in z) \
-                or not all(math.isfinite(v) for v in z):
-            raise StandaloneError(f"tour stop {k + 1}: \"z\" must be a list of {latent_dim} finite numbers "
-                                  f"(the model's latent_dim)")
-        seconds = stop.get("seconds", TOUR_SECONDS)
-        if not isinstance(seconds, (int, float)) or not 0 < seconds < math.inf:
-            raise StandaloneError(f"tour stop {k + 1}: \"seconds\" must be a positive number, got {seconds!r}")
-        stops.append({"z": [float(v) for v in z], "caption": str(stop.get("caption", "")), "seconds": float(seconds)})
-    return stops
+    """The tour as the page reads it (explorer/tours.py), or StandaloneError saying which stop is wrong."""
+    try:
+        return tours.validate(tour, latent_dim)
+    except tours.TourError as err:
+        raise StandaloneError(str(err)) from err
 
 
 def _b64(array: np.ndarray | bytes) -> str:
