@@ -1,4 +1,4 @@
-"""Command line: ``python -m explorer {train,evaluate,embed-train,score,info,export-html}``.
+"""Command line: ``python -m explorer {train,evaluate,embed-train,score,info,export-html,render-tour}``.
 
 The flags of ``train`` are generated from the fields of ``ModelConfig`` and ``TrainConfig``, one flag
 per field, so the CLI cannot drift from the configs.
@@ -222,6 +222,38 @@ def cmd_export_html(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render_tour(args: argparse.Namespace) -> int:
+    import time
+
+    from tqdm.auto import tqdm
+
+    from explorer import tours, video
+
+    try:
+        tour = json.loads(Path(args.tour).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise video.VideoError(f"cannot read the tour {args.tour}: {err}. Give a JSON list of stops, "
+                               f"each {tours.STOP_EXAMPLE}") from err
+    out = Path(args.out or f"{Path(args.checkpoint).resolve().name}-tour.mp4")
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in video.FORMATS:
+        raise video.VideoError(f"{out}: the file name must end in {' or '.join('.' + f for f in video.FORMATS)}")
+    start = time.perf_counter()
+    with tqdm(desc=f"render {out.name}", unit="frame", disable=args.quiet, file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        data = video.render(args.checkpoint, tour, size=args.size, fps=args.fps, fmt=fmt, projection=args.projection,
+                            progress=progress)
+    out.write_bytes(data)
+    frames, width_height = bar.total or 0, args.size
+    fps = video.gif_fps(args.fps) if fmt == "gif" else args.fps
+    print(f"{out} {frames} frames {width_height} {fps:g} fps, {frames / fps if frames > 1 else 0:.1f} s of tour, "
+          f"{len(data):,} bytes, rendered in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -318,6 +350,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--thumbnails", type=int, default=None, help="test images kept as hover thumbnails "
                    "(default 4000: keeps every shipped model under 10 MB)")
     p.set_defaults(func=cmd_export_html)
+
+    p = sub.add_parser("render-tour", help="a tour rendered to a video (MP4 or GIF, by the file name) for a talk",
+                       allow_abbrev=False)
+    _add_quiet(p, default=argparse.SUPPRESS)
+    p.add_argument("checkpoint", help="checkpoint folder, e.g. trained/fashion-mnist-d16")
+    p.add_argument("tour", help='a JSON file: a list of stops {"z": [...], "caption": "...", "seconds": 2}')
+    p.add_argument("-o", "--out", help="the .mp4 or .gif to write (default: <checkpoint name>-tour.mp4)")
+    p.add_argument("--size", default="1280x720", choices=("1280x720", "1920x1080"))
+    p.add_argument("--fps", type=float, default=30, help="frames per second (a GIF gets at most 25)")
+    p.add_argument("--projection", default="pca", choices=("pca", "tsne"), help="the map (default: pca, exact)")
+    p.set_defaults(func=cmd_render_tour)
 
     p = sub.add_parser("info", help="a short summary of a checkpoint", allow_abbrev=False)
     _add_quiet(p, default=argparse.SUPPRESS)

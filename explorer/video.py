@@ -11,7 +11,9 @@ the first frame is the first stop and the last frame is the last stop. A frame s
 it is moving to or holding at.
 
 GIF timing is in 10 ms units and browsers slow down frames shorter than 20 ms, so a GIF runs at
-``gif_fps(fps)``: at most GIF_MAX_FPS (25), with a frame duration that is a whole number of 10 ms.
+``gif_fps(fps)``: at most GIF_MAX_FPS (25), with a frame duration that is a whole number of 10 ms. Pillow
+stores a run of identical frames (a hold) as one frame shown for the run's time, so a GIF can hold fewer
+frames than ``frames_of`` gives, and plays for exactly as long.
 """
 
 from __future__ import annotations
