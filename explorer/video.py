@@ -57,6 +57,9 @@ DOT_RADIUS = 2
 MARKER_RADIUS = 11
 MARKER_RING = 4  # the white ring around the marker, so it stands out on any class colour
 TRAIL_WIDTH = 4
+TRAIL_HALO = 3  # white either side of the trail: it stays visible over 10,000 dots
+STOP_RADIUS = 9  # a ring on the map where each stop is
+LEGEND_SWATCH = 18
 MAP_PAD = 0.04  # share of the map's extent left empty around the outermost point
 
 BACKGROUND = (255, 255, 255)
@@ -65,7 +68,7 @@ TEXT_COLOUR = (255, 255, 255)
 SUBTLE_TEXT = (170, 170, 170)
 IMAGE_FRAME = (200, 200, 200)
 MAP_BACKGROUND = (248, 248, 248)
-TRAIL_COLOUR = (120, 120, 120)
+TRAIL_COLOUR = (40, 40, 40)
 MARKER_COLOUR = (230, 0, 126)  # no class colour is this magenta, so the marker is found by colour alone
 MARKER_EDGE = (255, 255, 255)
 
@@ -133,7 +136,8 @@ class Scene:
     """The frame's layout and its parts drawn once; ``frame(image, xy, trail, caption)`` draws one frame."""
 
     def __init__(self, size: tuple[int, int], image_shape: Sequence[int], coords: np.ndarray, labels: np.ndarray,
-                 title: str, map_title: str, extra_xy: np.ndarray | None = None) -> None:
+                 title: str, map_title: str, class_names: tuple[str, ...] = (), extra_xy: np.ndarray | None = None,
+                 stops_xy: np.ndarray | None = None) -> None:
         width, height = size
         s = height / BASE_HEIGHT
         self.size, self.scale = (width, height), s
@@ -149,7 +153,12 @@ class Scene:
         side_h, side_w = h * self.factor, w * self.factor
         self.image_box = Box(margin + (panel - side_w) // 2, middle_top + label_h + (panel - side_h) // 2, side_w, side_h)
         map_left = margin + panel + 2 * margin
-        self.map_box = Box(map_left, middle_top + label_h, width - map_left - margin, panel)
+        self.legend = [(plots.class_name(int(k), class_names), _hex(plots.class_colour(int(k))))
+                       for k in np.unique(labels)]
+        swatch = round(LEGEND_SWATCH * s)
+        legend_w = swatch + margin // 2 + max(self.label_font.getlength(name) for name, _ in self.legend) + margin
+        legend_w = round(legend_w) if len(self.legend) > 1 else 0  # one class needs no key
+        self.map_box = Box(map_left, middle_top + label_h, width - map_left - margin - legend_w, panel)
 
         shown = coords[np.isfinite(coords[:, 0])]
         points = shown if extra_xy is None else np.concatenate([shown, extra_xy])
@@ -157,7 +166,15 @@ class Scene:
         pad = (high - low) * MAP_PAD + 1e-9
         self._low, self._span = low - pad, (high - low) + 2 * pad
 
-        self.background = self._draw_background(title, map_title, coords, labels)
+        self.background = self._draw_background(title, map_title, coords, labels, stops_xy)
+
+    @classmethod
+    def of(cls, checkpoint: ckpt.Checkpoint, embedding: Any, proj: projections.Projection, size: tuple[int, int],
+           frames_xy: np.ndarray, stops_xy: np.ndarray) -> Scene:
+        """The scene ``render`` draws: the map framed to hold the test codes and the whole tour."""
+        return cls(size, checkpoint.model_config.image_shape, proj.coords, embedding.labels,
+                   title=f"Latent Explorer · {checkpoint.path.name}", map_title=f"map: {proj.label}",
+                   class_names=checkpoint.class_names, extra_xy=frames_xy, stops_xy=stops_xy)
 
     def map_pixel(self, xy: np.ndarray) -> np.ndarray:
         """(M, 2) map coordinates -> (M, 2) pixel positions (x right, y down) in the frame."""
@@ -165,7 +182,8 @@ class Scene:
         box = self.map_box
         return np.stack([box.left + u[:, 0] * (box.width - 1), box.top + (1 - u[:, 1]) * (box.height - 1)], axis=1)
 
-    def _draw_background(self, title: str, map_title: str, coords: np.ndarray, labels: np.ndarray) -> Image.Image:
+    def _draw_background(self, title: str, map_title: str, coords: np.ndarray, labels: np.ndarray,
+                         stops_xy: np.ndarray | None) -> Image.Image:
         s = self.scale
         frame = Image.new("RGB", self.size, BACKGROUND)
         draw = ImageDraw.Draw(frame)
@@ -184,6 +202,18 @@ class Scene:
         pixels = self.map_pixel(coords[shown])
         for (x, y), label in zip(pixels, labels[shown]):
             draw.ellipse((x - r, y - r, x + r, y + r), fill=_hex(plots.class_colour(int(label))))
+        if stops_xy is not None:
+            ring_r, width = round(STOP_RADIUS * s), max(2, round(2 * s))
+            for x, y in self.map_pixel(stops_xy):
+                draw.ellipse((x - ring_r, y - ring_r, x + ring_r, y + ring_r), outline=MARKER_EDGE, width=2 * width)
+                draw.ellipse((x - ring_r, y - ring_r, x + ring_r, y + ring_r), outline=TRAIL_COLOUR, width=width)
+        swatch, row = round(LEGEND_SWATCH * s), round(LABEL_FONT_PX * s * 1.25)
+        x = m.right + round(MARGIN * s)
+        if len(self.legend) > 1:
+            for k, (name, colour) in enumerate(self.legend):
+                y = m.top + k * row + row // 2
+                draw.rectangle((x, y - swatch // 2, x + swatch, y + swatch // 2), fill=colour)
+                draw.text((x + swatch + round(MARGIN * s) // 2, y), name, font=self.label_font, fill=BAR_COLOUR, anchor="lm")
         return frame
 
     def frame(self, image: np.ndarray, xy: np.ndarray, trail: np.ndarray, caption: str, stop: str) -> Image.Image:
@@ -195,8 +225,10 @@ class Scene:
         frame.paste(picture.convert("RGB"), (self.image_box.left, self.image_box.top))
         draw = ImageDraw.Draw(frame)
         if len(trail) > 1:
-            draw.line([tuple(p) for p in self.map_pixel(trail)], fill=TRAIL_COLOUR, width=max(1, round(TRAIL_WIDTH * s)),
-                      joint="curve")
+            points = [tuple(p) for p in self.map_pixel(trail)]
+            line = max(1, round(TRAIL_WIDTH * s))
+            draw.line(points, fill=MARKER_EDGE, width=line + 2 * round(TRAIL_HALO * s), joint="curve")
+            draw.line(points, fill=TRAIL_COLOUR, width=line, joint="curve")
         (x, y), = self.map_pixel(xy)
         outer, inner = round((MARKER_RADIUS + MARKER_RING) * s), round(MARKER_RADIUS * s)
         draw.ellipse((x - outer, y - outer, x + outer, y + outer), fill=MARKER_EDGE)
@@ -333,8 +365,7 @@ def render(source: str | Path | ckpt.Checkpoint, tour: Any, *, size: str | tuple
     spent["decode_s"] += time.perf_counter() - start
 
     start = time.perf_counter()
-    scene = Scene((width, height), checkpoint.model_config.image_shape, proj.coords, embedding.labels,
-                  title=f"Latent Explorer · {checkpoint.path.name}", map_title=f"map: {proj.label}", extra_xy=xy)
+    scene = Scene.of(checkpoint, embedding, proj, (width, height), xy, proj.place(np.asarray([s["z"] for s in stops])))
     spent["compose_s"] += time.perf_counter() - start
     start = time.perf_counter()
     writer = _Mp4((width, height), frame_fps) if fmt == "mp4" else _Gif(frame_fps)

@@ -58,10 +58,12 @@ def decode_mp4(data: bytes) -> tuple[tuple[int, int], list[np.ndarray]]:
     return (width, height), frames
 
 
-def scene_of(checkpoint, emb, tour_z):
+def scene_of(checkpoint, emb, tour):
+    """The layout render draws, to know where to look; what is found there is checked against the model."""
     proj = projection.make("pca", emb)
-    return proj, video.Scene((1280, 720), checkpoint.model_config.image_shape, proj.coords, emb.labels, title="t",
-                             map_title="m", extra_xy=proj.place(tour_z))
+    stops = np.asarray([stop["z"] for stop in tour], np.float32)
+    return proj, video.Scene.of(checkpoint, emb, proj, (1280, 720), proj.place(video.frames_of(tour, FPS)),
+                                proj.place(stops))
 
 
 def test_frames_reach_each_stop_at_its_time_and_end_on_the_last():
@@ -91,7 +93,7 @@ def test_the_mp4_decodes_back_to_every_recorded_frame_at_the_requested_size(mp4_
 def test_the_image_panel_shows_the_models_decode_of_that_frames_z(digits, tour, mp4_frames):
     checkpoint, emb = digits
     z = video.frames_of(tour, FPS)
-    _, scene = scene_of(checkpoint, emb, z)
+    _, scene = scene_of(checkpoint, emb, tour)
     box, f = scene.image_box, scene.factor
     _, frames = mp4_frames
     for i in (0, 9, len(z) - 1):
@@ -105,7 +107,7 @@ def test_the_image_panel_shows_the_models_decode_of_that_frames_z(digits, tour, 
 def test_the_marker_is_drawn_where_the_map_places_that_frames_z(digits, tour, mp4_frames):
     checkpoint, emb = digits
     z = video.frames_of(tour, FPS)
-    proj, scene = scene_of(checkpoint, emb, z)
+    proj, scene = scene_of(checkpoint, emb, tour)
     _, frames = mp4_frames
     m = scene.map_box
     for i in (0, 12, len(z) - 1):
@@ -120,7 +122,7 @@ def test_the_marker_is_drawn_where_the_map_places_that_frames_z(digits, tour, mp
 
 def test_the_caption_bar_changes_between_stops_and_not_within_one(digits, tour, mp4_frames):
     checkpoint, emb = digits
-    _, scene = scene_of(checkpoint, emb, video.frames_of(tour, FPS))
+    _, scene = scene_of(checkpoint, emb, tour)
     c = scene.caption_box
     _, frames = mp4_frames
     bar = [f[c.top:c.bottom].astype(float) for f in frames]
