@@ -3,7 +3,7 @@
     python -m benchmarks.video_render [--models digits fashion-mnist-d16] [--sizes 1280x720 1920x1080]
                                       [--formats mp4 gif] [--out benchmarks/results/video-render-cpu.json]
 
-The tour: TOUR_STOPS stops at the mean codes of the first classes of the test set, TOUR_SECONDS in all
+The tour: TOUR_STOPS stops at the mean codes of test-set classes far apart on the PCA map, TOUR_SECONDS in all
 (the first stop is the start, each move takes an equal share), at FPS frames per second (a GIF gets
 video.gif_fps(FPS)). Per model, size and format: seconds to render the whole file, that per second of tour
 (below 1 renders faster than it plays), and the split: decode (the model's decode of every frame's z and
@@ -32,9 +32,14 @@ FPS = 30
 
 
 def demo_tour(checkpoint: ckpt.Checkpoint, stops: int = TOUR_STOPS, seconds: float = TOUR_SECONDS) -> list[dict]:
-    """``stops`` stops at class-mean codes, ``seconds`` long: what a speaker would show first."""
+    """``stops`` stops at class-mean codes far apart on the PCA map, ``seconds`` long: what a speaker shows first."""
     emb = ckpt.load_embedding(checkpoint.path)
-    classes = [k for k in np.unique(emb.labels) if k >= 0][:stops]
+    labelled = [int(k) for k in np.unique(emb.labels) if k >= 0]
+    centres = {k: emb.pca[emb.labels == k].mean(axis=0) for k in labelled}
+    classes = labelled[:1]
+    while len(classes) < min(stops, len(labelled)):  # the class farthest from those chosen: the map is crossed
+        classes.append(max((k for k in labelled if k not in classes),
+                           key=lambda k: min(np.linalg.norm(centres[k] - centres[c]) for c in classes)))
     names = checkpoint.class_names
     tour = []
     for n, k in enumerate(classes):

@@ -56,6 +56,7 @@ LABEL_FONT_PX = 28
 DOT_RADIUS = 2
 MARKER_RADIUS = 11
 MARKER_RING = 4  # the white ring around the marker, so it stands out on any class colour
+MARKER_OUTLINE = 2
 TRAIL_WIDTH = 4
 TRAIL_HALO = 3  # white either side of the trail: it stays visible over 10,000 dots
 STOP_RADIUS = 9  # a ring on the map where each stop is
@@ -231,6 +232,8 @@ class Scene:
             draw.line(points, fill=TRAIL_COLOUR, width=line, joint="curve")
         (x, y), = self.map_pixel(xy)
         outer, inner = round((MARKER_RADIUS + MARKER_RING) * s), round(MARKER_RADIUS * s)
+        edge = outer + max(1, round(MARKER_OUTLINE * s))
+        draw.ellipse((x - edge, y - edge, x + edge, y + edge), fill=TRAIL_COLOUR)  # a dark rim: stands out on pale dots
         draw.ellipse((x - outer, y - outer, x + outer, y + outer), fill=MARKER_EDGE)
         draw.ellipse((x - inner, y - inner, x + inner, y + inner), fill=MARKER_COLOUR)
         c = self.caption_box
