@@ -44,6 +44,7 @@ GIF_MAX_FPS = 25  # 40 ms a frame; GIF delays are whole 10 ms and browsers stret
 GIF_TICK_MS = 10
 DECODE_BATCH = 256  # latent codes decoded at once
 MP4_CRF = 16  # x264 quality (lower is better): greys stay within a few levels of the decoded image
+MP4_PRESET = "veryfast"  # against x264's medium: a third less render time at 1080p, the file about the same size
 BASE_HEIGHT = 720  # the layout below is in pixels at 720 rows and scales with the frame height
 
 # Layout, in pixels at BASE_HEIGHT rows.
@@ -98,7 +99,9 @@ def _timeline(tour: list[dict[str, Any]], fps: float) -> tuple[np.ndarray, np.nd
     total = float(leave[-1])
     t = np.minimum(np.arange(round(total * fps) + 1) / fps, total)  # (N,)
     stop = np.minimum(np.searchsorted(leave, t, side="left"), len(tour) - 1)  # (N,) moving to or holding at
-    u = np.where(stop == 0, 1.0, np.clip((t - leave[stop - 1]) / np.maximum(arrive[stop] - leave[stop - 1], 1e-12), 0, 1))
+    move_start = leave[np.maximum(stop - 1, 0)]
+    move_seconds = np.maximum(arrive[stop] - move_start, 1e-12)  # > 0 for every stop after the first
+    u = np.where(stop == 0, 1.0, np.clip((t - move_start) / move_seconds, 0, 1))  # (N,) share of the move done
     previous = z[np.maximum(stop - 1, 0)]
     frames = (1 - u)[:, None] * previous + u[:, None] * z[stop]  # exact at u = 0 and u = 1
     return frames.astype(np.float32), stop
@@ -152,7 +155,8 @@ class Scene:
         _, h, w = image_shape
         self.factor = max(1, min(panel // h, panel // w))
         side_h, side_w = h * self.factor, w * self.factor
-        self.image_box = Box(margin + (panel - side_w) // 2, middle_top + label_h + (panel - side_h) // 2, side_w, side_h)
+        self.image_box = Box(margin + (panel - side_w) // 2, middle_top + label_h + (panel - side_h) // 2,
+                             side_w, side_h)
         map_left = margin + panel + 2 * margin
         self.legend = [(plots.class_name(int(k), class_names), _hex(plots.class_colour(int(k))))
                        for k in np.unique(labels)]
@@ -196,7 +200,8 @@ class Scene:
         draw.text((self.map_box.left, label_y), map_title, font=self.label_font, fill=BAR_COLOUR, anchor="lm")
         ring = max(1, round(s))
         i, m = self.image_box, self.map_box
-        draw.rectangle((i.left - ring, i.top - ring, i.right + ring - 1, i.bottom + ring - 1), outline=IMAGE_FRAME, width=ring)
+        draw.rectangle((i.left - ring, i.top - ring, i.right + ring - 1, i.bottom + ring - 1), outline=IMAGE_FRAME,
+                       width=ring)
         draw.rectangle((m.left, m.top, m.right - 1, m.bottom - 1), fill=MAP_BACKGROUND)
         r = max(1, round(DOT_RADIUS * s))
         shown = np.isfinite(coords[:, 0])
@@ -214,7 +219,8 @@ class Scene:
             for k, (name, colour) in enumerate(self.legend):
                 y = m.top + k * row + row // 2
                 draw.rectangle((x, y - swatch // 2, x + swatch, y + swatch // 2), fill=colour)
-                draw.text((x + swatch + round(MARGIN * s) // 2, y), name, font=self.label_font, fill=BAR_COLOUR, anchor="lm")
+                draw.text((x + swatch + round(MARGIN * s) // 2, y), name, font=self.label_font, fill=BAR_COLOUR,
+                          anchor="lm")
         return frame
 
     def frame(self, image: np.ndarray, xy: np.ndarray, trail: np.ndarray, caption: str, stop: str) -> Image.Image:
@@ -241,8 +247,9 @@ class Scene:
         margin = round(MARGIN * s)
         draw.text((c.right - margin, c.top + c.height // 2), stop, font=self.label_font, fill=SUBTLE_TEXT, anchor="rm")
         stop_w = draw.textlength(stop, font=self.label_font)
-        draw.text((c.left + margin, c.top + c.height // 2), _fit(caption, self.caption_font, c.width - 3 * margin - stop_w),
-                  font=self.caption_font, fill=TEXT_COLOUR, anchor="lm")
+        words = _fit(caption, self.caption_font, c.width - 3 * margin - stop_w)
+        draw.text((c.left + margin, c.top + c.height // 2), words, font=self.caption_font, fill=TEXT_COLOUR,
+                  anchor="lm")
         return frame
 
 
@@ -265,7 +272,8 @@ def parse_size(size: str | tuple[int, int]) -> tuple[int, int]:
 def _projection(key: str, embedding: Any, latent_dim: int) -> projections.Projection:
     offered = projections.available(latent_dim)
     if key not in offered:
-        raise VideoError(f"the {key!r} map is not offered for a {latent_dim}-D model: choose one of {', '.join(offered)}")
+        raise VideoError(f"the {key!r} map is not offered for a {latent_dim}-D model: "
+                         f"choose one of {', '.join(offered)}")
     try:
         return projections.make(key, embedding)
     except ValueError as err:  # t-SNE never computed for this checkpoint
@@ -289,7 +297,8 @@ class _Mp4:
         self.path = Path(self._folder.name) / "tour.mp4"
         self._writer = imageio_ffmpeg.write_frames(
             str(self.path), size, fps=fps, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=2,
-            ffmpeg_log_level="error", quality=None, output_params=["-crf", str(MP4_CRF), "-movflags", "+faststart"])
+            ffmpeg_log_level="error", quality=None,
+            output_params=["-crf", str(MP4_CRF), "-preset", MP4_PRESET, "-movflags", "+faststart"])
         self._writer.send(None)  # start ffmpeg
 
     def add(self, frame: Image.Image) -> None:
@@ -299,7 +308,8 @@ class _Mp4:
         self._writer.close()
         try:
             if not self.path.is_file() or self.path.stat().st_size == 0:
-                raise VideoError("ffmpeg wrote no video: reinstall imageio-ffmpeg (pip install --force-reinstall imageio-ffmpeg)")
+                raise VideoError("ffmpeg wrote no video: reinstall imageio-ffmpeg "
+                                 "(pip install --force-reinstall imageio-ffmpeg)")
             return self.path.read_bytes()
         finally:
             self._folder.cleanup()

@@ -187,8 +187,9 @@ def test_the_cli_writes_the_video_and_says_what_it_wrote(tmp_path, tour):
     tour_file = tmp_path / "tour.json"
     tour_file.write_text(json.dumps(tour))
     out = tmp_path / "talk.mp4"
-    result = subprocess.run([sys.executable, "-m", "explorer", "render-tour", str(DIGITS), str(tour_file), "-o", str(out),
-                             "--fps", str(FPS)], capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+    command = [sys.executable, "-m", "explorer", "render-tour", str(DIGITS), str(tour_file), "-o", str(out),
+               "--fps", str(FPS)]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     frames = len(video.frames_of(tour, FPS))
     assert str(out) in result.stdout and f"{frames} frames" in result.stdout and "1280x720" in result.stdout
