@@ -9,7 +9,8 @@ video.gif_fps(FPS)). Per model, size and format: seconds to render the whole fil
 (below 1 renders faster than it plays), and the split: decode (the model's decode of every frame's z and
 the map placement), compose (drawing each frame with PIL, the map's dots drawn once) and encode (for MP4,
 the time spent waiting on ffmpeg, which encodes alongside in its own process; for GIF, quantising each
-frame to the fixed palette and Pillow's LZW). One render each, after one untimed warm-up render.
+frame to the fixed palette and Pillow's LZW). One render each, after one untimed warm-up render; the
+machine's load before and after is recorded with the figures.
 Prints one JSON object and writes it to ``--out``.
 """
 
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.app_common import emit, machine
+from benchmarks.app_common import emit, load, machine
 from explorer import checkpoint as ckpt
 from explorer import video
 
@@ -71,13 +72,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/video-render-cpu.json"))
     args = parser.parse_args()
     report = {"benchmark": "video_render", "machine": machine(), "torch_threads": torch.get_num_threads(),
-              "tour": {"stops": TOUR_STOPS, "seconds": TOUR_SECONDS, "fps": FPS}, "models": {}}
+              "tour": {"stops": TOUR_STOPS, "seconds": TOUR_SECONDS, "fps": FPS}, "load_before": load(), "models": {}}
     for model in args.models:
         checkpoint = ckpt.load(Path("trained") / model)
         tour = demo_tour(checkpoint)
         video.render(checkpoint, tour[:2], fps=1, fmt="gif")  # warm-up: torch, fonts, the embedding file cache
         report["models"][model] = {f"{fmt} {size}": figures(checkpoint, tour, size, fmt)
                                    for size in args.sizes for fmt in args.formats}
+    report["load_after"] = load()  # the cores are shared: other work slows every figure here
     emit(report, args.out)
 
 
