@@ -238,18 +238,29 @@ def cmd_render_tour(args: argparse.Namespace) -> int:
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in video.FORMATS:
         raise video.VideoError(f"{out}: the file name must end in {' or '.join('.' + f for f in video.FORMATS)}")
+    if not out.parent.is_dir():  # before the render, not after it
+        raise video.VideoError(f"{out.parent} is not a folder: make it, or give -o a path in an existing one")
     start = time.perf_counter()
-    with tqdm(desc=f"render {out.name}", unit="frame", disable=args.quiet, file=sys.stderr) as bar:
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
+    bars = []  # made on the first frame, once the tour is read and checked: a bad tour prints no empty bar
+    frames = 0
 
+    def progress(done: int, total: int) -> None:
+        nonlocal frames
+        if not bars:
+            bars.append(tqdm(total=total, desc=f"render {out.name}", unit="frame", disable=args.quiet,
+                             file=sys.stderr, leave=False))
+        bars[0].update(done - bars[0].n)
+        frames = total
+
+    try:
         data = video.render(args.checkpoint, tour, size=args.size, fps=args.fps, fmt=fmt, projection=args.projection,
                             progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
     out.write_bytes(data)
-    frames, width_height = bar.total or 0, args.size
     fps = video.gif_fps(args.fps) if fmt == "gif" else args.fps
-    print(f"{out} {frames} frames {width_height} {fps:g} fps, {frames / fps if frames > 1 else 0:.1f} s of tour, "
+    print(f"{out} {frames} frames {args.size} {fps:g} fps, {(frames - 1) / fps:.1f} s of tour, "
           f"{len(data):,} bytes, rendered in {time.perf_counter() - start:.1f} s")
     return 0
 
