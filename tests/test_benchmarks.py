@@ -64,3 +64,13 @@ def test_the_ladder_adds_one_setting_per_rung_and_skips_cuda_graphs_on_a_cpu():
         assert rung["speedup_over_rung_below"] == pytest.approx(below["seconds_per_epoch"] / rung["seconds_per_epoch"])
     for rung in rungs:  # one epoch of Fashion-MNIST: learning has begun, nothing diverged
         assert math.isfinite(rung["test_neg_elbo_final"]) and rung["test_neg_elbo_final"] < 400
+
+
+def test_the_video_render_benchmark_reports_a_time_per_second_of_tour_that_adds_up(tmp_path):
+    report = run_json("video_render.py", "--models", "digits", "--sizes", "1280x720", "--formats", "gif",
+                      "--out", str(tmp_path / "video.json"))
+    figures = report["models"]["digits"]["gif 1280x720"]
+    assert figures["frames"] == round(report["tour"]["seconds"] * figures["fps"]) + 1
+    split = sum(figures["split_s_per_tour_s"].values())
+    assert 0 < split <= figures["render_s_per_tour_s"] * 1.05  # the parts are inside the whole
+    assert json.loads((tmp_path / "video.json").read_text()) == report

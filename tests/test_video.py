@@ -197,3 +197,9 @@ def test_the_cli_writes_the_video_and_says_what_it_wrote(tmp_path, tour):
     bad = subprocess.run([sys.executable, "-m", "explorer", "render-tour", str(DIGITS), str(tmp_path / "none.json")],
                          capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
     assert bad.returncode == 2 and "cannot read the tour" in bad.stderr
+
+
+def test_the_video_core_never_imports_streamlit():
+    code = "import sys, explorer.video, explorer.tours; print('streamlit' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.stdout.strip() == "False", result.stderr
