@@ -53,6 +53,8 @@ CAPTION_HEIGHT = 110
 MARGIN = 24
 TITLE_FONT_PX = 30  # readable from the back of a room: nothing under 28 px at 720 rows
 CAPTION_FONT_PX = 44
+CAPTION_SMALL_FONT_PX = 32  # a caption too long for one line at CAPTION_FONT_PX gets two lines at this size
+CAPTION_LINE_SPACING = 1.25
 LABEL_FONT_PX = 28
 DOT_RADIUS = 2
 MARKER_RADIUS = 11
@@ -146,6 +148,7 @@ class Scene:
         s = height / BASE_HEIGHT
         self.size, self.scale = (width, height), s
         self.title_font, self.caption_font = _font(round(TITLE_FONT_PX * s)), _font(round(CAPTION_FONT_PX * s))
+        self.caption_small_font = _font(round(CAPTION_SMALL_FONT_PX * s))
         self.label_font = _font(round(LABEL_FONT_PX * s))
         margin, title_h, caption_h = round(MARGIN * s), round(TITLE_HEIGHT * s), round(CAPTION_HEIGHT * s)
         self.caption_box = Box(0, height - caption_h, width, caption_h)
@@ -247,10 +250,24 @@ class Scene:
         margin = round(MARGIN * s)
         draw.text((c.right - margin, c.top + c.height // 2), stop, font=self.label_font, fill=SUBTLE_TEXT, anchor="rm")
         stop_w = draw.textlength(stop, font=self.label_font)
-        words = _fit(caption, self.caption_font, c.width - 3 * margin - stop_w)
-        draw.text((c.left + margin, c.top + c.height // 2), words, font=self.caption_font, fill=TEXT_COLOUR,
-                  anchor="lm")
+        font, lines = self.caption_lines(caption, c.width - 3 * margin - stop_w)
+        step = font.size * CAPTION_LINE_SPACING
+        for k, line in enumerate(lines):
+            y = c.top + c.height / 2 + (k - (len(lines) - 1) / 2) * step
+            draw.text((c.left + margin, y), line, font=font, fill=TEXT_COLOUR, anchor="lm")
         return frame
+
+    def caption_lines(self, text: str, width: float) -> tuple[ImageFont.FreeTypeFont, list[str]]:
+        """One line at the caption size if it fits, else up to two smaller lines, the last cut with an ellipsis."""
+        if self.caption_font.getlength(text) <= width:
+            return self.caption_font, [text]
+        font, words = self.caption_small_font, text.split()
+        first: list[str] = []
+        while words and font.getlength(" ".join(first + words[:1])) <= width:
+            first.append(words.pop(0))
+        if not first:  # one word longer than the line
+            return font, [_fit(text, font, width)]
+        return font, [" ".join(first)] + ([_fit(" ".join(words), font, width)] if words else [])
 
 
 def _fit(text: str, font: ImageFont.FreeTypeFont, width: float) -> str:

@@ -203,3 +203,17 @@ def test_the_video_core_never_imports_streamlit():
     code = "import sys, explorer.video, explorer.tours; print('streamlit' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_a_long_caption_wraps_to_two_readable_lines_and_is_cut_only_past_them(digits, tour):
+    checkpoint, emb = digits
+    _, scene = scene_of(checkpoint, emb, tour)
+    width = 900
+    font, lines = scene.caption_lines("Short", width)
+    assert lines == ["Short"] and font.size == video.CAPTION_FONT_PX
+    long = "From the average T-shirt to the average trouser the sleeves vanish first and then the legs split apart"
+    font, lines = scene.caption_lines(long, width)
+    assert len(lines) == 2 and font.size >= 28 and all(font.getlength(line) <= width for line in lines)
+    assert " ".join(lines).rstrip("…").split() == long.split()[:len(" ".join(lines).split())]
+    font, lines = scene.caption_lines(long * 3, width)
+    assert len(lines) == 2 and lines[1].endswith("…")
