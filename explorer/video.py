@@ -13,7 +13,9 @@ it is moving to or holding at.
 GIF timing is in 10 ms units and browsers slow down frames shorter than 20 ms, so a GIF runs at
 ``gif_fps(fps)``: at most GIF_MAX_FPS (25), with a frame duration that is a whole number of 10 ms. Pillow
 stores a run of identical frames (a hold) as one frame shown for the run's time, so a GIF can hold fewer
-frames than ``frames_of`` gives, and plays for exactly as long.
+frames than ``frames_of`` gives, and plays for exactly as long. Pillow keeps a GIF's frames in memory until it
+writes them (a byte a pixel), so a GIF is refused past GIF_MAX_PIXELS (about 29 s at 1920x1080, 65 s at
+1280x720); an MP4 streams to ffmpeg and has no such limit.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ DEFAULT_FPS = 30
 MAX_FPS = 60
 GIF_MAX_FPS = 25  # 40 ms a frame; GIF delays are whole 10 ms and browsers stretch those under 20 ms
 GIF_TICK_MS = 10
+GIF_MAX_PIXELS = 1_500_000_000  # Pillow holds every GIF frame (a byte a pixel) until it writes: ~1.5 GB at most
 DECODE_BATCH = 256  # latent codes decoded at once
 MP4_CRF = 16  # x264 quality (lower is better): greys stay within a few levels of the decoded image
 MP4_PRESET = "veryfast"  # against x264's medium: a third less render time at 1080p, the file about the same size
@@ -372,8 +375,8 @@ def render(source: str | Path | ckpt.Checkpoint, tour: Any, *, size: str | tuple
     if fmt == "mp4":
         problem = images.mp4_writer_problem()
         if problem:
-            raise VideoError(f"MP4 cannot be written here: {problem}. Install it (pip install imageio-ffmpeg) "
-                             "or ask for a GIF")
+            raise VideoError(f"MP4 cannot be written here: {problem}. Reinstall imageio-ffmpeg, which brings its "
+                             "own ffmpeg (pip install imageio-ffmpeg), or ask for a GIF")
     checkpoint = source if isinstance(source, ckpt.Checkpoint) else ckpt.load(source)
     latent_dim = checkpoint.model_config.latent_dim
     try:
@@ -382,6 +385,11 @@ def render(source: str | Path | ckpt.Checkpoint, tour: Any, *, size: str | tuple
         raise VideoError(str(err)) from err
     frame_fps = gif_fps(fps) if fmt == "gif" else fps
     z, stop_of_frame = _timeline(stops, frame_fps)
+    if fmt == "gif" and len(z) * width * height > GIF_MAX_PIXELS:
+        longest = GIF_MAX_PIXELS / (width * height) / frame_fps
+        raise VideoError(f"a GIF of {len(z) / frame_fps:.0f} s at {width}x{height} would need "
+                         f"{len(z) * width * height / 2**30:.1f} GB of memory to write: GIFs here go up to "
+                         f"{longest:.0f} s at this size; render an MP4 (which streams) or a shorter tour")
     if not checkpoint.embedding_path.is_file():
         raise VideoError(f"{checkpoint.path} has no {ckpt.EMBEDDING_FILE} for the map: run "
                          f"`python -m explorer evaluate {checkpoint.path}` first")

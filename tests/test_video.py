@@ -169,6 +169,8 @@ def test_progress_is_reported_per_frame(digits, tour):
     ([{"z": [0.0] * 8}], {"fmt": "avi"}, "choose one of mp4, gif"),
     ([{"z": [0.0] * 8}], {"fps": 0}, "fps must be"),
     ([{"z": [0.0] * 8}], {"projection": "latent"}, "not offered for a 8-D model"),
+    ([{"z": [0.0] * 8}, {"z": [1.0] * 8, "seconds": 60}], {"fmt": "gif", "size": "1920x1080"},
+     "GIFs here go up to 29 s at this size; render an MP4"),
 ])
 def test_bad_input_is_refused_with_what_to_change(digits, stops, kwargs, message):
     with pytest.raises(video.VideoError, match=message):
