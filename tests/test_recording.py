@@ -99,3 +99,20 @@ def test_a_recorded_session_plays_back_to_the_same_final_state(monkeypatch):
     assert seen.index(5) < seen.index(42)  # in the recorded order
     played = at.session_state["tour_played"]
     assert played["steps"] == len(recorded.steps) and played["max"] <= 0.5 + 1e-9  # late by at most one tick here
+
+
+def test_the_app_renders_the_recorded_tour_to_an_mp4_that_decodes_back_to_its_frames(media):
+    from explorer import video
+    from tests.test_video import decode_mp4
+
+    z0, z1 = ",".join(["0"] * 8), ",".join(["1.5"] + ["0"] * 7)
+    recorded = Tour("digits", (Step(0.0, {"view": "Sliders", "z": z0}), Step(1.0, {"view": "Sliders", "z": z1}, "up")))
+    at = open_app(DIGITS, recorded_tour=recorded)
+    at.button(key="tour_video_render").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    [button] = [b for b in at.get("download_button") if b.proto.label == "Download the MP4"]
+    data, name, mime = media.download(button)
+    assert name == "digits-tour-1280x720.mp4" and mime == "video/mp4"
+    (width, height), frames = decode_mp4(data)
+    assert (width, height) == (1280, 720)
+    assert len(frames) == len(video.frames_of(recording.stops(recorded), video.DEFAULT_FPS))  # 1 s at 30 fps: 31

@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from explorer.app import exports, presentation, recording, resources, share, state
+from explorer.errors import ExplorerError
 
 TOUR_SECONDS = 10  # per stop while autoplaying
 MAX_STOPS = 20
@@ -226,6 +227,8 @@ def recording_controls() -> None:
             _edit_dialog()
         c2.download_button("Save", tour.to_json(), file_name=exports.file_name(tour.model, "tour", ext="json"),
                            mime="application/json", key="tour_save_file", width="stretch", on_click="ignore")
+    if tour is not None and recording.stops(tour) and not recording_now and not playing:
+        _video_controls(tour)
     played = ss.get(state.PLAYED)
     if played and not playing:
         st.caption(f"Last playback: {played['steps']} steps, {1000 * played['median']:.0f} ms late at the median, "
@@ -248,3 +251,36 @@ def stage_line() -> None:
     c1, c2 = st.columns([5, 1], vertical_alignment="center")
     c1.markdown(f"**Tour, step {done} of {len(tour.steps)}**" + (f" · {caption}" if caption else ""))
     c2.button("Stop", on_click=_stop_playing, key="tour_stop_stage", width="stretch")
+
+
+def _video_controls(tour: recording.Tour) -> None:
+    """Render the recorded tour's moves of z to MP4 or GIF (explorer/video.py), with a progress bar."""
+    from explorer import video  # here: PIL and ffmpeg work, only when asked for
+
+    ss = st.session_state
+    c1, c2 = st.columns(2)
+    size = c1.selectbox("Video size", list(video.SIZES), key="tour_video_size", label_visibility="collapsed")
+    fmt = c2.selectbox("Video format", video.FORMATS, key="tour_video_format", format_func=str.upper,
+                       label_visibility="collapsed")
+    what = (tour.to_json(), size, fmt, ss[state.MODEL])
+    held = ss.get(state.TOUR_VIDEO)
+    if held is not None and held[0] == what:
+        st.download_button(f"Download the {fmt.upper()}", held[1], file_name=held[2], mime=held[3], key="tour_video_get",
+                           width="stretch", on_click="ignore", type="primary")
+        return
+    if not st.button("Render the video", key="tour_video_render", width="stretch",
+                     help="The decoded image, the map with the moving marker and the step's caption, frame by "
+                          "frame at 30 frames a second: about a third of a second per second of tour at 720p here."):
+        return
+    bar = st.progress(0.0, text="Rendering...")
+    try:
+        data = video.render(ss[state.MODEL], recording.stops(tour), size=size, fmt=fmt,
+                            progress=lambda done, total: bar.progress(done / total, text=f"Frame {done} of {total}"))
+    except ExplorerError as err:
+        bar.empty()
+        st.error(f"No video: {err}")
+        return
+    bar.empty()
+    name = exports.file_name(tour.model, "tour", size, ext=fmt)
+    ss[state.TOUR_VIDEO] = (what, data, name, "video/mp4" if fmt == "mp4" else "image/gif")
+    st.rerun(scope="app")
