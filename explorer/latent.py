@@ -14,7 +14,12 @@ ACTIVE_VARIANCE = 0.01  # Burda et al. (2016): a unit is active when Cov_x(E_q[z
 
 def lerp(a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
     """``steps`` points on the straight line from a to b, both included: (D,), (D,) -> (steps, D)."""
-    t = np.linspace(0.0, 1.0, steps)[:, None]
+    return lerp_at(a, b, np.linspace(0.0, 1.0, steps))
+
+
+def lerp_at(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The straight line from a to b at positions ``t`` (M,) in [0, 1]: (D,), (D,) -> (M, D)."""
+    t = np.asarray(t, np.float64)[:, None]
     return (1.0 - t) * a + t * b
 
 
@@ -24,19 +29,25 @@ def slerp(a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
     Under a N(0, I) prior most mass lies near a shell, which a straight line between two codes cuts
     through; slerp stays near it. Falls back to lerp when a and b are (anti)parallel or zero.
     """
+    return slerp_at(a, b, np.linspace(0.0, 1.0, steps))
+
+
+def slerp_at(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``slerp`` at positions ``t`` (M,) in [0, 1]: (D,), (D,) -> (M, D)."""
     norm_a, norm_b = np.linalg.norm(a), np.linalg.norm(b)
     if norm_a == 0 or norm_b == 0:
-        return lerp(a, b, steps)
+        return lerp_at(a, b, t)
     unit_a, unit_b = a / norm_a, b / norm_b
     omega = np.arccos(np.clip(unit_a @ unit_b, -1.0, 1.0))
     if np.sin(omega) < 1e-6:
-        return lerp(a, b, steps)
-    t = np.linspace(0.0, 1.0, steps)[:, None]
+        return lerp_at(a, b, t)
+    t = np.asarray(t, np.float64)[:, None]
     direction = (np.sin((1.0 - t) * omega) * unit_a + np.sin(t * omega) * unit_b) / np.sin(omega)
     return direction * ((1.0 - t) * norm_a + t * norm_b)
 
 
 INTERPOLATIONS = {"linear": lerp, "spherical": slerp}
+INTERPOLATIONS_AT = {"linear": lerp_at, "spherical": slerp_at}  # the same curves at any positions t
 
 
 def interpolate(a: np.ndarray, b: np.ndarray, steps: int, mode: str = "linear") -> np.ndarray:
