@@ -154,3 +154,21 @@ def prior_log_density(path: np.ndarray) -> np.ndarray:
     """log N(z; 0, I) in nats for each row of ``path`` (N, D): -> (N,)."""
     z = np.asarray(path, np.float64)
     return -0.5 * (z.shape[1] * np.log(2.0 * np.pi) + (z**2).sum(axis=1))
+
+
+def nearest_other_distance(codes: np.ndarray, sample: int, seed: int = 0) -> np.ndarray:
+    """For ``sample`` codes drawn from ``codes`` (M, D), the distance to their nearest other code: (sample,).
+
+    What "close to the data" means for this model: a path point farther from every code than real codes
+    are from each other has left the data.
+    """
+    codes = np.asarray(codes, np.float64)
+    chosen = np.random.default_rng(seed).permutation(len(codes))[:sample]
+    out = np.empty(len(chosen))
+    for start in range(0, len(chosen), DISTANCE_CHUNK):
+        ids = chosen[start: start + DISTANCE_CHUNK]
+        block = codes[ids]
+        squared = (block**2).sum(axis=1)[:, None] + (codes**2).sum(axis=1)[None, :] - 2.0 * block @ codes.T
+        squared[np.arange(len(ids)), ids] = np.inf  # not itself
+        out[start: start + len(ids)] = np.sqrt(np.clip(squared.min(axis=1), 0.0, None))
+    return out

@@ -7,6 +7,7 @@ from scipy.stats import multivariate_normal
 from explorer.latent import interpolate, slerp
 from explorer.paths import (
     data_distance,
+    nearest_other_distance,
     path_through,
     pixel_steps,
     prior_log_density,
@@ -102,3 +103,8 @@ def test_prior_log_density_is_the_standard_normal_in_nats():
     z = np.random.default_rng(2).normal(size=(7, 5))
     np.testing.assert_allclose(prior_log_density(z), multivariate_normal(np.zeros(5), np.eye(5)).logpdf(z))
     assert prior_log_density(np.zeros((1, 2)))[0] == pytest.approx(-np.log(2 * np.pi))
+
+
+def test_the_nearest_other_code_is_never_the_code_itself():
+    codes = np.array([[0.0, 0.0], [3.0, 0.0], [3.0, 4.0]])
+    assert sorted(nearest_other_distance(codes, 3).tolist()) == [3.0, 3.0, 4.0]

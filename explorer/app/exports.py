@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 from explorer.app.plots import class_name
 
 CSV_COLUMNS = ("id", "label", "class", "x", "y", "selected", "picked")
+PATH_COLUMNS = ("frame", "position", "waypoint", "x", "y", "distance_to_data", "log_prior_density", "pixel_step")
 
 
 def slug(text: str) -> str:
@@ -102,3 +103,19 @@ def endpoint_slug(kind: str, index: int, seed: int, upload_name: str | None) -> 
     if kind == "mine":
         return "mine-" + (slug(upload_name.rsplit(".", 1)[0]) if upload_name else "none")
     return f"prior-seed{seed}"
+
+
+def path_csv(z: np.ndarray, position: np.ndarray, waypoints: dict[int, str], xy: np.ndarray, distance: np.ndarray,
+             log_density: np.ndarray, pixel_steps: np.ndarray) -> bytes:
+    """One row per frame of a path: its position s (waypoint k at s = k), the waypoint's name there if any,
+    map x and y, distance to the nearest real code, prior log-density (nats), the pixel distance from the
+    previous frame (empty for the first), then the code z1..zD."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(PATH_COLUMNS + tuple(f"z{d + 1}" for d in range(z.shape[1])))
+    steps = [""] + [f"{v:.6g}" for v in pixel_steps.tolist()]
+    for i in range(len(z)):
+        writer.writerow((i + 1, f"{position[i]:.6g}", waypoints.get(i, ""), f"{xy[i, 0]:.6g}", f"{xy[i, 1]:.6g}",
+                         f"{distance[i]:.6g}", f"{log_density[i]:.6g}", steps[i],
+                         *(f"{v:.6g}" for v in z[i].tolist())))
+    return buffer.getvalue().encode("utf-8")

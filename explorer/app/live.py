@@ -106,11 +106,12 @@ def probe(ctx: Context, weights_: resources.Weights, start_xy: np.ndarray, on_re
     _pad(key=key, data=data, on_z_change=on_release, height="content")
 
 
-def path_scrubber(ctx: Context, weights_: resources.Weights, a: np.ndarray, b: np.ndarray, mode: str, steps: int,
-                  on_release: Callable[[], None], key: str) -> None:
-    """A slider along the interpolation path from a to b that decodes every position live."""
-    data = {**_common(ctx, "path", weights_), "a": np.asarray(a, float).tolist(), "b": np.asarray(b, float).tolist(),
-            "interpolation": mode, "steps": int(steps), "t": 0.0, "side": 240}
+def path_scrubber(ctx: Context, weights_: resources.Weights, waypoints: np.ndarray, modes: tuple[str, ...],
+                  positions: np.ndarray, names: tuple[str, ...], on_release: Callable[[], None], key: str) -> None:
+    """A slider along the path through ``waypoints`` (legs + 1, D), leg k interpolated by ``modes[k]``, that
+    decodes every position live; ``positions`` (N,) are the frames' places on it (waypoint k at k)."""
+    data = {**_common(ctx, "path", weights_), "points": np.asarray(waypoints, float).tolist(), "modes": list(modes),
+            "positions": np.asarray(positions, float).round(5).tolist(), "names": list(names), "t": 0.0, "side": 240}
     _pad(key=key, data=data, on_z_change=on_release, height="content")
 
 

@@ -79,13 +79,16 @@ def map_figure(xy: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...],
     return fig
 
 
-def add_path(fig: go.Figure, xy: np.ndarray, approximate: bool) -> go.Figure:
-    """Draw an interpolation path (steps, 2) with A and B labelled on a map figure."""
+def add_path(fig: go.Figure, xy: np.ndarray, approximate: bool, waypoint_frames: np.ndarray | None = None,
+             names: tuple[str, ...] = ("A", "B")) -> go.Figure:
+    """Draw an interpolation path (steps, 2) on a map figure, its points labelled ``names`` at ``waypoint_frames``
+    (default: the first and the last frame). A loop's return to A is labelled once."""
     name = "path (approximate: this map cannot place new points)" if approximate else "path"
     fig.add_trace(go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="lines+markers", name=name,
                                line=dict(color=PATH_COLOUR, width=3, dash="dot" if approximate else "solid"),
                                marker=dict(size=8, color=PATH_COLOUR), hoverinfo="skip"))
-    fig.add_trace(go.Scattergl(x=xy[[0, -1], 0], y=xy[[0, -1], 1], mode="markers+text", text=["A", "B"],
+    frames = [0, len(xy) - 1] if waypoint_frames is None else [int(f) for f in waypoint_frames][:len(names)]
+    fig.add_trace(go.Scattergl(x=xy[frames, 0], y=xy[frames, 1], mode="markers+text", text=list(names),
                                textposition="top center", textfont=dict(size=22, color=PATH_COLOUR),
                                marker=dict(size=18, color="white", line=dict(color=PATH_COLOUR, width=3)),
                                showlegend=False, hoverinfo="skip"))
@@ -159,4 +162,40 @@ def kl_bar_figure(kl_per_dim: np.ndarray, active: np.ndarray) -> go.Figure:
     fig.update_layout(height=360, font=FONT, margin=dict(l=60, r=20, t=30, b=60),
                       xaxis_title="latent dimension (grey: collapsed, KL < 0.01 nats)",
                       yaxis_title="average KL (nats)")
+    return fig
+
+
+DATA_COLOUR = "#4E79A7"  # the path profile's distance to the data
+DENSITY_COLOUR = "#E15759"  # the path profile's prior log-density
+
+
+def path_profile(distance: np.ndarray, log_density: np.ndarray, waypoint_frames: np.ndarray,
+                 names: tuple[str, ...], typical_distance: float | None = None,
+                 typical_log_density: float | None = None, height: int = 300) -> go.Figure:
+    """Per frame of a path: distance to the nearest real code (top) and the prior's log-density (bottom).
+
+    The waypoints are vertical lines labelled ``names``; the dashed lines are what real codes score
+    (their distance to their nearest other code, their own log-density), so a path that leaves the data
+    rises above the first and falls below the second.
+    """
+    from plotly.subplots import make_subplots
+
+    frames = np.arange(1, len(distance) + 1)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    fig.add_trace(go.Scatter(x=frames, y=distance, mode="lines+markers", name="distance to the nearest real code",
+                             line=dict(color=DATA_COLOUR, width=2), marker=dict(size=5)), row=1, col=1)
+    fig.add_trace(go.Scatter(x=frames, y=log_density, mode="lines+markers", name="prior log-density (nats)",
+                             line=dict(color=DENSITY_COLOUR, width=2), marker=dict(size=5)), row=2, col=1)
+    for row, level in ((1, typical_distance), (2, typical_log_density)):
+        if level is not None:
+            fig.add_hline(y=level, line=dict(color=UNLABELLED_COLOUR, dash="dash", width=1), row=row, col=1)
+    for frame, name in zip(waypoint_frames, names):
+        fig.add_vline(x=int(frame) + 1, line=dict(color=PATH_COLOUR, width=1, dash="dot"))
+        fig.add_annotation(x=int(frame) + 1, y=1.0, yref="paper", text=name, showarrow=False, yanchor="bottom",
+                           font=dict(size=16, color=PATH_COLOUR))
+    fig.update_layout(height=height, font=dict(size=13), margin=dict(l=60, r=20, t=28, b=36), hovermode="x unified",
+                      legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
+    fig.update_yaxes(title_text="to data", row=1, col=1)
+    fig.update_yaxes(title_text="log p(z)", row=2, col=1)
+    fig.update_xaxes(title_text="frame", row=2, col=1)
     return fig

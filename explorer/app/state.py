@@ -100,6 +100,10 @@ class MapRenderer(str, Enum):
 
 
 ENDS = ("a", "b")  # the interpolation's endpoints, and the attribute view's two groups
+WAYPOINTS = ("c", "d", "e", "f")  # points the interpolation path may go through after B, in order
+PATH_POINTS = ENDS + WAYPOINTS
+INTERP_WAYPOINTS = "interp_waypoints"  # how many of WAYPOINTS the path goes through (the first ones)
+LEG_AS_CHOSEN = "as chosen"  # a leg's interpolation when it follows the path's one
 
 
 @dataclass(frozen=True)
@@ -120,9 +124,9 @@ class GroupKeys:
 
 
 def end_keys(end: str) -> EndKeys:
-    """The keys of endpoint ``end`` ("a" or "b"): the one place their names are made."""
-    if end not in ENDS:
-        raise ValueError(f"no endpoint {end!r}; the endpoints are {ENDS}")
+    """The keys of path point ``end`` ("a", "b", or a waypoint "c", ...): the one place their names are made."""
+    if end not in PATH_POINTS:
+        raise ValueError(f"no endpoint {end!r}; the path's points are {PATH_POINTS}")
     return EndKeys(f"{end}_kind", f"{end}_index", f"{end}_seed")
 
 
@@ -138,6 +142,10 @@ DEFAULTS: dict[str, Any] = {
     "a_kind": EndKind.TEST, "a_index": 0, "a_seed": 1,
     "b_kind": EndKind.TEST, "b_index": 1, "b_seed": 2,
     "interp_mode": "linear", "interp_steps": 10, "interp_playing": True, "interp_frame": 0,
+    INTERP_WAYPOINTS: 0, "interp_loop": False, "interp_equal_pixels": False,
+    **{f"{w}_kind": EndKind.TEST for w in WAYPOINTS}, **{f"{w}_index": 2 + i for i, w in enumerate(WAYPOINTS)},
+    **{f"{w}_seed": 3 + i for i, w in enumerate(WAYPOINTS)},
+    **{f"leg{k}_mode": LEG_AS_CHOSEN for k in range(len(PATH_POINTS))},  # a loop has as many legs as points
     "sample_seed": 0, "sample_temperature": 1.0, "sample_side": 8,
     "plane_side": 15, "plane_points": False,
     "show_collapsed": False, "inspect_index": 0,
@@ -146,7 +154,12 @@ DEFAULTS: dict[str, Any] = {
     MAP_POINTS: None, TSNE_PERPLEXITY: DEFAULT_PERPLEXITY, MAP_SPLIT: "test",
     "slider_engine": "live", "map_probe": False, EXPLAIN_MAP: "pca",
 }
-INTERP_MAX_STEPS = 32  # frames of an interpolation
+INTERP_MAX_STEPS = 32  # frames of an interpolation (of each leg of a path)
+
+
+def leg_key(k: int) -> str:
+    """The remembered interpolation of leg ``k`` of the path (leg 0 runs from A to B)."""
+    return f"leg{k}_mode"
 ATTR_AMOUNT_RANGE = (-1.5, 2.5)  # multiples of an attribute direction: 0 is the start, 1 adds all of B - A
 ATTR_STARTS = {"a_mean": "group A's mean", "pick": "the picked test image", "end_a": "interpolation A",
                "upload": "your image"}  # what the attribute slider moves

@@ -59,26 +59,35 @@ function probeView(root, data, env) {
   };
 }
 
-// Scrub along the interpolation path from A to B; every position is decoded live (lerp or slerp, exact).
+// Scrub along the path through its points (A, B, C, ...); every position is decoded live, each leg lerp or
+// slerp as the server drew it. s runs from 0 to the number of legs: point k sits at s = k.
 function pathView(root, data, env) {
   let decoder = null;
   let t = data.t;
-  const z = () => pathPoint(data.a, data.b, t, data.interpolation);
+  const legs = () => data.points.length - 1;
+  const legAt = (s) => Math.min(Math.floor(s), legs() - 1);
+  const z = () => {
+    const k = legAt(t);
+    return pathPoint(data.points[k], data.points[k + 1], t - k, data.modes[k]);
+  };
   const canvas = imageCanvas(data.image_shape, data.side);
   const paint = painter(() => decoder, z, canvas);
   const report = reporter((name, value) => env.setStateValue(name, value), "z");
   const gesture = trail(() => [t]);
-  const scrub = el("input", { type: "range", min: 0, max: 1, step: 0.001, "aria-label": "position along the path" });
+  const scrub = el("input", { type: "range", min: 0, max: legs(), step: 0.001, "aria-label": "position along the path" });
   scrub.value = t;
   const readout = el("div", { class: "le-caption" });
+  const first = el("span", { text: data.names[0] }), last = el("span", { text: data.names[data.names.length - 1] });
   const show = () => {
-    const frame = t * (data.steps - 1);
-    readout.textContent = `t = ${t.toFixed(3)} · ${data.interpolation === "spherical" ? "slerp" : "linear"} · ` +
-      `between frames ${Math.floor(frame) + 1} and ${Math.min(data.steps, Math.floor(frame) + 2)} of ${data.steps}`;
+    const k = legAt(t), n = data.positions.length;
+    let frame = 0;
+    while (frame < n - 2 && data.positions[frame + 1] <= t) frame += 1;
+    readout.textContent = `${data.names[k]} → ${data.names[k + 1]} · ` +
+      `${data.modes[k] === "spherical" ? "slerp" : "linear"} · between frames ${frame + 1} and ${frame + 2} of ${n}`;
   };
   scrub.addEventListener("input", () => { t = Number(scrub.value); show(); paint(); gesture.add(); });
   scrub.addEventListener("change", () => report({ z: z(), t, source: "path", gesture: gesture.take() }));
-  const ends = el("div", { class: "le-ends" }, el("span", { text: "A" }), scrub, el("span", { text: "B" }));
+  const ends = el("div", { class: "le-ends" }, first, scrub, last);
   const status = el("div", { class: "le-caption le-status", text: "Loading the decoder into the page..." });
   root.append(el("div", { class: "le-col" }, canvas),
               el("div", { class: "le-col le-grow" }, el("div", { class: "le-head", text: "Scrub along the path" }),
@@ -98,9 +107,13 @@ function pathView(root, data, env) {
       paint();
     },
     update(next) {
-      const moved = next.a.join() !== data.a.join() || next.b.join() !== data.b.join() ||
-        next.interpolation !== data.interpolation;
+      const moved = JSON.stringify([next.points, next.modes]) !== JSON.stringify([data.points, data.modes]);
       data = next;
+      scrub.max = legs();
+      t = Math.min(t, legs());
+      scrub.value = t;
+      first.textContent = data.names[0];
+      last.textContent = data.names[data.names.length - 1];
       show();
       if (moved) paint();
       replay(next.replay);
