@@ -180,7 +180,8 @@ def path_profile(distance: np.ndarray, log_density: np.ndarray, waypoint_frames:
     """
     from plotly.subplots import make_subplots
 
-    frames = np.arange(1, len(distance) + 1)
+    frames = list(range(1, len(distance) + 1))  # plain lists: the figure's JSON stays readable
+    distance, log_density = np.asarray(distance, float).tolist(), np.asarray(log_density, float).tolist()
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
     fig.add_trace(go.Scatter(x=frames, y=distance, mode="lines+markers", name="distance to the nearest real code",
                              line=dict(color=DATA_COLOUR, width=2), marker=dict(size=5)), row=1, col=1)
