@@ -137,3 +137,33 @@ def test_a_link_accepts_exactly_what_the_views_offer():
     assert not ignored and values["interp_steps"] == state.INTERP_MAX_STEPS and values["attr_amount"] == high
     past = {"steps": str(state.INTERP_MAX_STEPS + 1), "amount": str(high + 0.5), "start": "nowhere"}
     assert len(share.from_params(past, 2, 10, ("pca",), state.VIEWS)[1]) == 3
+
+
+def test_waypoints_loop_and_equal_steps_round_trip_through_a_compact_url():
+    values = {"model": "digits", "view": "Interpolate", "projection": "pca", "pick": None, "a_kind": EndKind.TEST,
+              "a_index": 3, "a_seed": 1, "b_kind": EndKind.PRIOR, "b_index": 0, "b_seed": 9,
+              "interp_mode": "linear", "interp_steps": 5, "z": [0.0], "interp_waypoints": 2,
+              "c_kind": EndKind.TEST, "c_index": 5, "c_seed": 0, "d_kind": EndKind.PRIOR, "d_index": 0, "d_seed": 3,
+              "interp_loop": True, "interp_equal_pixels": True}
+    params = share.to_params(values)
+    assert params["via"] == "test:5,prior:3" and params["loop"] == "1" and params["even"] == "1"
+    restored, ignored = share.from_params(params, 1, 100, PROJECTIONS, VIEWS)
+    assert not ignored
+    assert {k: restored[k] for k in ("interp_waypoints", "c_kind", "c_index", "d_kind", "d_seed", "interp_loop",
+                                     "interp_equal_pixels")} == {
+        "interp_waypoints": 2, "c_kind": EndKind.TEST, "c_index": 5, "d_kind": EndKind.PRIOR, "d_seed": 3,
+        "interp_loop": True, "interp_equal_pixels": True}
+    assert "via" not in share.to_params({**values, "interp_waypoints": 0})
+
+
+@pytest.mark.parametrize("via", ["test:500", "test:1,nope", "test:1,test:2,test:3,test:4,test:5"])
+def test_bad_waypoints_in_a_url_are_ignored_and_named(via):
+    restored, ignored = share.from_params({"via": via}, 3, 100, PROJECTIONS, VIEWS)
+    assert restored == {} and any(i.startswith("via=") for i in ignored)
+
+
+def test_a_shared_url_opens_a_looping_path_through_c():
+    at = fresh(model="digits", view="Interpolate", a="test:0", b="test:1", via="prior:4", loop="1", steps="4")
+    assert not at.exception
+    assert any("**10 frames** from A = test image #0" in m.value and "C = prior draw, seed 4 → A" in m.value
+               for m in at.markdown)

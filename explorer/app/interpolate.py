@@ -177,8 +177,8 @@ def render(ctx: Context) -> None:
     path, decoded, descriptions, steps = frames(ctx)
     names = _waypoint_names(path)
     side = decoded.shape[-2]
-    route = " → ".join(f"{n} = {d}" for n, d in zip(names, descriptions)) + (" → A" if len(names) > len(descriptions)
-                                                                             else "")
+    stops = [f"{n} = {d}" for n, d in zip(names, descriptions)] + (["A"] if len(names) > len(descriptions) else [])
+    route = " to ".join(stops) if len(stops) == 2 else " → ".join(stops)  # two points read as before
     st.markdown(f"**{len(decoded)} frames** from {route}")
     filmstrip = images.strip(decoded, factor=images.scale_factor(side, presentation.side(STRIP_HEIGHT)))
     st.image(filmstrip, caption="filmstrip, A on the left")

@@ -55,6 +55,21 @@ def _parse_group(text: str, n_points: int) -> tuple[list[int] | None, list[int] 
     return None
 
 
+def _parse_end(end: str, text: str, n_points: int, values: dict[str, Any]) -> bool:
+    """'test:5', 'prior:3' or 'mine' into ``values`` for path point ``end``; False (nothing set) when malformed."""
+    kind, _, number = text.partition(":")
+    if kind not in {k.value for k in state.EndKind}:
+        return False
+    kind, keys = state.EndKind(kind), state.end_keys(end)
+    if kind is not state.EndKind.MINE:
+        parsed = _int(number, 0, n_points - 1 if kind is state.EndKind.TEST else 2**31 - 1)
+        if parsed is None:
+            return False
+        values[keys.index if kind is state.EndKind.TEST else keys.seed] = parsed
+    values[keys.kind] = kind
+    return True
+
+
 def to_params(values: Mapping[str, Any]) -> dict[str, str]:
     """Session values (see ``current_values``) -> query parameters; None values are left out."""
     amount = float(values.get("attr_amount", 0.0))
@@ -65,6 +80,10 @@ def to_params(values: Mapping[str, Any]) -> dict[str, str]:
         "a": _end(values["a_kind"], values["a_index"], values["a_seed"]),
         "b": _end(values["b_kind"], values["b_index"], values["b_seed"]),
         "interp": values["interp_mode"], "steps": str(values["interp_steps"]),
+        "via": ",".join(_end(values[f"{w}_kind"], values[f"{w}_index"], values[f"{w}_seed"])
+                        for w in state.WAYPOINTS[: values.get(state.INTERP_WAYPOINTS, 0)]) or None,
+        "loop": "1" if values.get("interp_loop") else None,
+        "even": "1" if values.get("interp_equal_pixels") else None,
         "present": "1" if values.get("present") else None,
         "colours": "colour-blind" if values.get("palette") == "colour-blind safe" else None,  # read by main.py
         "z": ",".join(f"{v:.{Z_DECIMALS}f}".rstrip("0").rstrip(".") for v in values["z"]),
@@ -113,20 +132,21 @@ def from_params(params: Mapping[str, str], latent_dim: int, n_points: int, proje
             ignored.append(f"pick={params['pick']} (this map has {top - (n_points if split == 'train' else 0)} "
                            "points)")
     for end in ("a", "b"):
-        if end not in params:
-            continue
-        kind, _, number = params[end].partition(":")
-        if kind not in {k.value for k in state.EndKind}:
+        if end in params and not _parse_end(end, params[end], n_points, values):
             ignored.append(f"{end}={params[end]}")
-            continue
-        kind = values[state.end_keys(end).kind] = state.EndKind(kind)
-        if kind is not state.EndKind.MINE:
-            parsed = _int(number, 0, n_points - 1 if kind is state.EndKind.TEST else 2**31 - 1)
-            if parsed is None:
-                del values[state.end_keys(end).kind]
-                ignored.append(f"{end}={params[end]}")
-            else:
-                values[state.end_keys(end).index if kind is state.EndKind.TEST else state.end_keys(end).seed] = parsed
+    if "via" in params:
+        listed = params["via"].split(",")
+        if len(listed) <= len(state.WAYPOINTS) and all(
+                _parse_end(w, text, n_points, values) for w, text in zip(state.WAYPOINTS, listed)):
+            values[state.INTERP_WAYPOINTS] = len(listed)
+        else:
+            for w in state.WAYPOINTS:
+                for key in (state.end_keys(w).kind, state.end_keys(w).index, state.end_keys(w).seed):
+                    values.pop(key, None)
+            ignored.append(f"via={params['via']} (up to {len(state.WAYPOINTS)} points as test:5,prior:3,mine)")
+    for name, key in (("loop", "interp_loop"), ("even", "interp_equal_pixels")):
+        if name in params:
+            values[key] = params[name] == "1"
     if "interp" in params:
         values["interp_mode"] = params["interp"] if params["interp"] in INTERPOLATIONS else \
             ignored.append(f"interp={params['interp']}")
@@ -174,6 +194,8 @@ def from_params(params: Mapping[str, str], latent_dim: int, n_points: int, proje
 def current_values(latent_dim: int) -> dict[str, Any]:
     ss = st.session_state
     keys = ("a_kind", "a_index", "a_seed", "b_kind", "b_index", "b_seed", "interp_mode", "interp_steps",
+            state.INTERP_WAYPOINTS, "interp_loop", "interp_equal_pixels",
+            *(f"{w}_{field}" for w in state.WAYPOINTS for field in ("kind", "index", "seed")),
             "attr_a_labels", "attr_b_labels", "attr_a_ids", "attr_b_ids", "attr_amount", "attr_start")
     return {"model": Path(ss[state.MODEL]).name, "view": ss.get(state.VIEW) or state.VIEWS[0],
             "projection": ss[state.PROJECTION], "pick": ss[state.PICK], "present": ss.get(state.PRESENT, False),
