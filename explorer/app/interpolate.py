@@ -18,6 +18,7 @@ ANIMATION_SIDE = 240
 TYPICAL_SAMPLE = 500  # real codes whose nearest-other-code distance sets the profile's "near the data" line
 TYPICAL_QUANTILE = 0.95  # the line: this share of real codes is at most that far from another code
 LEG_CHOICES = (state.LEG_AS_CHOSEN, *INTERPOLATIONS)
+WAYPOINTS_PER_ROW = 3
 
 
 def _endpoint_inputs(ctx: Context, end: str) -> None:
@@ -143,8 +144,8 @@ def _player(decoded: np.ndarray, gif: bytes) -> None:
 def _points_inputs(ctx: Context) -> None:
     """A and B beside the controls, then a row of waypoints, "Add a point" and each leg's interpolation."""
     waypoints = path_points()[len(state.ENDS):]
-    if waypoints:
-        for column, name in zip(st.columns(len(state.WAYPOINTS), gap="medium"), waypoints):
+    for row in range(0, len(waypoints), WAYPOINTS_PER_ROW):  # as wide as A and B: three end kinds fit
+        for column, name in zip(st.columns(WAYPOINTS_PER_ROW, gap="large"), waypoints[row: row + WAYPOINTS_PER_ROW]):
             with column:
                 _endpoint_inputs(ctx, name)
     add, legs = st.columns([1, 3], vertical_alignment="top")
@@ -163,9 +164,8 @@ def render(ctx: Context) -> None:
                              format_func={"linear": "linear", "spherical": "spherical (slerp)"}.get,
                              **state.widget("interp_mode"))
         st.slider("Steps per leg", 2, state.INTERP_MAX_STEPS, **state.widget("interp_steps"))
-        loop, even = st.columns(2)
-        loop.toggle("Loop back to A", **state.widget("interp_loop"))
-        even.toggle("Equal pixel steps", **state.widget("interp_equal_pixels"),
+        st.toggle("Loop back to A", **state.widget("interp_loop"))
+        st.toggle("Equal pixel steps", **state.widget("interp_equal_pixels"),
                     help="Space the frames so each changes the picture by the same pixel distance, not the same "
                          "step in z")
     with a_col:
@@ -193,7 +193,8 @@ def render(ctx: Context) -> None:
     with animation:
         _player(decoded, gif)
         stem = _file_stem(ctx, len(decoded))
-        d1, d2, d3, d4 = st.columns(4)
+        d1, d2 = st.columns(2)
+        d3, d4 = st.columns(2)  # two rows: four labelled buttons do not fit beside each other
         icon = ":material/download:"
         d1.download_button("GIF", gif, file_name=f"{stem}.gif", mime="image/gif", width="stretch", icon=icon,
                            help="The animation as a looping GIF")

@@ -88,10 +88,13 @@ def add_path(fig: go.Figure, xy: np.ndarray, approximate: bool, waypoint_frames:
                                line=dict(color=PATH_COLOUR, width=3, dash="dot" if approximate else "solid"),
                                marker=dict(size=8, color=PATH_COLOUR), hoverinfo="skip"))
     frames = [0, len(xy) - 1] if waypoint_frames is None else [int(f) for f in waypoint_frames][:len(names)]
-    fig.add_trace(go.Scattergl(x=xy[frames, 0], y=xy[frames, 1], mode="markers+text", text=list(names),
-                               textposition="top center", textfont=dict(size=22, color=PATH_COLOUR),
+    fig.add_trace(go.Scattergl(x=xy[frames, 0], y=xy[frames, 1], mode="markers", name="points of the path",
                                marker=dict(size=18, color="white", line=dict(color=PATH_COLOUR, width=3)),
                                showlegend=False, hoverinfo="skip"))
+    for frame, text in zip(frames, names):  # annotations sit above the WebGL canvas, so the line never hides them
+        fig.add_annotation(x=xy[frame, 0], y=xy[frame, 1], text=f"<b>{text}</b>", showarrow=True, arrowhead=0,
+                           ax=22, ay=-26, font=dict(size=20, color=PATH_COLOUR), bgcolor="rgba(255,255,255,0.85)",
+                           bordercolor=PATH_COLOUR, borderpad=2)
     return fig
 
 
@@ -194,9 +197,9 @@ def path_profile(distance: np.ndarray, log_density: np.ndarray, waypoint_frames:
         fig.add_vline(x=int(frame) + 1, line=dict(color=PATH_COLOUR, width=1, dash="dot"))
         fig.add_annotation(x=int(frame) + 1, y=1.0, yref="paper", text=name, showarrow=False, yanchor="bottom",
                            font=dict(size=16, color=PATH_COLOUR))
-    fig.update_layout(height=height, font=dict(size=13), margin=dict(l=60, r=20, t=28, b=36), hovermode="x unified",
-                      legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
+    fig.update_layout(height=height, font=dict(size=13), margin=dict(l=60, r=20, t=64, b=44), hovermode="x unified",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.09, x=1, xanchor="right"))
     fig.update_yaxes(title_text="to data", row=1, col=1)
     fig.update_yaxes(title_text="log p(z)", row=2, col=1)
-    fig.update_xaxes(title_text="frame", row=2, col=1)
+    fig.update_xaxes(title_text="frame", title_standoff=4, row=2, col=1)
     return fig
