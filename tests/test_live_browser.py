@@ -104,6 +104,7 @@ def test_the_interpolation_can_be_scrubbed_live():
         open_live(page, "Interpolate", ".le-path input[type=range]")
         image = ".le-path canvas.le-image"
         before = image_data_url(page, image)
+        page.locator(".le-path input[type=range]").first.scroll_into_view_if_needed()  # below the path's profile
         during = drag(page, page.locator(".le-path input[type=range]").first.bounding_box(), 2.0)
         assert image_data_url(page, image) != before and during["runs_during_drag"] == 0
         assert release(page) == 1

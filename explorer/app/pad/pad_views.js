@@ -82,7 +82,7 @@ function pathView(root, data, env) {
     const k = legAt(t), n = data.positions.length;
     let frame = 0;
     while (frame < n - 2 && data.positions[frame + 1] <= t) frame += 1;
-    readout.textContent = `${data.names[k]} → ${data.names[k + 1]} · ` +
+    readout.textContent = `t = ${t.toFixed(3)} · ${data.names[k]} → ${data.names[k + 1]} · ` +
       `${data.modes[k] === "spherical" ? "slerp" : "linear"} · between frames ${frame + 1} and ${frame + 2} of ${n}`;
   };
   scrub.addEventListener("input", () => { t = Number(scrub.value); show(); paint(); gesture.add(); });
