@@ -17,6 +17,7 @@ import numpy as np
 from explorer.latent import INTERPOLATIONS, INTERPOLATIONS_AT
 
 OVERSAMPLE = 8  # dense samples per output step when measuring pixel arc length
+REFINEMENTS = 3  # passes that even out the frames' direct distances after placing them by arc length
 DISTANCE_CHUNK = 256  # path points per block when measuring distances to every code (bounds the memory)
 
 Decode = Callable[[np.ndarray], np.ndarray]  # (M, D) codes -> (M, ...) images
@@ -107,12 +108,14 @@ def _share_intervals(lengths: np.ndarray, total: int) -> np.ndarray:
 
 
 def respace_by_pixels(path: LatentPath, points: np.ndarray, decode: Decode, loop: bool = False,
-                      oversample: int = OVERSAMPLE) -> tuple[LatentPath, np.ndarray]:
+                      oversample: int = OVERSAMPLE, refinements: int = REFINEMENTS) -> tuple[LatentPath, np.ndarray]:
     """The same curve and frame count as ``path``, frames moved so decoded neighbours differ equally.
 
     Decodes a path ``oversample`` times denser, measures the pixel arc length (summed L2 between
     consecutive decoded samples), gives each leg frames in proportion to its arc length (waypoints stay
-    frames) and places them at equal arc length within the leg, interpolating s. Returns the new path
+    frames) and places them at equal arc length within the leg, interpolating s; then up to
+    ``refinements`` times re-places them at equal measured frame-to-frame distance, while that helps
+    (each costs one decode of the frames). Returns the new path
     and its per-step pixel distances (N - 1,), measured on the decoded output frames.
     """
     waypoints = _waypoints(points, loop)
@@ -132,10 +135,31 @@ def respace_by_pixels(path: LatentPath, points: np.ndarray, decode: Decode, loop
     position = np.concatenate(positions)
     frames_at = np.concatenate([[0], np.cumsum(shares)])
     position[frames_at] = np.arange(legs + 1)  # exactly on the waypoints
-    z = path_at(waypoints, path.modes, position)
+    z, steps = _frames(waypoints, path.modes, position, frames_at, decode)
+    for _ in range(refinements):
+        # Equal arc length is not equal chord: where the picture changes back and forth within a step, the
+        # frames' direct distance falls short. Re-place each leg's frames at equal measured chord length.
+        moved = position.copy()
+        for k in range(legs):
+            first, last = frames_at[k], frames_at[k + 1]
+            chord = np.concatenate([[0.0], np.cumsum(steps[first:last])])
+            if chord[-1] > 0:
+                moved[first:last + 1] = np.interp(np.linspace(0.0, chord[-1], last - first + 1), chord,
+                                                  position[first:last + 1])
+        moved_z, moved_steps = _frames(waypoints, path.modes, moved, frames_at, decode)
+        if moved_steps.max() / max(moved_steps.min(), 1e-12) >= steps.max() / max(steps.min(), 1e-12):
+            break  # no better: keep what we had
+        position, z, steps = moved, moved_z, moved_steps
+    return LatentPath(z, position, frames_at, path.modes), steps
+
+
+def _frames(waypoints: np.ndarray, modes: Sequence[str], position: np.ndarray, frames_at: np.ndarray,
+            decode: Decode) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (N, D) float32 at ``position``, exact at the waypoints, and their decoded pixel steps (N - 1,)."""
+    z = path_at(waypoints, modes, position)
     z[frames_at] = waypoints
     z = z.astype(np.float32)
-    return LatentPath(z, position, frames_at, path.modes), pixel_steps(decode(z))
+    return z, pixel_steps(decode(z))
 
 
 def data_distance(path: np.ndarray, codes: np.ndarray) -> np.ndarray:

@@ -108,3 +108,16 @@ def test_prior_log_density_is_the_standard_normal_in_nats():
 def test_the_nearest_other_code_is_never_the_code_itself():
     codes = np.array([[0.0, 0.0], [3.0, 0.0], [3.0, 4.0]])
     assert sorted(nearest_other_distance(codes, 3).tolist()) == [3.0, 3.0, 4.0]
+
+
+def wiggling_decoder(z: np.ndarray) -> np.ndarray:
+    """A picture that wiggles back and forth within a step: its arc length far exceeds the frames' distances."""
+    z = np.asarray(z, np.float64)
+    return np.stack([np.exp(2.0 * z[:, 0]), 0.4 * np.sin(45.0 * z[:, 0]), z[:, 1]], axis=1)
+
+
+def test_refining_by_the_frames_own_distances_never_makes_the_spacing_worse():
+    path = path_through(POINTS, 10)
+    _, by_arc = respace_by_pixels(path, POINTS, wiggling_decoder, refinements=0)
+    _, refined = respace_by_pixels(path, POINTS, wiggling_decoder)
+    assert ratio(refined) <= ratio(by_arc)
