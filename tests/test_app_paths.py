@@ -128,3 +128,14 @@ def test_the_profile_shows_the_core_functions_values(media, digits):
     rows = frames_csv(at, media)
     np.testing.assert_allclose([float(r["distance_to_data"]) for r in rows], distance, rtol=1e-4)
     assert distance[0] == pytest.approx(0.0, abs=1e-4) and distance[-1] > distance[0]  # a prior draw is off the data
+
+
+def test_a_leg_can_be_spherical_while_the_others_follow_the_path_s_mode(media, digits):
+    _, mu = digits
+    at = with_c()
+    at.segmented_control(key="w:leg0_mode").set_value("spherical").run()
+    assert not at.exception
+    rows = frames_csv(at, media)
+    expected = paths.path_through(mu[[0, 1, 2]], STEPS, ("spherical", "linear")).z
+    np.testing.assert_allclose([[float(r[f"z{d + 1}"]) for d in range(mu.shape[1])] for r in rows], expected,
+                               atol=1e-4)
