@@ -200,8 +200,9 @@ def render(ctx: Context) -> None:
                            help="The animation as a looping GIF")
         d2.download_button("Strip", images.png_bytes(filmstrip), file_name=f"{stem}.png", mime="image/png",
                            width="stretch", icon=icon, help="The filmstrip as one PNG, A on the left")
-        d3.download_button("Path", exports.path_csv(path.z, path.position, dict(zip(path.waypoint_frames.tolist(), names)),
-                                                    xy, distance, log_density, steps),
+        at_waypoints = dict(zip(path.waypoint_frames.tolist(), names))
+        d3.download_button("Path", exports.path_csv(path.z, path.position, at_waypoints, xy, distance, log_density,
+                                                    steps),
                            file_name=f"{stem}.csv", mime="text/csv", width="stretch", icon=icon,
                            help="Every frame as CSV: its z, its place on the map, its distance to the data and "
                                 "the prior's log-density")

@@ -74,7 +74,8 @@ function pathView(root, data, env) {
   const paint = painter(() => decoder, z, canvas);
   const report = reporter((name, value) => env.setStateValue(name, value), "z");
   const gesture = trail(() => [t]);
-  const scrub = el("input", { type: "range", min: 0, max: legs(), step: 0.001, "aria-label": "position along the path" });
+  const scrub = el("input", { type: "range", min: 0, max: legs(), step: 0.001,
+                              "aria-label": "position along the path" });
   scrub.value = t;
   const readout = el("div", { class: "le-caption" });
   const first = el("span", { text: data.names[0] }), last = el("span", { text: data.names[data.names.length - 1] });
