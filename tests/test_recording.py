@@ -116,3 +116,20 @@ def test_the_app_renders_the_recorded_tour_to_an_mp4_that_decodes_back_to_its_fr
     (width, height), frames = decode_mp4(data)
     assert (width, height) == (1280, 720)
     assert len(frames) == len(video.frames_of(recording.stops(recorded), video.DEFAULT_FPS))  # 1 s at 30 fps: 31
+
+
+def test_a_step_on_another_model_opens_that_model_then_its_view(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(tour, "_now", clock)
+    played = Tour("digits", (Step(0.0, {"model": "digits", "view": "Map", "pick": "4"}),
+                             Step(1.0, {"model": "fashion-mnist-d2", "view": "Sliders", "pick": "9"})))
+    at = open_app(DIGITS, "Map", recorded_tour=played)
+    at.button(key="tour_play").click().run()
+    assert at.session_state["pick"] == 4
+    for _ in range(4):
+        clock.t += 0.5
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["model"].endswith("fashion-mnist-d2")
+    assert at.session_state["view"] == "Sliders" and at.session_state["pick"] == 9
+    assert at.session_state["tour_playback"] is None  # both steps played
