@@ -33,35 +33,36 @@ SHOWN_AT_LEAST = 0.9  # share of the overlay's pixels a viewer must see
 OVERLAY_RGB = np.array([int(PATH_COLOUR[i:i + 2], 16) for i in (1, 3, 5)])  # what the app draws overlays in
 
 # Freeze the axes (hiding traces would rescale them), then report which traces are points (with ids).
-FREEZE_JS = """() => {
-    const gd = document.querySelector('.js-plotly-plot');
+FREEZE_JS = """(selector) => {
+    const gd = document.querySelector(selector);
     const L = gd._fullLayout;
     return window.Plotly.relayout(gd, {'xaxis.range': L.xaxis.range.slice(), 'yaxis.range': L.yaxis.range.slice(),
                                        'xaxis.autorange': false, 'yaxis.autorange': false})
         .then(() => gd._fullData.map(t => Boolean(t.customdata)));
 }"""
 # 'legendonly', not false: the legend keeps its entries, so the plot area keeps its size.
-HIDE_JS = """(indices) => window.Plotly.restyle(document.querySelector('.js-plotly-plot'), {visible: 'legendonly'},
-                                            indices)"""
+HIDE_JS = """([selector, indices]) => window.Plotly.restyle(document.querySelector(selector), {visible: 'legendonly'},
+                                                        indices)"""
+MAP = ".js-plotly-plot"  # the view's map: its only plotly chart, or the one in the element keyed as given
 
 
-def plot_area(page) -> np.ndarray:
+def plot_area(page, plot: str) -> np.ndarray:
     page.wait_for_timeout(500)  # a frame or two after the restyle
-    png = page.locator(".js-plotly-plot .nsewdrag").first.screenshot()  # scrolled into view
+    png = page.locator(f"{plot} .nsewdrag").first.screenshot()  # scrolled into view
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int32)
 
 
-def shown_share(page, debug=None) -> tuple[float, int]:
-    """(share of the overlay's pixels seen unchanged on the map, how many pixels the overlay has)."""
-    is_point = page.evaluate(FREEZE_JS)
+def shown_share(page, plot: str = MAP, debug=None) -> tuple[float, int]:
+    """(share of the overlay's pixels seen unchanged on the map ``plot``, how many pixels the overlay has)."""
+    is_point = page.evaluate(FREEZE_JS, plot)
     points = [i for i, p in enumerate(is_point) if p]
     overlays = [i for i, p in enumerate(is_point) if not p]
     assert points and overlays, is_point
-    shown = plot_area(page)
-    page.evaluate(HIDE_JS, points)
-    alone = plot_area(page)
-    page.evaluate(HIDE_JS, overlays)
-    empty = plot_area(page)
+    shown = plot_area(page, plot)
+    page.evaluate(HIDE_JS, [plot, points])
+    alone = plot_area(page, plot)
+    page.evaluate(HIDE_JS, [plot, overlays])
+    empty = plot_area(page, plot)
     # The overlay's solid pixels: drawn in its own colour where the empty map is not. Its anti-aliased rim
     # blends with whatever lies beneath (white, or a point), so it is left out of both counts.
     solid = np.abs(alone - OVERLAY_RGB).sum(axis=2) <= DIFFERENT
@@ -90,10 +91,10 @@ def test_an_uploaded_images_star_is_drawn_over_the_points(tmp_path):
     except Exception as err:  # noqa: BLE001 - no Fashion-MNIST here: the star needs an image from the dense part
         pytest.skip(f"needs Fashion-MNIST on disk ({err})")
     with app_server() as url, browser_page(f"{url}/?model={MODEL.name}&view=My+image", 1280, 720) as page:
-        page.locator('input[type="file"]').set_input_files(upload)
+        page.get_by_test_id("stMain").locator('input[type="file"]').set_input_files(upload)  # not the tour's
         wait_idle(page)
         page.wait_for_selector(".js-plotly-plot .nsewdrag")
-        share, pixels = shown_share(page, tmp_path / "star.png")
+        share, pixels = shown_share(page, debug=tmp_path / "star.png")
     assert pixels > 100  # the star and its label are there to be seen
     assert share >= SHOWN_AT_LEAST, f"only {share:.0%} of the star's pixels show above the points"
 
@@ -101,7 +102,8 @@ def test_an_uploaded_images_star_is_drawn_over_the_points(tmp_path):
 @pytest.mark.skipif(not (MODEL / "model.safetensors").is_file(), reason="needs trained/fashion-mnist-d16")
 def test_the_interpolation_path_is_drawn_over_the_points():
     with app_server() as url, browser_page(f"{url}/?model={MODEL.name}&view=Interpolate", 1280, 720) as page:
-        page.wait_for_selector(".js-plotly-plot .nsewdrag")
-        share, pixels = shown_share(page)
+        plot = ".st-key-interp_map .js-plotly-plot"  # the map, below the path's profile chart
+        page.wait_for_selector(f"{plot} .nsewdrag")
+        share, pixels = shown_share(page, plot)
     assert pixels > 100
     assert share >= SHOWN_AT_LEAST, f"only {share:.0%} of the path's pixels show above the points"

@@ -14,7 +14,8 @@ from tests.test_share import fresh
 
 
 def sent(at, name: str):
-    return [e.proto for e in at.main.get("bidi_component") if e.proto.component_name == name]
+    """The components ``name`` on the page: the view in the main area, the loaders in the sidebar."""
+    return [e.proto for part in (at.main, at.sidebar) for e in part.get("bidi_component") if e.proto.component_name == name]
 
 
 def test_the_view_sends_the_encoder_once_the_pick_to_start_from_and_the_pca_plane():
