@@ -18,7 +18,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import projection
-from explorer.app import plots, resources, scatter, state, tour
+from explorer.app import plots, presentation, resources, scatter, state, tour
 from explorer.app.context import Context
 
 PAD_DIR = Path(__file__).resolve().parent / "pad"
@@ -70,7 +70,7 @@ def _replay(source: str) -> dict | None:
 def _common(ctx: Context, mode: str, weights_: resources.Weights) -> dict:
     source = {"path": "path"}.get(mode, mode)
     return {"mode": mode, "model": weights_.model_id, "image_shape": list(ctx.checkpoint.model_config.image_shape),
-            "side": LIVE_SIDE, "colours": list(state.palette()), "replay": _replay(source)}
+            "side": presentation.side(LIVE_SIDE), "colours": list(state.palette()), "replay": _replay(source)}
 
 
 def sliders(ctx: Context, weights_: resources.Weights, z: np.ndarray, reset_z: np.ndarray, labels: list[str],
