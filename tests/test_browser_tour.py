@@ -11,7 +11,7 @@ import json
 import pytest
 
 from harness.browser import CHROMIUM, app_server, browser_page, open_tab, wait_idle
-from harness.live import drag, open_live, release
+from harness.live import SETTLE_MS, drag, open_live, release
 
 pytestmark = [
     pytest.mark.browser,
@@ -39,13 +39,19 @@ COUNT_CHANGES_JS = """(selector) => {
 }"""
 
 
+def settle(page) -> None:
+    """Let a rerun on its way finish: one that lands mid-drag remounts the view and swallows the release."""
+    wait_idle(page)
+    page.wait_for_timeout(SETTLE_MS)
+    wait_idle(page)
+
+
 def test_a_recorded_slider_drag_plays_back_in_the_page_and_ends_on_the_recorded_state():
     with app_server() as url, browser_page(f"{url}/?model=digits&view=Sliders", 1600, 1000) as page:
         open_live(page, "", SLIDER)
         page.get_by_text("Tour:").click()
         page.get_by_role("button", name="Record").click()
-        wait_idle(page)
-        page.wait_for_timeout(500)
+        settle(page)
         drag(page, page.locator(SLIDER).first.bounding_box(), DRAG_S)
         release(page)
         open_tab(page, "Map")
@@ -75,3 +81,46 @@ def test_a_recorded_slider_drag_plays_back_in_the_page_and_ends_on_the_recorded_
         params = dict(p.split("=", 1) for p in page.url.split("?", 1)[1].split("&"))
         assert params["z"].replace("%2C", ",") == final["z"] and params["view"] == final["view"]
         assert page.evaluate("() => window.__latentExplorer.replays") == 1
+
+
+def test_a_recorded_drag_of_the_maps_probe_plays_back_on_the_map():
+    from harness.browser import MAP, webgl_map_points
+
+    with app_server() as url, browser_page(f"{url}/?model=digits&view=Map", 1600, 1000) as page:
+        webgl_map_points(page)
+        page.wait_for_function("() => Object.keys(globalThis.__latentExplorer?.decoders ?? {}).length > 0",
+                               timeout=60_000)
+        page.get_by_text("Tour:").click()
+        page.get_by_role("button", name="Record").click()
+        settle(page)
+        page.locator(MAP).get_by_role("button", name="Probe").click()
+        handle = page.locator(".le-map-probe")
+        handle.wait_for()
+        box = handle.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        for k in range(1, 41):
+            page.mouse.move(x - 3 * k, y + 2 * k)
+            page.wait_for_timeout(30)
+        release(page)
+        end = page.locator(MAP).evaluate("(el) => el.leView.probe.at")  # the spot, in the map's own frame
+        page.get_by_role("button", name="Stop recording").click()
+        wait_idle(page)
+        with page.expect_download() as saved:
+            page.get_by_role("button", name="Save", exact=True).click()
+        tour = json.loads(open(saved.value.path(), encoding="utf-8").read())
+        [dragged] = [s for s in tour["steps"] if s.get("gesture")]
+        assert dragged["gesture"]["source"] == "map_probe" and len(dragged["gesture"]["samples"]) >= 10
+
+        page.locator(MAP).get_by_role("button", name="Probe").click()  # the probe off: playback turns it on
+        wait_idle(page)
+        page.get_by_role("button", name="Play it").click()
+        for _ in range(150):  # the stage draws the map anew: ask the page's current map each time
+            if page.locator(MAP).get_attribute("data-replayed"):
+                break
+            page.wait_for_timeout(200)
+        assert page.locator(MAP).get_attribute("data-replayed"), "the probe's drag was not played back"
+        assert int(page.locator(MAP).get_attribute("data-probe-frames")) >= 10  # the drag, frame by frame
+        again = page.locator(MAP).evaluate("(el) => el.leView.probe.at")  # the stage's map is larger: same spot
+        assert abs(again[0] - end[0]) < 1e-3 and abs(again[1] - end[1]) < 1e-3  # where the presenter let go

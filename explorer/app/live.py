@@ -61,16 +61,9 @@ def _extent(xy: np.ndarray, stds: float = 3.0) -> list[float]:
             float(centre[1] - stds * spread[1]), float(centre[1] + stds * spread[1])]
 
 
-def _replay(source: str) -> dict | None:
-    """The recorded drag this view plays back now (a tour's step: explorer/app/tour.py), or None."""
-    replay = st.session_state.get(state.REPLAY)
-    return replay if replay and replay.get("source") == source else None
-
-
 def _common(ctx: Context, mode: str, weights_: resources.Weights) -> dict:
-    source = {"path": "path"}.get(mode, mode)
     return {"mode": mode, "model": weights_.model_id, "image_shape": list(ctx.checkpoint.model_config.image_shape),
-            "side": presentation.side(LIVE_SIDE), "colours": list(state.palette()), "replay": _replay(source)}
+            "side": presentation.side(LIVE_SIDE), "colours": list(state.palette()), "replay": tour.replay_for(mode)}
 
 
 def sliders(ctx: Context, weights_: resources.Weights, z: np.ndarray, reset_z: np.ndarray, labels: list[str],
@@ -129,6 +122,5 @@ def take_gesture(key: str) -> None:
     """on_z_change of a live view: a recording tour records its drag now (the view reruns as a fragment,
     not the whole page, so the page's own end-of-run recording would not see it until later)."""
     report = reported(key)
-    if report is not None and isinstance(report.get("gesture"), list):
-        st.session_state[state.GESTURE] = {"source": report.get("source"), "samples": report["gesture"]}
-        tour.record_step(len(report["z"]))
+    if report is not None:
+        tour.take_gesture(report.get("source"), report, len(report["z"]))

@@ -13,7 +13,7 @@ import streamlit as st
 
 from explorer import projection
 from explorer.app import (compute, exports, images, live, plots, presentation, recording, resources, scatter, session,
-                          state, thumbnails)
+                          state, thumbnails, tour)
 from explorer.app.context import Context
 from explorer.errors import ExplorerError
 from explorer.latent import nearest_neighbours
@@ -123,6 +123,11 @@ def _marked() -> int | None:
     return ss[state.PICK] if renderer() is state.MapRenderer.WEBGL else ss[state.MAP_MARKED]
 
 
+def _take_map_probe(latent_dim: int) -> None:
+    """on_probe_change of the WebGL map: its probe's drag, for a recording tour; the spot is read on the rerun."""
+    tour.take_gesture("map_probe", scatter.probed(state.MAP_WEBGL), latent_dim)
+
+
 def _take_webgl_selection() -> None:
     """on_selected_change of the WebGL map (and a check at the start of each run): a click picks its point; a
     lasso selects, and picks its first. Each gesture is taken once (its seq), like take_selection's clicks."""
@@ -153,7 +158,9 @@ def render_map(ctx: Context) -> Callable[[], go.Figure]:
                        decoder=resources.decoder_id(ctx.path), images=functools.partial(_sheet, ctx),
                        images_id=_images_id(ctx), tiles=None if ctx.split == "test" else functools.partial(_tile, ctx),
                        palette=state.palette(),
-                       training_from=None if ctx.split == "test" else ctx.test_points, values=values)
+                       training_from=None if ctx.split == "test" else ctx.test_points, values=values,
+                       on_probe=functools.partial(_take_map_probe, ctx.latent_dim),
+                       replay=tour.replay_for("map_probe"))
         how = ("Click a point to inspect it; scroll to zoom, drag to pan; Lasso (or Shift+drag) selects a group; "
                "Probe decodes the spot under its handle; Atlas decodes a grid over the view.")
         figure = functools.partial(_figure, ctx, _marked())  # made only when an export asks

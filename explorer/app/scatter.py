@@ -313,7 +313,8 @@ def render(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, cl
            decoder: str | None = None, images: Callable[[], tuple[np.ndarray, np.ndarray] | None] | None = None,
            images_id: str | None = None, tiles: Callable[[np.ndarray], np.ndarray | None] | None = None,
            on_probe: Callable[[], None] | None = None, palette: tuple[str, ...] = plots.CLASS_COLOURS,
-           training_from: int | None = None, values: tuple[str, str, np.ndarray] | None = None) -> None:
+           training_from: int | None = None, values: tuple[str, str, np.ndarray] | None = None,
+           replay: dict | None = None) -> None:
     """The map of points ``ids`` at ``xy``; ``marked`` (a test-set id) is ringed, ``selection`` highlighted.
 
     With ``proj`` (the map's projection) and ``decoder`` (the page's name for the in-page decoder), the map
@@ -323,6 +324,7 @@ def render(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, cl
     per ``images_id``, whatever the projection. ``tiles`` (positions -> their images) serves the rest on
     demand: zoomed in, the page asks for the grid cells whose images it lacks, and gets them once each.
     ``values`` (name, label, one number per point): the points are coloured by it, not by class.
+    ``replay``: a recorded drag of the probe to play back ({id, samples}: explorer/app/recording.py).
     """
     blob = _cached_blob(map_id_, xy, ids, labels, class_names, axis_titles, file_stem, proj)
     # One loader per map: a new map (another model, projection or subset) is a new element. Under one fixed
@@ -340,7 +342,8 @@ def render(map_id_: str, xy: np.ndarray, ids: np.ndarray, labels: np.ndarray, cl
                          "images_id": images_id if has_images else None, "tiles_id": tiles_id,
                          "tile_grid": TILE_GRID, "training_from": training_from, "values_id": values_id,
                          # The class colours travel per rerun (a few bytes), so a new palette needs no new points.
-                         "colours": [plots.class_colour(c["label"], palette) for c in _classes(blob)]},
+                         "colours": [plots.class_colour(c["label"], palette) for c in _classes(blob)],
+                         "replay": replay},
           on_selected_change=on_select, on_probe_change=on_probe or _ignore, on_tiles_change=_ignore,
           height="content")
     sheet = _cached_images(images_id, images) if has_images else None  # made after the view is sent

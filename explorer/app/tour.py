@@ -95,6 +95,20 @@ def _toggle_recording() -> None:
         ss[state.RECORDING_SINCE] = None
 
 
+def take_gesture(source: str, report: dict | None, latent_dim: int) -> None:
+    """A view's released drag (``report["gesture"]``: its trail): a recording tour records it now, as its view
+    may rerun as a fragment only (the page's own end-of-run recording would see it later, with other steps)."""
+    if report is not None and isinstance(report.get("gesture"), list):
+        st.session_state[state.GESTURE] = {"source": source, "samples": report["gesture"]}
+        record_step(latent_dim)
+
+
+def replay_for(source: str) -> dict | None:
+    """The recorded drag the view ``source`` plays back now (apply_due set it), or None."""
+    replay = st.session_state.get(state.REPLAY)
+    return replay if replay and replay.get("source") == source else None
+
+
 def record_step(latent_dim: int) -> None:
     """At the end of each run while recording: the view, if it changed, with the seconds since Record."""
     ss = st.session_state

@@ -22,6 +22,15 @@ function createProbe(v, area) {
   area.append(handle, panel);
   v.probe = { on: false, handle, panel, caption, canvas: null, at: null, z: null, seq: 0, frames: 0,
               request: onceAFrame(() => paintProbe(v)) };
+  // A recorded tour keeps the drag (the handle's spot in the map's own frame, so pans do not matter) and
+  // plays it back through the same path (pad_core.js: trail, replayer).
+  v.probe.gesture = trail(() => v.probe.at ?? [0, 0]);
+  v.probe.replay = replayer(v.root, (at) => {
+    if (!v.probe.on) setProbe(v, true);
+    v.probe.at = at;
+    placeProbe(v);
+    requestProbePaint(v);
+  });
   // Dragged over the map's canvas (its pixels are the probe's), from where it is; arrow keys as on the pads.
   draggable(handle, (x, y) => moveProbeTo(v, x, y), () => reportProbe(v), () => probeScreen(v), {
     frame: v.canvas,
@@ -52,6 +61,7 @@ function moveProbeTo(v, sx, sy) {
   v.probe.at = [(x - f.x.offset) / f.x.gain, (y - f.y.offset) / f.y.gain];
   placeProbe(v);
   requestProbePaint(v);
+  v.probe.gesture.add();
 }
 
 function requestProbePaint(v) {
@@ -82,7 +92,8 @@ function reportProbe(v) {
   const xy = [p.at[0] * frame.scale + frame.centre[0], p.at[1] * frame.scale + frame.centre[1]];
   p.seq += 1;
   v.root.dataset.probeReports = String(p.seq);
-  v.setStateValue("probe", { z: Array.from(p.z), xy, exact: plane.exact, seq: `${v.born}-p${p.seq}` });
+  v.setStateValue("probe", { z: Array.from(p.z), xy, exact: plane.exact, seq: `${v.born}-p${p.seq}`,
+                              gesture: p.gesture.take() });
 }
 
 function setProbe(v, on) {

@@ -385,6 +385,7 @@ export default function ({ data, parentElement, setStateValue }) {
     applyColours(v);
     applyState(v);
     applyValues(v);
+    v.probe.replay(data.replay);  // a recorded tour's drag of the probe, played back
   });
   // Called when the component unmounts, and possibly before a rerun with new data: destroy the WebGL
   // context only if the element really left the page (a browser allows only a few contexts at a time).
