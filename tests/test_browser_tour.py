@@ -111,7 +111,7 @@ def test_a_recorded_drag_of_the_maps_probe_plays_back_on_the_map():
             page.get_by_role("button", name="Save", exact=True).click()
         tour = json.loads(open(saved.value.path(), encoding="utf-8").read())
         [dragged] = [s for s in tour["steps"] if s.get("gesture")]
-        assert dragged["gesture"]["source"] == "map_probe" and len(dragged["gesture"]["samples"]) >= 10
+        assert dragged["gesture"]["source"] == "map" and len(dragged["gesture"]["samples"]) >= 10
 
         page.locator(MAP).get_by_role("button", name="Probe").click()  # the probe off: playback turns it on
         wait_idle(page)

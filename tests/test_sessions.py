@@ -262,7 +262,7 @@ async def _browser_session(browser, url: str, s: Session, everyone_moved: asynci
         await idle(page)
         await page.get_by_text("Server: decode on release").click()
         await idle(page)
-        started = page.get_by_text(f"Started from test image #{s.pick}.")
+        started = page.get_by_text(f"Started from test image #{s.pick}.", exact=True)  # not the live note fading out
         await started.wait_for()
         slider = page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]').first
         now, low, high = await slider.evaluate("e => [Number(e.value), Number(e.min), Number(e.max)]")

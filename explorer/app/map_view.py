@@ -125,7 +125,7 @@ def _marked() -> int | None:
 
 def _take_map_probe(latent_dim: int) -> None:
     """on_probe_change of the WebGL map: its probe's drag, for a recording tour; the spot is read on the rerun."""
-    tour.take_gesture("map_probe", scatter.probed(state.MAP_WEBGL), latent_dim)
+    tour.take_gesture("map", scatter.probed(state.MAP_WEBGL), latent_dim)
 
 
 def _take_webgl_selection() -> None:
@@ -160,7 +160,7 @@ def render_map(ctx: Context) -> Callable[[], go.Figure]:
                        palette=state.palette(),
                        training_from=None if ctx.split == "test" else ctx.test_points, values=values,
                        on_probe=functools.partial(_take_map_probe, ctx.latent_dim),
-                       replay=tour.replay_for("map_probe"))
+                       replay=tour.replay_for("map"))
         how = ("Click a point to inspect it; scroll to zoom, drag to pan; Lasso (or Shift+drag) selects a group; "
                "Probe decodes the spot under its handle; Atlas decodes a grid over the view.")
         figure = functools.partial(_figure, ctx, _marked())  # made only when an export asks

@@ -31,7 +31,7 @@ class TourFileError(ValueError):
     """A tour file that cannot be read; the message says what is wrong and what to do."""
 
 
-GESTURE_SOURCES = ("sliders", "probe", "path", "map_probe")  # the in-page views whose drags are recorded: the
+GESTURE_SOURCES = ("sliders", "probe", "path", "map")  # the in-page views whose drags are recorded: the
 # live views (explorer/app/live.py) and the probe tool of the main map (explorer/app/map_js/map_probe.js)
 
 

@@ -41,6 +41,7 @@ PLAYBACK = "tour_playback"  # a playing recording: {"start": monotonic, "done": 
 PLAYED = "tour_played"  # the last playback's drift against the recorded times (recording.drift), or None
 GESTURE = "gesture"  # the drag a live view reported in this run ({"source", "samples"}), for the recording, or None
 REPLAY = "replay"  # the recorded drag a live view plays back now: {"id", "source", "samples"}, or None
+REPLAY_FRESH = "replay_fresh"  # REPLAY was set in this run: the next run clears it (its view has it by then)
 TOUR_VIDEO = "tour_video"  # the recorded tour's last rendered video: (what it is of, bytes, file name, mime), or None
 # Keys of components (their state: what the page last reported).
 DECODER_WEIGHTS = "decoder_weights"  # the in-page decoder's loader, mounted once per page

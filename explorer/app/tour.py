@@ -154,7 +154,7 @@ def apply_due(latent_dim: int, n_points: int, projections: tuple[str, ...]) -> N
     """Before the views' widgets are drawn: every step whose time has come, in order, each once."""
     ss = st.session_state
     if ss.get(state.REPLAY) is not None:  # sent to its view in the run that set it; a view made later skips it
-        ss[state.REPLAY] = ss[state.REPLAY] if ss.pop("replay_fresh", False) else None
+        ss[state.REPLAY] = ss[state.REPLAY] if ss.pop(state.REPLAY_FRESH, False) else None
     playing, tour = ss.get(state.PLAYBACK), ss.get(state.RECORDED)
     if not playing or tour is None:
         return
@@ -166,9 +166,9 @@ def apply_due(latent_dim: int, n_points: int, projections: tuple[str, ...]) -> N
         share.apply(step.params, latent_dim, n_points, projections, f"the tour's step {k + 1}")
         if step.gesture:  # the live view plays the drag back in the page, at its recorded pace
             ss[state.REPLAY] = {"id": f"{playing['start']:.3f}-{k}", **step.gesture}
-            ss["replay_fresh"] = True
-            if step.gesture["source"] == "probe":
-                state.set_value("map_probe", True)  # the large probe view, where the drag was made
+            ss[state.REPLAY_FRESH] = True
+            if step.gesture["source"] in ("probe", "map"):  # the large probe view, or the map with its own probe
+                state.set_value("map_probe", step.gesture["source"] == "probe")
         playing["done"], playing["applied"] = k + 1, [*playing["applied"], elapsed]
     if playing["done"] == len(tour.steps):
         ss[state.PLAYED] = recording.drift(tour, playing["applied"])
