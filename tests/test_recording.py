@@ -133,3 +133,18 @@ def test_a_step_on_another_model_opens_that_model_then_its_view(monkeypatch):
     assert at.session_state["model"].endswith("fashion-mnist-d2")
     assert at.session_state["view"] == "Sliders" and at.session_state["pick"] == 9
     assert at.session_state["tour_playback"] is None  # both steps played
+
+
+def test_a_step_on_a_model_this_machine_lacks_is_skipped_and_said_not_waited_for(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(tour, "_now", clock)
+    played = Tour("digits", (Step(0.0, {"model": "digits", "view": "Map", "pick": "4"}),
+                             Step(1.0, {"model": "someone-elses-model", "view": "Sliders", "pick": "9"}),
+                             Step(2.0, {"model": "digits", "view": "Map", "pick": "6"})))
+    at = open_app(DIGITS, "Map", recorded_tour=played)
+    at.button(key="tour_play").click().run()
+    for _ in range(6):
+        clock.t += 0.5
+        at.run()
+    assert at.session_state["tour_playback"] is None and at.session_state["pick"] == 6  # played to the end
+    assert any("someone-elses-model" in w.value and "LATENT_EXPLORER_MODELS" in w.value for w in at.sidebar.warning)

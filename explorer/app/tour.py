@@ -161,17 +161,21 @@ def apply_due(latent_dim: int, n_points: int, projections: tuple[str, ...]) -> N
     elapsed = _now() - playing["start"]
     for k in recording.due(tour, elapsed, playing["done"]):
         step = tour.steps[k]
-        if step.params.get("model", _model_name()) != _model_name():
-            break  # the next run opens that model first (switch_model_if_due), then applies this step
-        share.apply(step.params, latent_dim, n_points, projections, f"the tour's step {k + 1}")
-        if step.gesture:  # the live view plays the drag back in the page, at its recorded pace
+        wanted = step.params.get("model", _model_name())
+        if wanted != _model_name():
+            if any(p.name == wanted for p in resources.available_models()):
+                break  # the next run opens that model first (switch_model_if_due), then applies this step
+            playing["missing"] = sorted({*playing.get("missing", ()), wanted})  # not on this machine: skipped
+        else:
+            share.apply(step.params, latent_dim, n_points, projections, f"the tour's step {k + 1}")
+        if step.gesture and wanted == _model_name():  # the live view plays the drag back, at its recorded pace
             ss[state.REPLAY] = {"id": f"{playing['start']:.3f}-{k}", **step.gesture}
             ss[state.REPLAY_FRESH] = True
             if step.gesture["source"] in ("probe", "map"):  # the large probe view, or the map with its own probe
                 state.set_value("map_probe", step.gesture["source"] == "probe")
         playing["done"], playing["applied"] = k + 1, [*playing["applied"], elapsed]
     if playing["done"] == len(tour.steps):
-        ss[state.PLAYED] = recording.drift(tour, playing["applied"])
+        ss[state.PLAYED] = {**recording.drift(tour, playing["applied"]), "missing": playing.get("missing", [])}
         ss[state.PLAYBACK] = None
 
 
@@ -247,6 +251,9 @@ def recording_controls() -> None:
     if played and not playing:
         st.caption(f"Last playback: {played['steps']} steps, {1000 * played['median']:.0f} ms late at the median, "
                    f"{1000 * played['max']:.0f} ms at worst.")
+        if played.get("missing"):
+            st.warning(f"Skipped the steps on {', '.join(played['missing'])}: not among this machine's models "
+                       f"(add its folder to ${resources.MODELS_ENV}, or load the tour where it was recorded).")
     st.file_uploader("Load a tour", type=["json"], key="tour_file", on_change=_load_tour)
     if ss.get("tour_file_error"):
         st.error(ss["tour_file_error"])
