@@ -61,11 +61,16 @@ def app_process(env: dict[str, str] | None = None, poll_s: float = 0.2, script: 
                 time.sleep(poll_s)
         yield url, server
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
+
+
+def stop(process: subprocess.Popen, timeout_s: float = 10) -> None:
+    """Ask a child process to end, and kill it if it has not within ``timeout_s``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 @contextlib.contextmanager

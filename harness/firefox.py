@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 import time
 
+from harness.browser import stop
+
 FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox")
 START_TIMEOUT_S = 30
 
@@ -107,8 +109,4 @@ def firefox():
                     time.sleep(0.2)
             yield browser
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
