@@ -168,10 +168,16 @@ def webgl_map_points(page) -> list[tuple[int, float, float]]:
 
 def rightmost_webgl_point(page) -> tuple[int, float, float]:
     """The rightmost point of the WebGL map (an outlier, so no other point covers it) inside the canvas."""
-    box = page.locator(MAP_CANVAS).bounding_box()
-    inside = [p for p in webgl_map_points(page) if box["x"] + 4 < p[1] < box["x"] + box["width"] - 4
-              and box["y"] + 4 < p[2] < box["y"] + box["height"] - 4]
-    return max(inside, key=lambda p: p[1])
+    deadline = time.monotonic() + 20
+    while True:  # a map being redrawn (a rerun, a resize) may briefly have its points outside its canvas
+        box = page.locator(MAP_CANVAS).bounding_box()
+        inside = [p for p in webgl_map_points(page) if box["x"] + 4 < p[1] < box["x"] + box["width"] - 4
+                  and box["y"] + 4 < p[2] < box["y"] + box["height"] - 4]
+        if inside:
+            return max(inside, key=lambda p: p[1])
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no point of the WebGL map lies inside its canvas {box}")
+        page.wait_for_timeout(250)
 
 
 def use_plotly_map(page) -> None:
@@ -182,6 +188,15 @@ def use_plotly_map(page) -> None:
     page.wait_for_selector(".js-plotly-plot .nsewdrag")
 
 
+PICK_TITLE = '[data-testid="stMain"] h3'  # the inspector's title: "#123 · ■ class"
+CLICK_TRIES, PICK_WAIT_MS = 3, 20_000
+# The inspector shows the clicked point: its title names it, or at least changed from ``before``.
+PICK_SHOWN_JS = """([selector, before, id]) => {
+    const title = document.querySelector(selector);
+    return title !== null && (title.innerText.startsWith(`#${id} `) || title.innerText !== before);
+}"""
+
+
 def click_map_point(page, chart_index: int = 0) -> int | None:
     """Click an outlying point of the main map (the WebGL map, or the plotly chart ``chart_index``).
 
@@ -189,9 +204,21 @@ def click_map_point(page, chart_index: int = 0) -> int | None:
     """
     page.wait_for_selector(f"{MAP}, .js-plotly-plot .nsewdrag")
     if page.locator(MAP).count():
-        point_id, x, y = rightmost_webgl_point(page)
-        page.mouse.click(x, y)
-        wait_idle(page)
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        title = page.locator(PICK_TITLE).first
+        before = title.inner_text() if title.count() else None
+        for _ in range(CLICK_TRIES):  # a click that lands while a rerun redraws the map is lost: click again
+            point_id, x, y = rightmost_webgl_point(page)
+            page.mouse.click(x, y)
+            wait_idle(page)
+            try:
+                page.wait_for_function(PICK_SHOWN_JS, arg=[PICK_TITLE, before, point_id], timeout=PICK_WAIT_MS)
+                break
+            except PlaywrightTimeout:
+                page.locator(MAP).get_by_role("button", name="Reset", exact=True).click()  # the lost click may have moved the view
+                page.wait_for_timeout(500)
+                continue  # the caller's own assertion says what is missing if no try worked
         return point_id
     page.wait_for_selector(".js-plotly-plot .nsewdrag")
     page.wait_for_timeout(1000)  # plotly settles after a rerun before it takes clicks

@@ -92,6 +92,23 @@ def release(page, settle_ms: int = 1000, timeout_ms: int = 20_000, let_go=None) 
     return runs(page) - before
 
 
+def drag_and_release(page, selector: str, seconds: float, tries: int = 2, **sweep) -> int:
+    """Drag over the first ``selector`` for ``seconds`` and let go; return the server runs that followed.
+
+    A drag that gets no run at all was lost to a rerun that remounted the view under the pointer (a loaded
+    machine is slow to settle): the page settles and the drag is made again, up to ``tries`` times.
+    """
+    for _ in range(tries):
+        drag(page, page.locator(selector).first.bounding_box(), seconds, **sweep)
+        followed = release(page)
+        if followed:
+            return followed
+        wait_idle(page)
+        page.wait_for_timeout(SETTLE_MS)
+        wait_idle(page)
+    return 0
+
+
 def release_key(page, key: str) -> int:
     """Let go of a held key; return the server runs that followed (as ``release``)."""
     return release(page, let_go=lambda: page.keyboard.up(key))
