@@ -13,7 +13,9 @@ from explorer import paths
 from explorer.app import compute, images
 from explorer.app.state import EndKind
 from explorer.checkpoint import load, load_embedding
-from tests.app_support import DIGITS, open_app, pixels
+from streamlit.testing.v1 import AppTest
+
+from tests.app_support import APP, DIGITS, open_app, pixels
 
 GAP = 2  # pixels between filmstrip tiles (images.strip's default)
 STEPS = 5  # per leg
@@ -137,5 +139,21 @@ def test_a_leg_can_be_spherical_while_the_others_follow_the_path_s_mode(media, d
     assert not at.exception
     rows = frames_csv(at, media)
     expected = paths.path_through(mu[[0, 1, 2]], STEPS, ("spherical", "linear")).z
+    np.testing.assert_allclose([[float(r[f"z{d + 1}"]) for d in range(mu.shape[1])] for r in rows], expected,
+                               atol=1e-4)
+
+
+def test_a_copied_link_keeps_each_leg_s_own_interpolation(media, digits):
+    _, mu = digits
+    at = with_c()
+    at.segmented_control(key="w:leg1_mode").set_value("spherical").run()
+    url = dict(at.query_params)
+    assert url["legs"] == "2:spherical" and url["interp"] == "linear"  # B -> C is leg 2; A -> B follows the path
+    copy = AppTest.from_file(str(APP), default_timeout=120)
+    copy.query_params.update(url)
+    copy.run()
+    assert not copy.exception and copy.segmented_control(key="w:leg1_mode").value == "spherical"
+    rows = frames_csv(copy, media)
+    expected = paths.path_through(mu[[0, 1, 2]], STEPS, ("linear", "spherical")).z
     np.testing.assert_allclose([[float(r[f"z{d + 1}"]) for d in range(mu.shape[1])] for r in rows], expected,
                                atol=1e-4)

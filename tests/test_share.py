@@ -6,7 +6,7 @@ import pytest
 from streamlit.runtime.state.query_params_proxy import QueryParamsProxy
 from streamlit.testing.v1 import AppTest
 
-from explorer.app import share
+from explorer.app import share, state
 from explorer.app.state import EndKind
 from tests.app_support import APP, DIGITS, click_map, open_app, server_sliders
 
@@ -154,6 +154,26 @@ def test_waypoints_loop_and_equal_steps_round_trip_through_a_compact_url():
         "interp_waypoints": 2, "c_kind": EndKind.TEST, "c_index": 5, "d_kind": EndKind.PRIOR, "d_seed": 3,
         "interp_loop": True, "interp_equal_pixels": True}
     assert "via" not in share.to_params({**values, "interp_waypoints": 0})
+
+
+def test_each_leg_s_own_interpolation_rides_in_the_url_and_the_rest_stay_as_chosen():
+    values = {"model": "digits", "view": "Interpolate", "projection": "pca", "pick": None, "a_kind": EndKind.TEST,
+              "a_index": 3, "a_seed": 1, "b_kind": EndKind.TEST, "b_index": 4, "b_seed": 0,
+              "interp_mode": "linear", "interp_steps": 5, "z": [0.0],
+              **{state.leg_key(k): state.LEG_AS_CHOSEN for k in range(len(state.PATH_POINTS))}}
+    assert "legs" not in share.to_params(values)  # every leg as chosen: nothing to say
+    params = share.to_params({**values, state.leg_key(1): "spherical", state.leg_key(2): "linear"})
+    assert params["legs"] == "2:spherical,3:linear"
+    restored, ignored = share.from_params(params, 1, 100, PROJECTIONS, VIEWS)
+    assert not ignored
+    assert [restored[state.leg_key(k)] for k in range(len(state.PATH_POINTS))] == \
+        [state.LEG_AS_CHOSEN, "spherical", "linear"] + [state.LEG_AS_CHOSEN] * (len(state.PATH_POINTS) - 3)
+
+
+@pytest.mark.parametrize("legs", ["9:linear", "2:cubic", "spherical", "0:linear"])
+def test_bad_leg_interpolations_in_a_url_are_ignored_and_named(legs):
+    restored, ignored = share.from_params({"legs": legs}, 3, 100, PROJECTIONS, VIEWS)
+    assert restored == {} and any(i.startswith(f"legs={legs} ") for i in ignored)
 
 
 @pytest.mark.parametrize("via", ["test:500", "test:1,nope", "test:1,test:2,test:3,test:4,test:5"])

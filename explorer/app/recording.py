@@ -153,7 +153,8 @@ def changes(before: Mapping[str, str] | None, after: Mapping[str, str]) -> str:
     """What a step changed, in words: 'view Sliders, pick 7' (the first step: 'start')."""
     if before is None:
         return "start: " + ", ".join(f"{k} {after[k]}" for k in ("model", "view") if k in after)
-    names = {"proj": "map", "interp": "interpolation", "z": "sliders' z"}
+    names = {"proj": "map", "interp": "interpolation", "z": "sliders' z", "legs": "legs' own interpolation",
+             "via": "path through"}
     said = [names[k] if k == "z" else f"{names.get(k, k)} {v}" for k, v in after.items() if before.get(k) != v]
     gone = [f"no {names.get(k, k)}" for k in before if k not in after]
     return ", ".join(said + gone) or "no change"

@@ -82,6 +82,7 @@ def to_params(values: Mapping[str, Any]) -> dict[str, str]:
         "interp": values["interp_mode"], "steps": str(values["interp_steps"]),
         "via": ",".join(_end(values[f"{w}_kind"], values[f"{w}_index"], values[f"{w}_seed"])
                         for w in state.WAYPOINTS[: values.get(state.INTERP_WAYPOINTS, 0)]) or None,
+        "legs": _legs(values),
         "loop": "1" if values.get("interp_loop") else None,
         "even": "1" if values.get("interp_equal_pixels") else None,
         "present": "1" if values.get("present") else None,
@@ -93,6 +94,26 @@ def to_params(values: Mapping[str, Any]) -> dict[str, str]:
         "start": None if values.get("attr_start", "a_mean") == "a_mean" else values["attr_start"],
     }
     return {k: v for k, v in params.items() if v is not None}
+
+
+def _legs(values: Mapping[str, Any]) -> str | None:
+    """The legs whose interpolation is their own, as 1-based leg:mode ("2:spherical,3:linear"), or None."""
+    own = [f"{k + 1}:{values[state.leg_key(k)]}" for k in range(len(state.PATH_POINTS))
+           if values.get(state.leg_key(k), state.LEG_AS_CHOSEN) != state.LEG_AS_CHOSEN]
+    return ",".join(own) or None
+
+
+def _parse_legs(text: str, values: dict[str, Any]) -> bool:
+    """``legs=2:spherical,3:linear`` -> each named leg's mode in ``values``, the others as chosen; False if bad."""
+    modes: dict[int, str] = {}
+    for part in text.split(","):
+        number, _, mode = part.partition(":")
+        leg = _int(number, 1, len(state.PATH_POINTS))
+        if leg is None or mode not in INTERPOLATIONS:
+            return False
+        modes[leg - 1] = mode
+    values.update({state.leg_key(k): modes.get(k, state.LEG_AS_CHOSEN) for k in range(len(state.PATH_POINTS))})
+    return True
 
 
 def _int(text: str, low: int, high: int) -> int | None:
@@ -144,6 +165,9 @@ def from_params(params: Mapping[str, str], latent_dim: int, n_points: int, proje
                 for key in (state.end_keys(w).kind, state.end_keys(w).index, state.end_keys(w).seed):
                     values.pop(key, None)
             ignored.append(f"via={params['via']} (up to {len(state.WAYPOINTS)} points as test:5,prior:3,mine)")
+    if "legs" in params and not _parse_legs(params["legs"], values):
+        ignored.append(f"legs={params['legs']} (each leg's own interpolation as 2:spherical,3:linear; legs 1 to "
+                       f"{len(state.PATH_POINTS)}, {' or '.join(INTERPOLATIONS)})")
     for name, key in (("loop", "interp_loop"), ("even", "interp_equal_pixels")):
         if name in params:
             values[key] = params[name] == "1"
@@ -196,6 +220,7 @@ def current_values(latent_dim: int) -> dict[str, Any]:
     keys = ("a_kind", "a_index", "a_seed", "b_kind", "b_index", "b_seed", "interp_mode", "interp_steps",
             state.INTERP_WAYPOINTS, "interp_loop", "interp_equal_pixels",
             *(f"{w}_{field}" for w in state.WAYPOINTS for field in ("kind", "index", "seed")),
+            *(state.leg_key(k) for k in range(len(state.PATH_POINTS))),
             "attr_a_labels", "attr_b_labels", "attr_a_ids", "attr_b_ids", "attr_amount", "attr_start")
     return {"model": Path(ss[state.MODEL]).name, "view": ss.get(state.VIEW) or state.VIEWS[0],
             "projection": ss[state.PROJECTION], "pick": ss[state.PICK], "present": ss.get(state.PRESENT, False),
