@@ -119,6 +119,21 @@ def test_equal_pixel_steps_even_out_the_frames_the_view_shows(media):
     assert after < 1.5 < before, (before, after)
 
 
+def test_equal_pixel_steps_are_worked_out_once_per_path_not_on_every_rerun(monkeypatch):
+    spaced = []
+    respace = paths.respace_by_pixels
+    monkeypatch.setattr(paths, "respace_by_pixels", lambda *a, **k: spaced.append(1) or respace(*a, **k))
+    at = open_app(DIGITS, "Interpolate")
+    at.slider(key="w:interp_steps").set_value(11).run()
+    at.toggle(key="w:interp_equal_pixels").set_value(True).run()
+    first = len(spaced)
+    at.button(key="interp_step").click().run()  # a rerun that leaves the path as it was
+    at.button(key="interp_step").click().run()
+    assert first == 1 and len(spaced) == 1
+    at.slider(key="w:interp_steps").set_value(12).run()  # a new path is spaced anew
+    assert len(spaced) == 2 and not at.exception
+
+
 def test_the_profile_shows_the_core_functions_values(media, digits):
     _, mu = digits
     at = with_c(c_kind=EndKind.PRIOR)

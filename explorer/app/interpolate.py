@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import paths
-from explorer.app import compute, exports, images, live, plots, presentation, session, state
+from explorer.app import compute, exports, images, live, plots, presentation, resources, session, state
 from explorer.app.context import Context
 from explorer.latent import INTERPOLATIONS
 
@@ -83,11 +83,22 @@ def frames(ctx: Context) -> tuple[paths.LatentPath, np.ndarray, list[str], np.nd
     ends = [session.endpoint(ctx, p) for p in path_points()]
     points = np.stack([z for z, _ in ends])
     loop = bool(ss["interp_loop"])
-    path = paths.path_through(points, int(ss["interp_steps"]), _leg_modes(), loop)
     if ss["interp_equal_pixels"]:
-        path, _ = paths.respace_by_pixels(path, points, lambda z: compute.decode(ctx.model, z), loop)
+        path = _evenly_spaced(ctx.path, resources.version(ctx.path), points, int(ss["interp_steps"]), _leg_modes(),
+                              loop)
+    else:
+        path = paths.path_through(points, int(ss["interp_steps"]), _leg_modes(), loop)
     decoded = compute.decode(ctx.model, path.z)
     return path, decoded, [d for _, d in ends], paths.pixel_steps(decoded)
+
+
+@st.cache_data(max_entries=8, show_spinner="Spacing the frames by pixel distance...")
+def _evenly_spaced(model_path: str, version: tuple[float, float], points: np.ndarray, steps: int,
+                   modes: tuple[str, ...], loop: bool) -> paths.LatentPath:
+    """The path with its frames at equal pixel steps: decodes it densely, so once per path, not per rerun."""
+    model = resources.model(resources.load_checkpoint(model_path))
+    path = paths.path_through(points, steps, modes, loop)
+    return paths.respace_by_pixels(path, points, lambda z: compute.decode(model, z), loop)[0]
 
 
 def _waypoint_names(path: paths.LatentPath) -> tuple[str, ...]:
