@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import torch
 from torch import nn
 
@@ -23,6 +25,8 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "silu": nn.SiLU}
 
 # Every conv layer halves the spatial size: kernel 4, stride 2, padding 1 maps n to floor(n / 2).
 CONV_KERNEL, CONV_STRIDE, CONV_PADDING = 4, 2, 1
+
+DECODE_BATCH = 4096  # codes decoded at once by decode_array: a plane, a path or a video in a few calls
 
 
 def params_per_pixel(config: ModelConfig) -> int:
@@ -181,6 +185,19 @@ class VAE(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """(B, D) -> mean image (B, C, H, W) in [0, 1]."""
         return self.mean_image(self.decode_params(z))
+
+    @torch.no_grad()
+    def decode_array(self, z: np.ndarray, batch: int = DECODE_BATCH) -> np.ndarray:
+        """(N, D) or (D,) codes as a NumPy array -> (N, C, H, W) float32 mean images in [0, 1].
+
+        What the app, the offline file and the video decode with: no gradients, ``batch`` codes at a time,
+        on the model's device.
+        """
+        z = np.atleast_2d(np.asarray(z, dtype=np.float32))
+        device = next(self.parameters()).device
+        parts = [self.decode(torch.from_numpy(z[start:start + batch]).to(device)).cpu().numpy()
+                 for start in range(0, len(z), batch)]
+        return np.concatenate(parts) if parts else np.zeros((0, *self.config.image_shape), np.float32)
 
     def elbo(self, x: torch.Tensor, generator: torch.Generator | None = None) -> ElboTerms:
         """Per-example negative-ELBO terms from one posterior sample per image."""

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 
 from explorer import checkpoint as ckpt
@@ -118,11 +117,6 @@ def _sliders(emb: Embedding) -> tuple[list[dict[str, Any]], int]:
     return dims, max(0, len(order) - MAX_SLIDERS)
 
 
-def _decode(model: torch.nn.Module, z: np.ndarray) -> np.ndarray:
-    with torch.no_grad():
-        return model.decode(torch.from_numpy(np.asarray(z, np.float32)[None]))[0].numpy()
-
-
 def page_data(checkpoint_path: str | Path, *, projection_key: str | None = None, tour: Any = None,
               thumbnails: int = THUMBNAILS_MAX, title: str | None = None) -> dict[str, Any]:
     """Everything the page reads, as one JSON-able dict (binary columns base64, little-endian)."""
@@ -157,7 +151,7 @@ def page_data(checkpoint_path: str | Path, *, projection_key: str | None = None,
     selftest_z = start_z.copy()
     first = dims[0]
     selftest_z[first["index"]] = first["high"]  # where the page's self-test drag ends
-    expected = np.clip(np.round(_decode(model, selftest_z) * 255), 0, 255).astype(np.uint8)
+    expected = np.clip(np.round(model.decode_array(selftest_z)[0] * 255), 0, 255).astype(np.uint8)
     return {
         "title": title or f"Latent Explorer: {checkpoint.path.name}",
         "model": checkpoint.path.name, "dataset": checkpoint.dataset, "latent_dim": latent_dim,

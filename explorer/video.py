@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from explorer import checkpoint as ckpt
@@ -45,7 +44,6 @@ MAX_FPS = 60
 GIF_MAX_FPS = 25  # 40 ms a frame; GIF delays are whole 10 ms and browsers stretch those under 20 ms
 GIF_TICK_MS = 10
 GIF_MAX_PIXELS = 1_500_000_000  # Pillow holds every GIF frame (a byte a pixel) until it writes: ~1.5 GB at most
-DECODE_BATCH = 256  # latent codes decoded at once
 MP4_CRF = 16  # x264 quality (lower is better): greys stay within a few levels of the decoded image
 MP4_PRESET = "veryfast"  # against x264's medium: a third less render time at 1080p, the file about the same size
 BASE_HEIGHT = 720  # the layout below is in pixels at 720 rows and scales with the frame height
@@ -300,15 +298,6 @@ def _projection(key: str, embedding: Any, latent_dim: int) -> projections.Projec
         raise VideoError(f"{err} `python -m explorer evaluate` caches t-SNE; or use the pca map") from err
 
 
-def decode(model: torch.nn.Module, z: np.ndarray, batch: int = DECODE_BATCH) -> np.ndarray:
-    """(N, D) codes -> (N, C, H, W) images in [0, 1], ``batch`` at a time."""
-    parts = []
-    with torch.no_grad():
-        for start in range(0, len(z), batch):
-            parts.append(model.decode(torch.from_numpy(z[start:start + batch])).cpu().numpy())
-    return np.concatenate(parts)
-
-
 class _Mp4:
     def __init__(self, size: tuple[int, int], fps: float) -> None:
         import imageio_ffmpeg
@@ -398,7 +387,7 @@ def render(source: str | Path | ckpt.Checkpoint, tour: Any, *, size: str | tuple
     spent = {"decode_s": 0.0, "compose_s": 0.0, "encode_s": 0.0}
 
     start = time.perf_counter()
-    pictures = decode(checkpoint.model, z)  # (N, C, H, W)
+    pictures = checkpoint.model.decode_array(z)  # (N, C, H, W)
     xy = proj.place(z)  # (N, 2)
     spent["decode_s"] += time.perf_counter() - start
 

@@ -58,3 +58,17 @@ def test_too_many_conv_layers_for_a_small_image_is_a_clear_error():
 def test_invalid_config_values_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
         ModelConfig(**{field: value})
+
+
+def test_decode_array_decodes_numpy_codes_in_batches_as_one_decode_would():
+    import numpy as np
+
+    model = VAE(ModelConfig(image_shape=(1, 8, 8), latent_dim=3, architecture="mlp", hidden_dims=(16,))).eval()
+    z = np.random.default_rng(0).normal(size=(10, 3))
+    with torch.no_grad():
+        whole = model.decode(torch.from_numpy(z.astype(np.float32))).numpy()
+    batched = model.decode_array(z, batch=3)  # four calls, the last one short
+    assert batched.dtype == np.float32 and batched.shape == (10, 1, 8, 8)
+    np.testing.assert_allclose(batched, whole, atol=1e-6)
+    np.testing.assert_allclose(model.decode_array(z[4]), whole[4:5], atol=1e-6)  # one code (D,): one image
+    assert model.decode_array(np.zeros((0, 3))).shape == (0, 1, 8, 8)

@@ -27,11 +27,7 @@ PLANE_STDS = 2.5  # the decoded plane spans the map's mean +- this many standard
 
 def decode(model: VAE, z: np.ndarray) -> np.ndarray:
     """(M, D) or (D,) latent points -> (M, C, H, W) float32 mean images in [0, 1]."""
-    import torch
-
-    z = np.atleast_2d(np.asarray(z, dtype=np.float32))
-    with torch.no_grad():
-        return model.decode(torch.from_numpy(z)).numpy()
+    return model.decode_array(z)
 
 
 def reconstruct(model: VAE, images: np.ndarray) -> np.ndarray:
