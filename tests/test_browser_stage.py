@@ -1,8 +1,9 @@
 """The stage (presentation mode) at a projector's sizes, as the back of a room sees it.
 
 At 1280x720 and 1920x1080: the sidebar is closed, the map (with its legend) and the picked image stand side
-by side inside the window, the map shows its points, no button's label is cut, and "Leave presentation"
-brings the sidebar back.
+by side inside the window, the map shows its points; on Interpolate the filmstrip, the scrubber's picture
+and the path's map are in view with the controls folded away; no button's label is cut, and "Leave
+presentation" brings the sidebar back.
 """
 
 from __future__ import annotations
@@ -54,8 +55,21 @@ def test_the_stage_closes_the_sidebar_and_puts_the_map_and_a_large_image_side_by
         assert coloured.mean() > 0.05  # the map shows its points, in class colours
 
         assert page.evaluate(CUT_LABELS_JS) == []
-        open_tab(page, "Interpolate")  # the view whose segmented buttons were cut to "spherical (" and no "mine"
-        assert page.get_by_text("spherical (slerp)").first.is_visible()
+        open_tab(page, "Interpolate")  # the room sees the pictures: filmstrip, scrubber and the path's map in view
+        scrubber = page.locator(".le-path canvas.le-image")
+        scrubber.wait_for(timeout=60_000)
+        page.wait_for_function("() => (window.__latentExplorer?.frames || 0) > 0", timeout=60_000)
+        strip = page.get_by_test_id("stImage").first.locator("img").bounding_box()
+        assert inside(strip, width, height) and inside(scrubber.bounding_box(), width, height)
+        assert inside(page.locator(".le-path input[type=range]").bounding_box(), width, height)
+        assert scrubber.bounding_box()["width"] >= 0.17 * width  # as large as the map tab's image
+        decoded = np.asarray(Image.open(io.BytesIO(scrubber.screenshot())).convert("L")).astype(int)
+        assert decoded.max() - decoded.min() > 100  # the scrubber's picture is painted, not a blank square
+        path_map = page.locator(".st-key-interp_map").bounding_box()
+        assert path_map["x"] > scrubber.bounding_box()["x"] and path_map["y"] + path_map["height"] / 2 <= height
+        page.get_by_text("The path: A → B").click()  # the controls, folded into one line
+        wait_idle(page)
+        assert page.get_by_text("spherical (slerp)").first.is_visible()  # once cut to "spherical ("
         assert page.evaluate(CUT_LABELS_JS) == []
 
         page.get_by_role("button", name="Leave presentation").click()

@@ -15,6 +15,8 @@ from explorer.latent import INTERPOLATIONS
 
 STRIP_HEIGHT = 112  # pixels per filmstrip frame
 ANIMATION_SIDE = 240
+PATH_MAP_HEIGHT = 440  # pixels of the map with the path
+STAGE_PATH_MAP_HEIGHT = 540  # on the stage, beside the scrubber: the legend's type grows with the window; ten classes fit at 1080p
 TYPICAL_SAMPLE = 500  # real codes whose nearest-other-code distance sets the profile's "near the data" line
 TYPICAL_QUANTILE = 0.95  # the line: this share of real codes is at most that far from another code
 LEG_CHOICES = (state.LEG_AS_CHOSEN, *INTERPOLATIONS)
@@ -168,7 +170,8 @@ def _points_inputs(ctx: Context) -> None:
             st.segmented_control(leg, LEG_CHOICES, required=True, **state.widget(state.leg_key(k)))
 
 
-def render(ctx: Context) -> None:
+def _settings(ctx: Context) -> None:
+    """The path's controls: its interpolation and steps beside A and B, then the waypoints and the legs."""
     controls, a_col, b_col = st.columns([3, 3.5, 3.5], gap="large")  # three end kinds fit in large type
     with controls:
         st.segmented_control("Interpolation", tuple(INTERPOLATIONS), required=True,
@@ -185,6 +188,24 @@ def render(ctx: Context) -> None:
         _endpoint_inputs(ctx, "b")
     _points_inputs(ctx)
 
+
+def _settings_summary() -> str:
+    """The stage's one line for the folded controls: 'The path: A → B → C, linear, 10 steps per leg, looped'."""
+    ss = st.session_state
+    names = [p.upper() for p in path_points()] + (["A"] if ss["interp_loop"] else [])
+    extras = [", equal pixel steps"] if ss["interp_equal_pixels"] else []
+    return (f"The path: {' → '.join(names)}, {ss['interp_mode']}, {ss['interp_steps']} steps per leg"
+            + "".join(extras))
+
+
+def render(ctx: Context) -> None:
+    stage = presentation.is_on()
+    if stage:  # the room sees the pictures: the controls fold into one line, the scrubber and the map come up
+        with st.expander(_settings_summary(), key="interp_settings"):
+            _settings(ctx)
+    else:
+        _settings(ctx)
+
     path, decoded, descriptions, steps = frames(ctx)
     names = _waypoint_names(path)
     side = decoded.shape[-2]
@@ -195,49 +216,75 @@ def render(ctx: Context) -> None:
     st.image(filmstrip, caption="filmstrip, A on the left")
     xy = ctx.map.place(path.z)
     distance, log_density = paths.data_distance(path.z, ctx.embedding.mu), paths.prior_log_density(path.z)
-    _profile(ctx, path, names, distance, log_density, steps)
-    scrubbed = _scrubber(ctx, path, names)
     bounce = not st.session_state["interp_loop"]  # a loop already ends where it starts
     gif = images.gif_bytes(decoded, factor=images.scale_factor(side, presentation.side(ANIMATION_SIDE)), bounce=bounce)
-
+    exported = (path, decoded, names, filmstrip, gif, bounce, xy, distance, log_density, steps)
+    if stage:
+        scrub_col, map_col = st.columns([1, 1], gap="large")
+        with scrub_col:
+            scrubbed = _scrubber(ctx, path, names)
+        with map_col:
+            _path_map(ctx, path, names, xy, scrubbed)
+        _profile(ctx, path, names, distance, log_density, steps)
+        animation, downloads = st.columns([1, 2], gap="large")
+        with animation:
+            _player(decoded, gif)
+        with downloads:
+            _downloads(ctx, *exported)
+        return
+    _profile(ctx, path, names, distance, log_density, steps)
+    scrubbed = _scrubber(ctx, path, names)
     animation, on_map = st.columns([1, 2], gap="large")
     with animation:
         _player(decoded, gif)
-        stem = _file_stem(ctx, len(decoded))
-        d1, d2 = st.columns(2)
-        d3, d4 = st.columns(2)  # two rows: four labelled buttons do not fit beside each other
-        icon = ":material/download:"
-        d1.download_button("GIF", gif, file_name=f"{stem}.gif", mime="image/gif", width="stretch", icon=icon,
-                           help="The animation as a looping GIF")
-        d2.download_button("Strip", images.png_bytes(filmstrip), file_name=f"{stem}.png", mime="image/png",
-                           width="stretch", icon=icon, help="The filmstrip as one PNG, A on the left")
-        at_waypoints = dict(zip(path.waypoint_frames.tolist(), names))
-        d3.download_button("Path", exports.path_csv(path.z, path.position, at_waypoints, xy, distance, log_density,
-                                                    steps),
-                           file_name=f"{stem}.csv", mime="text/csv", width="stretch", icon=icon,
-                           help="Every frame as CSV: its z, its place on the map, its distance to the data and "
-                                "the prior's log-density")
-        mp4_problem = images.mp4_writer_problem()
-        if mp4_problem is None:  # encoded on click only: ffmpeg is a process start away
-            factor = images.scale_factor(side, presentation.side(ANIMATION_SIDE))
-            d4.download_button("MP4", lambda: images.mp4_bytes(decoded, factor=factor, bounce=bounce),
-                               on_click="ignore", file_name=f"{stem}.mp4", mime="video/mp4", width="stretch",
-                               icon=icon, help="The animation as an H.264 video, for slides")
-        else:
-            st.caption(f"MP4 is not offered: {mp4_problem}. The GIF holds the same frames.")
+        _downloads(ctx, *exported)
     with on_map:
-        approximate = not ctx.map.exact
-        shown = ctx.shown
-        fig = plots.map_figure(ctx.coords[shown], ctx.map_embedding.labels[shown], ctx.class_names, ctx.map.axis_titles(),
-                               opacity=0.35, height=440, ids=shown, palette=state.palette())
-        plots.add_path(fig, xy, approximate, path.waypoint_frames, tuple(dict.fromkeys(names)))
-        if scrubbed is not None:
-            plots.add_release_marker(fig, ctx.map.place(scrubbed)[0], "scrubbed")
-        st.plotly_chart(fig, key="interp_map", config={"displaylogo": False})
-        st.caption(f"The path on the {ctx.map.label} map. " + (
-            f"Approximate: {ctx.map.name} cannot place new points, so each step sits "
-            "among its nearest encoded points."
-            if approximate else "Exact: the path is projected like the data."))
+        _path_map(ctx, path, names, xy, scrubbed)
+
+
+def _downloads(ctx: Context, path: paths.LatentPath, decoded: np.ndarray, names: tuple[str, ...], filmstrip: np.ndarray,
+               gif: bytes, bounce: bool, xy: np.ndarray, distance: np.ndarray, log_density: np.ndarray,
+               steps: np.ndarray) -> None:
+    """GIF, filmstrip PNG, the path's CSV and (where ffmpeg runs) MP4, two buttons a row."""
+    side = decoded.shape[-2]
+    stem = _file_stem(ctx, len(decoded))
+    d1, d2 = st.columns(2)
+    d3, d4 = st.columns(2)  # two rows: four labelled buttons do not fit beside each other
+    icon = ":material/download:"
+    d1.download_button("GIF", gif, file_name=f"{stem}.gif", mime="image/gif", width="stretch", icon=icon,
+                       help="The animation as a looping GIF")
+    d2.download_button("Strip", images.png_bytes(filmstrip), file_name=f"{stem}.png", mime="image/png",
+                       width="stretch", icon=icon, help="The filmstrip as one PNG, A on the left")
+    at_waypoints = dict(zip(path.waypoint_frames.tolist(), names))
+    d3.download_button("Path", exports.path_csv(path.z, path.position, at_waypoints, xy, distance, log_density, steps),
+                       file_name=f"{stem}.csv", mime="text/csv", width="stretch", icon=icon,
+                       help="Every frame as CSV: its z, its place on the map, its distance to the data and "
+                            "the prior's log-density")
+    mp4_problem = images.mp4_writer_problem()
+    if mp4_problem is None:  # encoded on click only: ffmpeg is a process start away
+        factor = images.scale_factor(side, presentation.side(ANIMATION_SIDE))
+        d4.download_button("MP4", lambda: images.mp4_bytes(decoded, factor=factor, bounce=bounce),
+                           on_click="ignore", file_name=f"{stem}.mp4", mime="video/mp4", width="stretch",
+                           icon=icon, help="The animation as an H.264 video, for slides")
+    else:
+        st.caption(f"MP4 is not offered: {mp4_problem}. The GIF holds the same frames.")
+
+
+def _path_map(ctx: Context, path: paths.LatentPath, names: tuple[str, ...], xy: np.ndarray,
+              scrubbed: np.ndarray | None) -> None:
+    """The path on the map, its points named, and where the scrubber was let go."""
+    approximate = not ctx.map.exact
+    shown = ctx.shown
+    fig = plots.map_figure(ctx.coords[shown], ctx.map_embedding.labels[shown], ctx.class_names, ctx.map.axis_titles(),
+                           opacity=0.35, height=STAGE_PATH_MAP_HEIGHT if presentation.is_on() else PATH_MAP_HEIGHT, ids=shown, palette=state.palette())
+    plots.add_path(fig, xy, approximate, path.waypoint_frames, tuple(dict.fromkeys(names)))
+    if scrubbed is not None:
+        plots.add_release_marker(fig, ctx.map.place(scrubbed)[0], "scrubbed")
+    st.plotly_chart(fig, key="interp_map", config={"displaylogo": False})
+    st.caption(f"The path on the {ctx.map.label} map. " + (
+        f"Approximate: {ctx.map.name} cannot place new points, so each step sits "
+        "among its nearest encoded points."
+        if approximate else "Exact: the path is projected like the data."))
 
 
 def _profile(ctx: Context, path: paths.LatentPath, names: tuple[str, ...], distance: np.ndarray,

@@ -25,6 +25,7 @@ PAD_DIR = Path(__file__).resolve().parent / "pad"
 PAD_POINTS = 2000  # test points drawn faintly on the 2-D pad's PCA plane
 PROBE_POINTS = 10_000  # points on the probe's map (the whole Fashion-MNIST test set)
 LIVE_SIDE = 360  # CSS pixels of the live image
+SCRUB_SIDE = 240  # CSS pixels of the path scrubber's image
 
 
 def _source(*names: str) -> str:
@@ -104,7 +105,8 @@ def path_scrubber(ctx: Context, weights_: resources.Weights, waypoints: np.ndarr
     """A slider along the path through ``waypoints`` (legs + 1, D), leg k interpolated by ``modes[k]``, that
     decodes every position live; ``positions`` (N,) are the frames' places on it (waypoint k at k)."""
     data = {**_common(ctx, "path", weights_), "points": np.asarray(waypoints, float).tolist(), "modes": list(modes),
-            "positions": np.asarray(positions, float).round(5).tolist(), "names": list(names), "t": 0.0, "side": 240}
+            "positions": np.asarray(positions, float).round(5).tolist(), "names": list(names), "t": 0.0,
+            "side": presentation.side(SCRUB_SIDE)}
     _pad(key=key, data=data, on_z_change=on_release, height="content")
 
 
