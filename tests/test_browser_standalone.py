@@ -10,6 +10,7 @@ import importlib.util
 import io
 import json
 import re
+import time
 
 import numpy as np
 import pytest
@@ -28,7 +29,7 @@ pytestmark = [
 ]
 LEVELS = 2.0  # levels of 255 between the page's picture and torch's (the page rounds; float64 vs float32 sums)
 CODE_TOLERANCE = 1e-4  # latent units between the page's z and the one expected (float32 data, float64 maths)
-TOUR = [{"z": [0.5] * 8, "caption": "first stop", "seconds": 0.3},
+TOUR = [{"z": [0.5] * 8, "caption": "first stop", "seconds": 0.3, "hold": 1.0},
         {"z": [-1.0, 1.0, 0.0, 2.0, 0.0, -0.5, 0.0, 1.5], "caption": "last </script> stop", "seconds": 0.3}]
 
 
@@ -192,6 +193,18 @@ def test_the_scrubber_decodes_the_straight_path_from_a_to_b(page, model):
     expected = (1 - t) * mu[a] + t * mu[b]
     assert np.allclose(page.evaluate("__standalone.z()"), expected, atol=CODE_TOLERANCE)
     assert_torchs_picture(page, model, expected)
+
+
+def test_play_holds_at_a_stop_for_its_hold_then_moves_on(page):
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function("document.querySelector('.le-tour').dataset.holding === 'true'", timeout=10_000)
+    held_from = time.monotonic()
+    page.wait_for_timeout(500)  # halfway through the first stop's hold: still there, still playing
+    assert page.evaluate("__standalone.z()") == TOUR[0]["z"]
+    assert page.locator(".le-tour").get_attribute("data-playing") == "true"
+    page.wait_for_function("document.querySelector('.le-tour').dataset.playing === 'false'", timeout=10_000)
+    assert time.monotonic() - held_from >= TOUR[0]["hold"]
+    assert page.evaluate("__standalone.z()") == TOUR[-1]["z"]
 
 
 def test_the_tour_ends_on_its_last_stop_by_next_and_by_play(page, model):

@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from explorer import tours
 from explorer.app import recording, tour
 from explorer.app.recording import Step, Tour, TourFileError
 from tests.app_support import DIGITS, click_map, open_app
@@ -52,8 +53,40 @@ def test_an_edit_reorders_by_time_deletes_and_captions():
 def test_stops_for_the_video_follow_the_sliders_z_and_hold_through_tab_changes():
     t = Tour("digits", (Step(0.0, {"view": "Map", "z": "0,0"}), Step(1.0, {"view": "Sliders", "z": "0,0"}),
                         Step(3.0, {"view": "Sliders", "z": "1,0"}, "move z1")))
-    assert recording.stops(t) == [{"z": [0.0, 0.0], "caption": "start: view Map", "seconds": recording.MIN_MOVE_S},
-                                  {"z": [1.0, 0.0], "caption": "move z1", "seconds": 3.0}]
+    # The click that set z1 at 3 s: the tour holds at the start until just before it, and is there at 3 s.
+    assert recording.stops(t) == [
+        {"z": [0.0, 0.0], "caption": "start: view Map", "seconds": recording.MIN_MOVE_S, "hold": 2.9},
+        {"z": [1.0, 0.0], "caption": "move z1", "seconds": recording.MIN_MOVE_S}]
+
+
+def arrivals(stops: list[dict], start: float) -> list[float]:
+    """When each stop is reached, played from ``start`` (the first stop's time) as explorer/tours.py says."""
+    out, t = [start], start + stops[0].get("hold", 0.0)
+    for stop in stops[1:]:
+        t += stop["seconds"]
+        out.append(round(t, 6))
+        t += stop.get("hold", 0.0)
+    return out
+
+
+def test_a_sliders_drag_becomes_its_own_samples_on_the_recording_s_clock():
+    samples = [[0, 0.0, 0.0], [100, 0.5, 0.0], [200, 1.0, 0.0], [300, 0.5, 0.0], [400, 0.25, 0.0]]
+    t = Tour("digits", (Step(1.0, {"view": "Sliders", "z": "0,0"}),
+                        Step(5.0, {"view": "Sliders", "z": "0.25,0"}, gesture={"source": "sliders", "samples": samples})))
+    stops = recording.stops(t)
+    # there and back as dragged, not one straight move from 0 to 0.25
+    assert [s["z"][0] for s in stops] == [0.0, 0.5, 1.0, 0.5, 0.25]
+    assert stops[0]["hold"] == pytest.approx(3.6)  # the drag began 0.4 s before its release at 5 s
+    assert arrivals(stops, 1.0) == pytest.approx([1.0, 4.7, 4.8, 4.9, 5.0])
+    assert tours.validate(stops, 2) == stops  # the offline file's and the video's format
+
+
+def test_a_probe_drag_is_one_move_as_long_as_the_drag():
+    gesture = {"source": "map", "samples": [[0, 0.1, 0.1], [1500, 0.4, 0.2]]}  # spots on the map, not z
+    t = Tour("digits", (Step(0.0, {"view": "Map", "z": "0,0"}), Step(4.0, {"view": "Map", "z": "2,1"}, gesture=gesture)))
+    stops = recording.stops(t)
+    assert [s["z"] for s in stops] == [[0.0, 0.0], [2.0, 1.0]]
+    assert stops[0]["hold"] == pytest.approx(2.5) and stops[1]["seconds"] == pytest.approx(1.5)
 
 
 class Clock:

@@ -161,20 +161,47 @@ def changes(before: Mapping[str, str] | None, after: Mapping[str, str]) -> str:
 
 
 MIN_MOVE_S = 0.1  # a video or offline-file stop takes at least this long to reach
+MIN_SAMPLE_S = 0.001  # a drag's samples recorded in the same millisecond still take a moment each
+
+
+def _drag(step: Step, latent_dim: int) -> list[tuple[float, list[float]]]:
+    """A sliders drag that led to ``step``: its recorded z's with their seconds since the drag began; else []."""
+    gesture = step.gesture
+    if not gesture or gesture.get("source") != "sliders":
+        return []  # the probe's, the map's and the scrubber's samples are spots, not z
+    return [(sample[0] / 1000, [float(v) for v in sample[1:]]) for sample in gesture["samples"]
+            if len(sample) == latent_dim + 1]
 
 
 def stops(tour: Tour) -> list[dict]:
-    """The tour as moves of the sliders' z (the format of the offline file and the video: explorer/standalone.py):
-    one stop per step that changed z, reached over the time since the previous stop, captioned by the step's
-    caption (else what it changed); a step without z (a tab change) keeps the previous z."""
+    """The tour as moves of the sliders' z (the format of the offline file and the video: explorer/tours.py), on
+    the recording's own clock: each stop is reached when its step was recorded, after holding at the one
+    before until the step began. A sliders drag is replayed sample by sample, as it was dragged; any other
+    change of z (a click, a key, the probe's release) is a quick move, MIN_MOVE_S long. A step without z (a tab
+    change) keeps the previous z and is a stop only with a caption; a stop's caption is the step's (else what
+    it changed)."""
     out: list[dict] = []
-    last_at, last_z, before = 0.0, None, None
+    arrived, last_z, before = 0.0, None, None
     for step in tour.steps:
         z = [float(v) for v in step.params["z"].split(",")] if step.params.get("z") else last_z
         caption = step.caption or changes(before, step.params)
         before = step.params
         if z is None or (z == last_z and not step.caption):
             continue
-        out.append({"z": z, "caption": caption, "seconds": max(step.at - last_at, MIN_MOVE_S) if out else MIN_MOVE_S})
-        last_at, last_z = step.at, z
+        if not out:
+            out.append({"z": z, "caption": caption, "seconds": MIN_MOVE_S})
+            arrived, last_z = step.at, z
+            continue
+        begin = max(arrived, min(step.start, step.at - MIN_MOVE_S))  # an overlap with the stop before: later
+        if begin > arrived:
+            out[-1]["hold"] = round(begin - arrived, 3)
+        drag, length = _drag(step, len(z)), step.at - begin
+        scale = length / drag[-1][0] if drag and drag[-1][0] > 0 else 0.0  # squeezed if it had to start later
+        previous = 0.0
+        for t, value in drag[:-1]:
+            if t * scale - previous >= MIN_SAMPLE_S:
+                out.append({"z": value, "caption": caption, "seconds": round(t * scale - previous, 3)})
+                previous = round(t * scale, 3)
+        out.append({"z": z, "caption": caption, "seconds": max(round(length - previous, 3), MIN_SAMPLE_S)})
+        arrived, last_z = max(step.at, begin + MIN_SAMPLE_S), z
     return out

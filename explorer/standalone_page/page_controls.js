@@ -99,9 +99,14 @@ function tourPanel(host, data, app) {
         app.setZ(from.map((v, i) => v + s * (to[i] - v)), { source: "tour" });
         requestAnimationFrame(step);
       } else {
-        moving = null;
         arrive(k);
-        then();
+        host.dataset.holding = "true";
+        setTimeout(() => {  // the stop's hold: still at it, the Pause button still stops the tour
+          host.dataset.holding = "false";
+          if (moving !== step) return;
+          moving = null;
+          then();
+        }, 1000 * (stops[k].hold || 0));
       }
     };
     moving = step;
