@@ -1,12 +1,15 @@
 """The tour format, read by the offline page (explorer/standalone.py) and the video renderer (explorer/video.py).
 
 A tour is a JSON list of stops, each ``{"z": [latent_dim floats], "caption": str, "seconds": float}``, and
-optionally ``"hold": float``. The first stop is where the tour starts; ``seconds`` is how long the move to a
-stop takes (ignored on the first); ``hold`` is how long to stay at a stop once reached (default 0).
+optionally ``"hold": float`` and ``"through": true``. The first stop is where the tour starts; ``seconds`` is
+how long the move to a stop takes (ignored on the first); ``hold`` is how long to stay at a stop once reached
+(default 0). A ``through`` stop is a point the move to the next stop passes through (a recorded drag's
+samples): it has no ring on the map, is not counted as a stop, and Next skips it.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -46,5 +49,14 @@ def validate(tour: Any, latent_dim: int) -> list[dict[str, Any]]:
             if not (hold == 0 or _positive(hold)):
                 raise TourError(f"tour stop {k + 1}: \"hold\" must be a number of seconds >= 0, got {hold!r}")
             checked["hold"] = float(hold)
+        if stop.get("through"):
+            checked["through"] = True
         stops.append(checked)
     return stops
+
+
+def numbered(stops: list[dict[str, Any]]) -> list[int]:
+    """Per stop, the number (from 1) of the stop it is, or, for a ``through`` stop, of the stop it leads to."""
+    real = list(itertools.accumulate(0 if s.get("through") else 1 for s in stops))  # real stops up to each
+    count = max(real[-1], 1) if real else 1
+    return [min(real[k] + (1 if s.get("through") else 0), count) or 1 for k, s in enumerate(stops)]

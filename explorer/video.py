@@ -392,7 +392,9 @@ def render(source: str | Path | ckpt.Checkpoint, tour: Any, *, size: str | tuple
     spent["decode_s"] += time.perf_counter() - start
 
     start = time.perf_counter()
-    scene = Scene.of(checkpoint, embedding, proj, (width, height), xy, proj.place(np.asarray([s["z"] for s in stops])))
+    ringed = np.asarray([s["z"] for s in stops if not s.get("through")])  # a drag's samples get no ring
+    scene = Scene.of(checkpoint, embedding, proj, (width, height), xy, proj.place(ringed))
+    number, count = tours.numbered(stops), len(ringed)
     spent["compose_s"] += time.perf_counter() - start
     start = time.perf_counter()
     writer = _Mp4((width, height), frame_fps) if fmt == "mp4" else _Gif(frame_fps)
@@ -401,7 +403,7 @@ def render(source: str | Path | ckpt.Checkpoint, tour: Any, *, size: str | tuple
     for i in range(total):
         start = time.perf_counter()
         k = int(stop_of_frame[i])
-        frame = scene.frame(pictures[i], xy[i], xy[:i + 1], stops[k]["caption"], f"stop {k + 1} of {len(stops)}")
+        frame = scene.frame(pictures[i], xy[i], xy[:i + 1], stops[k]["caption"], f"stop {number[k]} of {count}")
         middle = time.perf_counter()
         writer.add(frame)
         spent["compose_s"] += middle - start

@@ -30,6 +30,7 @@ pytestmark = [
 LEVELS = 2.0  # levels of 255 between the page's picture and torch's (the page rounds; float64 vs float32 sums)
 CODE_TOLERANCE = 1e-4  # latent units between the page's z and the one expected (float32 data, float64 maths)
 TOUR = [{"z": [0.5] * 8, "caption": "first stop", "seconds": 0.3, "hold": 1.0},
+        {"z": [0.0] * 8, "caption": "on the way", "seconds": 0.3, "through": True},  # a recorded drag's sample
         {"z": [-1.0, 1.0, 0.0, 2.0, 0.0, -0.5, 0.0, 1.5], "caption": "last </script> stop", "seconds": 0.3}]
 
 
@@ -213,6 +214,7 @@ def test_the_tour_ends_on_its_last_stop_by_next_and_by_play(page, model):
     page.get_by_role("button", name="Next").click()
     settle(page)
     assert page.evaluate("__standalone.z()") == TOUR[-1]["z"] and "last </script> stop" in tour.inner_text()
+    assert "stop 2 of 2" in tour.inner_text()  # Next skipped the drag's sample, which is not counted
     page.get_by_role("button", name="Play").click()  # from the last stop it starts over and plays both
     page.wait_for_function("document.querySelector('.le-tour').dataset.playing === 'false'", timeout=10_000)
     settle(page)

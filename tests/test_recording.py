@@ -76,6 +76,7 @@ def test_a_sliders_drag_becomes_its_own_samples_on_the_recording_s_clock():
     stops = recording.stops(t)
     # there and back as dragged, not one straight move from 0 to 0.25
     assert [s["z"][0] for s in stops] == [0.0, 0.5, 1.0, 0.5, 0.25]
+    assert [s.get("through", False) for s in stops] == [False, True, True, True, False]  # samples, not stops
     assert stops[0]["hold"] == pytest.approx(3.6)  # the drag began 0.4 s before its release at 5 s
     assert arrivals(stops, 1.0) == pytest.approx([1.0, 4.7, 4.8, 4.9, 5.0])
     assert tours.validate(stops, 2) == stops  # the offline file's and the video's format

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from explorer import checkpoint as ckpt
-from explorer import projection, video
+from explorer import projection, tours, video
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ROOT / "trained" / "digits"
@@ -76,6 +76,23 @@ def test_frames_reach_each_stop_at_its_time_and_end_on_the_last():
     assert np.allclose(z[10], [0.5, 1.0])  # half way there
     assert (z[35] == c).all() and (z[-1] == c).all()  # reached at 3.5 s, then held to the end
     assert np.allclose(z[25], [2.0, 0.5])
+
+
+def test_a_drag_s_samples_are_passed_through_but_not_ringed_or_counted_as_stops(digits, monkeypatch):
+    checkpoint, emb = digits
+    a, b, mid = emb.mu[0].tolist(), emb.mu[1].tolist(), emb.mu[2].tolist()
+    tour = [{"z": a, "caption": "start", "hold": 0.2}, {"z": mid, "caption": "drag", "seconds": 0.2, "through": True},
+            {"z": b, "caption": "drag", "seconds": 0.2}]
+    assert tours.numbered(tours.validate(tour, len(a))) == [1, 2, 2]
+    labels, rings = [], []
+    frame, of = video.Scene.frame, video.Scene.__dict__["of"].__func__
+    monkeypatch.setattr(video.Scene, "frame", lambda self, *args: labels.append(args[4]) or frame(self, *args))
+    monkeypatch.setattr(video.Scene, "of", classmethod(lambda cls, *args: rings.append(len(args[-1])) or of(cls, *args)))
+    video.render(checkpoint, tour, fps=FPS, fmt="mp4")
+    assert rings == [2]  # a ring at each real stop, none at the drag's sample
+    assert labels[0] == "stop 1 of 2" and labels[-1] == "stop 2 of 2" and set(labels) == {"stop 1 of 2", "stop 2 of 2"}
+    z = video.frames_of(tour, FPS)
+    assert np.allclose(z[4], mid, atol=1e-6)  # the move goes through the sample at 0.4 s
 
 
 def test_a_one_stop_tour_is_one_frame_and_the_gif_rate_is_on_its_10_ms_grid():

@@ -200,7 +200,7 @@ def stops(tour: Tour) -> list[dict]:
         previous = 0.0
         for t, value in drag[:-1]:
             if t * scale - previous >= MIN_SAMPLE_S:
-                out.append({"z": value, "caption": caption, "seconds": round(t * scale - previous, 3)})
+                out.append({"z": value, "caption": caption, "seconds": round(t * scale - previous, 3), "through": True})
                 previous = round(t * scale, 3)
         out.append({"z": z, "caption": caption, "seconds": max(round(length - previous, 3), MIN_SAMPLE_S)})
         arrived, last_z = max(step.at, begin + MIN_SAMPLE_S), z

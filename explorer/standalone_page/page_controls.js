@@ -77,8 +77,11 @@ function tourPanel(host, data, app) {
   const where = el("span", { class: "le-where" });
   const caption = el("div", { class: "le-tour-caption" });
   let at = -1, moving = null;
+  // A "through" stop is a recorded drag's sample (explorer/tours.py): played, but not counted, and Next skips it.
+  const real = stops.map((s, k) => k).filter((k) => !stops[k].through);
+  const numberOf = (k) => Math.max(1, Math.min(real.filter((r) => r < k).length + 1, real.length));
   const show = () => {
-    where.textContent = at < 0 ? `${stops.length} stops` : `stop ${at + 1} of ${stops.length}`;
+    where.textContent = at < 0 ? `${real.length} stops` : `stop ${numberOf(at)} of ${real.length}`;
     caption.textContent = at < 0 ? "" : stops[at].caption;
     host.dataset.stop = String(at);
   };
@@ -135,7 +138,7 @@ function tourPanel(host, data, app) {
     moving = null;
     play.textContent = "▶ Play";
     host.dataset.playing = "false";
-    arrive((at + 1) % stops.length);
+    arrive(real.find((k) => k > at) ?? real[0] ?? (at + 1) % stops.length);
   });
   if (!stops.length) {
     host.hidden = true;
