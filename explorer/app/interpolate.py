@@ -190,7 +190,7 @@ def _settings(ctx: Context) -> None:
 
 
 def _settings_summary() -> str:
-    """The stage's one line for the folded controls: 'The path: A → B → C, linear, 10 steps per leg, looped'."""
+    """The stage's one line for the folded controls: 'The path: A → B → C → A, linear, 10 steps per leg'."""
     ss = st.session_state
     names = [p.upper() for p in path_points()] + (["A"] if ss["interp_loop"] else [])
     extras = [", equal pixel steps"] if ss["interp_equal_pixels"] else []

@@ -105,8 +105,8 @@ function tourPanel(host, data, app) {
         arrive(k);
         host.dataset.holding = "true";
         setTimeout(() => {  // the stop's hold: still at it, the Pause button still stops the tour
-          host.dataset.holding = "false";
           if (moving !== step) return;
+          host.dataset.holding = "false";
           moving = null;
           then();
         }, 1000 * (stops[k].hold || 0));
@@ -126,6 +126,7 @@ function tourPanel(host, data, app) {
   play.addEventListener("click", () => {
     if (moving) {
       moving = null;
+      host.dataset.holding = "false";
       play.textContent = "▶ Play";
       host.dataset.playing = "false";
       return;
@@ -136,6 +137,7 @@ function tourPanel(host, data, app) {
   });
   next.addEventListener("click", () => {
     moving = null;
+    host.dataset.holding = "false";
     play.textContent = "▶ Play";
     host.dataset.playing = "false";
     arrive(real.find((k) => k > at) ?? real[0] ?? (at + 1) % stops.length);
