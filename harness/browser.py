@@ -188,13 +188,30 @@ def use_plotly_map(page) -> None:
     page.wait_for_selector(".js-plotly-plot .nsewdrag")
 
 
-PICK_TITLE = '[data-testid="stMain"] h3'  # the inspector's title: "#123 · ■ class"
 CLICK_TRIES, PICK_WAIT_MS = 3, 20_000
-# The inspector shows the clicked point: its title names it, or at least changed from ``before``.
-PICK_SHOWN_JS = """([selector, before, id]) => {
-    const title = document.querySelector(selector);
-    return title !== null && (title.innerText.startsWith(`#${id} `) || title.innerText !== before);
-}"""
+
+
+def click_webgl_point(page, point_id: int) -> bool:
+    """Click the WebGL map's point ``point_id`` until the map marks it as the pick (True), or give up (False).
+
+    A click that lands while a rerun redraws the map is lost on a loaded machine (CI lost one in 30 s): the
+    view is reset (a lost click may have moved it) and the point, found again where it is now, clicked again.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    root = page.locator(MAP).first
+    for _ in range(CLICK_TRIES):
+        x, y = next((px, py) for i, px, py in webgl_map_points(page) if i == point_id)
+        page.mouse.click(x, y)
+        wait_idle(page)
+        try:
+            page.wait_for_function("([el, id]) => el.dataset.marked === String(id)",
+                                   arg=[root.element_handle(), point_id], timeout=PICK_WAIT_MS)
+            return True
+        except PlaywrightTimeout:
+            root.get_by_role("button", name="Reset", exact=True).click()
+            page.wait_for_timeout(500)
+    return False  # the caller's own assertion says what is missing
 
 
 def click_map_point(page, chart_index: int = 0) -> int | None:
@@ -204,21 +221,8 @@ def click_map_point(page, chart_index: int = 0) -> int | None:
     """
     page.wait_for_selector(f"{MAP}, .js-plotly-plot .nsewdrag")
     if page.locator(MAP).count():
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-        title = page.locator(PICK_TITLE).first
-        before = title.inner_text() if title.count() else None
-        for _ in range(CLICK_TRIES):  # a click that lands while a rerun redraws the map is lost: click again
-            point_id, x, y = rightmost_webgl_point(page)
-            page.mouse.click(x, y)
-            wait_idle(page)
-            try:
-                page.wait_for_function(PICK_SHOWN_JS, arg=[PICK_TITLE, before, point_id], timeout=PICK_WAIT_MS)
-                break
-            except PlaywrightTimeout:
-                page.locator(MAP).get_by_role("button", name="Reset", exact=True).click()  # the lost click may have moved the view
-                page.wait_for_timeout(500)
-                continue  # the caller's own assertion says what is missing if no try worked
+        point_id, _, _ = rightmost_webgl_point(page)
+        click_webgl_point(page, point_id)
         return point_id
     page.wait_for_selector(".js-plotly-plot .nsewdrag")
     page.wait_for_timeout(1000)  # plotly settles after a rerun before it takes clicks

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness.browser import (CHROMIUM, MAP, MAP_CANVAS, app_server, browser_page, click_map_point, open_tab, rightmost_webgl_point,
-                             wait_idle, webgl_map_points, wire)
+from harness.browser import (CHROMIUM, MAP, MAP_CANVAS, app_server, browser_page, click_map_point, click_webgl_point,
+                             open_tab, rightmost_webgl_point, wait_idle, webgl_map_points, wire)
 from tests.test_browser_own import NUDGES, inside
 
 pytestmark = [
@@ -87,9 +87,7 @@ def lonely_inner_point(page) -> tuple[int, float, float]:
 def test_the_picked_point_is_ringed_on_top_of_the_points():
     with app_server() as url, browser_page(url) as page:
         point_id, x, y = lonely_inner_point(page)
-        page.mouse.click(x, y)
-        wait_idle(page)
-        assert page.locator(MAP).get_attribute("data-marked") == str(point_id)
+        assert click_webgl_point(page, point_id)
         page.mouse.move(0, 0)  # the hover card away
         page.wait_for_timeout(500)
         pixels, box = screenshot(page)

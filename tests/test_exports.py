@@ -99,6 +99,29 @@ def test_a_png_render_that_fails_says_so_and_offers_the_other_ways(monkeypatch):
     assert "PNG button on the map" in error.value and "Map (PNG)" not in [b.proto.label for b in at.get("download_button")]
 
 
+def test_a_png_render_that_fails_once_is_tried_again(monkeypatch):
+    calls = []
+
+    def flaky(self, **kwargs):  # kaleido's page, evaluated before its script loaded on a busy machine
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise RuntimeError("ReferenceError: kaleido_scopes is not defined")
+        return b"\x89PNG rendered"
+
+    monkeypatch.setattr(go.Figure, "to_image", flaky)
+    assert exports.figure_png(go.Figure(), "digits") == b"\x89PNG rendered" and len(calls) == 2
+    calls.clear()
+
+    def broken(self, **kwargs):
+        calls.append(kwargs)
+        raise RuntimeError("the browser exited with code 1")
+
+    monkeypatch.setattr(go.Figure, "to_image", broken)
+    with pytest.raises(RuntimeError, match="exited"):  # a browser that never starts: said, after two tries
+        exports.figure_png(go.Figure(), "digits")
+    assert len(calls) == exports.PNG_TRIES
+
+
 def test_a_rendered_png_is_offered_until_the_map_changes(monkeypatch):
     renders = []
     monkeypatch.setattr(exports, "png_writer_missing", lambda: None)

@@ -12,6 +12,7 @@ import csv
 import functools
 import importlib.util
 import io
+import logging
 import re
 import threading
 from collections.abc import Iterable
@@ -20,6 +21,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from explorer.app.plots import class_name
+
+log = logging.getLogger(__name__)
 
 CSV_COLUMNS = ("id", "label", "class", "x", "y", "selected", "picked")
 PATH_COLUMNS = ("frame", "position", "waypoint", "x", "y", "distance_to_data", "log_prior_density", "pixel_step")
@@ -54,6 +57,9 @@ def map_csv(ids: np.ndarray, xy: np.ndarray, labels: np.ndarray, class_names: tu
 
 
 MAP_PNG_SIZE = (1600, 1000)  # pixels: sharp on a 1080p projector and in a slide
+# A busy machine can make kaleido's first page evaluate before its script has loaded ("kaleido_scopes is not
+# defined", seen in CI with two loaded cores): a second render, in a fresh browser, then works.
+PNG_TRIES = 2
 _ONE_BROWSER = threading.Lock()
 
 
@@ -83,8 +89,15 @@ def figure_png(fig: go.Figure, title: str) -> bytes:
     should queue for a few seconds, not start twenty.
     """
     width, height = MAP_PNG_SIZE
+    figure = titled(fig, title)
     with _ONE_BROWSER:
-        return titled(fig, title).to_image(format="png", width=width, height=height, scale=1)
+        for attempt in range(PNG_TRIES):
+            try:
+                return figure.to_image(format="png", width=width, height=height, scale=1)
+            except Exception as err:  # noqa: BLE001  a browser outside our code; the last failure is raised
+                if attempt + 1 == PNG_TRIES:
+                    raise
+                log.info("The map PNG failed (%r); trying once more", err)
 
 
 def figure_html(fig: go.Figure, title: str) -> bytes:
