@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 import zipfile
@@ -105,9 +106,19 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+# safetensors (0.8) writes its own temporary beside the file, named as Rust's tempfile crate names them: ".tmp"
+# and six letters or digits. A kill inside save_file leaves one, next to ours.
+SAFETENSORS_TEMPORARY = re.compile(r"\.tmp[A-Za-z0-9]{6}")
+
+
+def is_temporary(name: str) -> bool:
+    """A file name that only an interrupted write leaves: ours (".<name>.<random>.tmp") or safetensors'."""
+    return (name.startswith(".") and name.endswith(".tmp")) or SAFETENSORS_TEMPORARY.fullmatch(name) is not None
+
+
 def remove_stale_temporaries(folder: Path) -> None:
     """Delete temporary files left by a write that was killed before its rename."""
-    for tmp in Path(folder).glob(".*.tmp"):
+    for tmp in (p for p in Path(folder).iterdir() if p.is_file() and is_temporary(p.name)):
         log.info("Removing %s, left by an interrupted write", tmp.name)
         tmp.unlink(missing_ok=True)
 

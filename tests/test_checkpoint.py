@@ -134,3 +134,13 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(folder):
     assert (folder / ckpt.WEIGHTS_FILE).read_bytes() == before
     assert sorted(p.name for p in folder.iterdir()) == [ckpt.CONFIG_FILE, ckpt.WEIGHTS_FILE]
     ckpt.load(folder)
+
+
+def test_a_killed_write_s_temporaries_are_removed_and_nothing_else(tmp_path):
+    from explorer import checkpoint as ckpt
+
+    names = [".model.safetensors.k2j4.tmp", ".tmpk1H3Zu", ".tmpnotes", "model.safetensors", "notes.tmp"]
+    for name in names:  # ours, safetensors' own (Rust tempfile: ".tmp" + 6), and three that are not temporaries
+        (tmp_path / name).write_bytes(b"x")
+    ckpt.remove_stale_temporaries(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmpnotes", "model.safetensors", "notes.tmp"]

@@ -80,7 +80,7 @@ def test_sigkill_at_moments_spread_over_the_run_never_loses_the_checkpoint(tmp_p
         proc.wait()
 
         leftovers = [p.name for p in out.iterdir() if p.name.startswith(".")]
-        assert all(name.endswith(".tmp") for name in leftovers), leftovers  # only a killed write's temporary
+        assert all(ckpt.is_temporary(name) for name in leftovers), leftovers  # only a killed write's temporaries
         if ckpt.is_checkpoint(out):
             ckpt.load(out)  # whatever was on disk at the kill is a whole checkpoint
         if (out / ckpt.METRICS_FILE).exists():
@@ -93,7 +93,7 @@ def test_sigkill_at_moments_spread_over_the_run_never_loses_the_checkpoint(tmp_p
         assert finished["status"] == "complete"
         assert history(out) == pytest.approx(reference, rel=1e-5), f"trial {trial}: the resumed run differs"
         ckpt.load(out)
-        assert not list(out.glob(".*.tmp")) and not (out / ckpt.RESUME_FILE).exists()
+        assert not [p for p in out.iterdir() if ckpt.is_temporary(p.name)] and not (out / ckpt.RESUME_FILE).exists()
 
 
 # ---------------------------------------------------------------- the disk fills up while saving
