@@ -37,8 +37,12 @@ def open_live(page, tab: str, selector: str, timeout_ms: int = 60_000) -> None:
         open_tab(page, tab)
     page.locator(selector).first.wait_for(timeout=timeout_ms)
     page.wait_for_function("() => (window.__latentExplorer?.frames || 0) > 0", timeout=timeout_ms)
-    # A rerun still on its way (the URL of a shared view being written) would remount the view under the
-    # pointer and swallow the release: let the page settle before anyone drags.
+    settle(page)
+
+
+def settle(page) -> None:
+    """Let a rerun on its way finish (the URL of a shared view being written, a button's run): one that lands
+    mid-drag remounts the view under the pointer and swallows the release."""
     wait_idle(page)
     page.wait_for_timeout(SETTLE_MS)
     wait_idle(page)
@@ -103,9 +107,7 @@ def drag_and_release(page, selector: str, seconds: float, tries: int = 2, **swee
         followed = release(page)
         if followed:
             return followed
-        wait_idle(page)
-        page.wait_for_timeout(SETTLE_MS)
-        wait_idle(page)
+        settle(page)
     return 0
 
 

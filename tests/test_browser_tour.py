@@ -11,7 +11,7 @@ import json
 import pytest
 
 from harness.browser import CHROMIUM, app_server, browser_page, open_tab, wait_idle
-from harness.live import SETTLE_MS, drag_and_release, open_live, release
+from harness.live import drag_and_release, open_live, release, settle
 
 pytestmark = [
     pytest.mark.browser,
@@ -37,13 +37,6 @@ COUNT_CHANGES_JS = """(selector) => {
   };
   requestAnimationFrame(tick);
 }"""
-
-
-def settle(page) -> None:
-    """Let a rerun on its way finish: one that lands mid-drag remounts the view and swallows the release."""
-    wait_idle(page)
-    page.wait_for_timeout(SETTLE_MS)
-    wait_idle(page)
 
 
 def test_a_recorded_slider_drag_plays_back_in_the_page_and_ends_on_the_recorded_state():
